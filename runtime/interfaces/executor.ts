@@ -1,0 +1,119 @@
+import type { Artifact, Container, Parameter, Template } from "../spec/types.js";
+import type { ArtifactRepository } from "./artifacts.js";
+
+/**
+ * What the controller asks an executor to run: one leaf node (Argo's "pod"). Every `{{...}}` in `template`
+ * has already been substituted; input parameters have their values and input artifacts their locations.
+ */
+export interface StepRequest {
+  workflowName: string;
+  namespace: string;
+  workflowUid: string;
+  nodeId: string;
+  /** Full node name, e.g. `wf[0].hello(0)`. */
+  nodeName: string;
+  /** Argo's pod name (`{{pod.name}}`): `<wf>-<template>-<fnv32a(nodeName)>`. */
+  podName: string;
+  templateName: string;
+  /** The substituted template: its container/script/containerSet/http/data/resource block is what runs. */
+  template: Template;
+  /** Input parameters with their final values. */
+  parameters: Parameter[];
+  /** Input artifacts with their resolved locations (the executor loads them to `path`). */
+  inputArtifacts: Artifact[];
+  /** The artifact repository output artifacts are saved to, and inputs loaded from. */
+  artifactRepository?: ArtifactRepository;
+  /** Default key prefix for output artifacts (Argo's `{{workflow.name}}/{{pod.name}}`). */
+  artifactKeyPrefix: string;
+  /** Whether stdout must be captured as `outputs.result` (Argo keeps the last 256 KiB). */
+  captureResult: boolean;
+  /** Absolute time (ms since epoch) by which the step must end; the executor kills it then. */
+  deadline?: number;
+  /** Extra environment variables (Argo's `ARGO_*` ones among them). */
+  env: Record<string, string>;
+  /** A directory shared by all steps of the workflow (the checkout, for CI runs). */
+  workspace?: string;
+  /** True for daemon templates: `start` resolves once the step is running and ready. */
+  daemon: boolean;
+}
+
+export interface StepHandle {
+  readonly id: string;
+  readonly nodeId: string;
+}
+
+/** One line a step wrote. */
+export interface LogLine {
+  nodeId: string;
+  /** Container name: `main`, `init`, a sidecar's or a containerSet container's name. */
+  container: string;
+  stream: "stdout" | "stderr";
+  /** RFC3339 time of the line. */
+  time: string;
+  text: string;
+}
+
+/** The end of one container of a step (for containerSet nodes and init/sidecars). */
+export interface ContainerResult {
+  name: string;
+  exitCode: number | null;
+  phase: "Succeeded" | "Failed" | "Error";
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** How a step ended, as Argo's pod assessment would put it. */
+export interface StepResult {
+  /** Succeeded: main exited 0 and outputs collected. Failed: main exited non-zero. Error: anything else. */
+  phase: "Succeeded" | "Failed" | "Error";
+  /** Argo's message, e.g. `main: Error (exit code 1)`; absent on success. */
+  message?: string;
+  exitCode: number | null;
+  outputs: {
+    result?: string;
+    exitCode?: string;
+    parameters?: Parameter[];
+    artifacts?: Artifact[];
+  };
+  containers?: ContainerResult[];
+  startedAt: string;
+  finishedAt: string;
+  /** Host name or IP the step ran at (`hostNodeName`). */
+  hostNodeName?: string;
+}
+
+/** Sent when a daemon step is up. */
+export interface DaemonReady {
+  /** `{{steps.X.ip}}`. */
+  ip: string;
+}
+
+export interface ExecutorCapabilities {
+  /** Kubernetes `resource` templates. */
+  resource: boolean;
+  /** Whether `image` matters (Docker, Kubernetes) or is only used to choose a command (host). */
+  containers: boolean;
+}
+
+/**
+ * Runs leaf nodes. Host, Docker and Kubernetes implement it; `runtime/testing/fake-executor.ts` is the
+ * scripted one the controller's tests use. Implementations never throw from `wait` for a step that ran and
+ * failed: that is a `StepResult` with phase Failed/Error. They throw a SkiffError only when they could not
+ * start the step at all.
+ */
+export interface Executor {
+  readonly name: string;
+  readonly capabilities: ExecutorCapabilities;
+  start(step: StepRequest): Promise<StepHandle>;
+  /** Resolves once a daemon step is ready (only called for daemon steps). */
+  ready(handle: StepHandle): Promise<DaemonReady>;
+  wait(handle: StepHandle): Promise<StepResult>;
+  logs(handle: StepHandle): AsyncIterable<LogLine>;
+  /** Stops the step (its whole process group / container group). `wait` then resolves. */
+  kill(handle: StepHandle, reason: string): Promise<void>;
+  /** Frees everything this executor created. */
+  cleanup(): Promise<void>;
+}
+
+export type { Container };

@@ -1,0 +1,5 @@
+export * from "./clock.js";
+export * from "./executor.js";
+export * from "./artifacts.js";
+export * from "./events.js";
+export * from "./store.js";

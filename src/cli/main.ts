@@ -1,0 +1,32 @@
+import { Command, CommanderError } from "commander";
+import { toSkiffError } from "../../runtime/errors/index.js";
+import { printError } from "./output.js";
+import { VERSION } from "../version.js";
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, failed: 1, rejected: 2 } as const;
+
+/** Builds the `skiff` command tree. Each command lives in `./commands/<name>.ts` and returns its exit code. */
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command("skiff")
+    .description("Run Argo Workflows from a repository: no cluster needed.")
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  void setExitCode;
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((c) => (exitCode = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.rejected;
+    printError(toSkiffError(e));
+    return EXIT.rejected;
+  }
+}
