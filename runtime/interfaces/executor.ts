@@ -35,7 +35,15 @@ export interface StepRequest {
   workspace?: string;
   /** True for daemon templates: `start` resolves once the step is running and ready. */
   daemon: boolean;
+  /**
+   * Evaluates an expr-lang expression (data-template transformations, HTTP `successCondition`) with Argo's
+   * environment. Given by the controller, so executors need not import the expression engine.
+   */
+  evaluate: ExpressionEvaluator;
 }
+
+/** Evaluates an expr-lang expression over an environment of plain values. Throws a SkiffError on failure. */
+export type ExpressionEvaluator = (expression: string, env: Record<string, unknown>) => unknown;
 
 export interface StepHandle {
   readonly id: string;
