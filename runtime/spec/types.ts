@@ -96,6 +96,11 @@ export interface Artifact {
   oss?: K8sObject;
   hdfs?: K8sObject;
   plugin?: K8sObject;
+  /**
+   * Skiff's embedded artifact repository (a folder on the machine running the controller). Not an Argo field:
+   * Argo has no local repository. `key` is relative to the repository root.
+   */
+  local?: { key: string };
 }
 
 export interface Inputs {
