@@ -2,9 +2,11 @@ import { Command, CommanderError } from "commander";
 import { toSkiffError } from "../../runtime/errors/index.js";
 import { printError } from "./output.js";
 import { VERSION } from "../version.js";
+import { EXIT } from "./exit.js";
+import { runCommand } from "./commands/run.js";
+import { controlCommands } from "./commands/control.js";
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failed: 1, rejected: 2 } as const;
+export { EXIT } from "./exit.js";
 
 /** Builds the `skiff` command tree. Each command lives in `./commands/<name>.ts` and returns its exit code. */
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -13,7 +15,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  void setExitCode;
+  program.addCommand(runCommand(setExitCode));
+  for (const c of controlCommands(setExitCode)) program.addCommand(c);
   return program;
 }
 

@@ -1,0 +1,127 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { parseDocument } from "yaml";
+import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
+
+export const CONFIG_CODES = defineErrorCodes({
+  "SKF-CFG-001": {
+    title: "Config file not readable",
+    hint: "Pass an existing YAML file to --config, or leave the option out to use the defaults.",
+  },
+  "SKF-CFG-002": {
+    title: "Config file is not valid",
+    hint: "See docs/configuration.md for the fields a Skiff config file may hold.",
+  },
+});
+
+/** Argo's controller `images:` entry, with Skiff's host-executor extension. */
+export interface ImageConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+  host?: { commands?: Record<string, string>; path?: string[]; env?: Record<string, string> };
+}
+
+/** A Skiff config file (`--config`, or `.skiff/config.yaml` in the repository). */
+export interface SkiffConfig {
+  executor: "auto" | "host" | "docker" | "kubernetes";
+  /** Where runs, logs and the embedded artifact repository are kept. */
+  stateDir: string;
+  host: { sandbox: "auto" | "bwrap" | "none" };
+  images: Record<string, ImageConfig>;
+  artifactRepository: { local?: { path: string } };
+  /** The folder the config file was read from (relative paths resolve against it). */
+  baseDir: string;
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SKIFF_STATE_DIR) return resolve(env.SKIFF_STATE_DIR);
+  return join(env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "skiff");
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): SkiffConfig {
+  return {
+    executor: "auto",
+    stateDir: defaultStateDir(env),
+    host: { sandbox: "auto" },
+    images: {},
+    artifactRepository: {},
+    baseDir: process.cwd(),
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads and checks a config file; every problem is reported with its line. */
+export async function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SkiffConfig> {
+  const config = defaultConfig(env);
+  if (!file) return config;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new SkiffError("SKF-CFG-001", `cannot read config file ${file}: ${(e as Error).message}`, {
+      position: { file },
+    });
+  }
+  const doc = parseDocument(text);
+  const fail = (message: string, path: (string | number)[]): never => {
+    const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+    let line: number | undefined;
+    if (node?.range) line = text.slice(0, node.range[0]).split("\n").length;
+    throw new SkiffError("SKF-CFG-002", message, { position: { file, line }, path: path.join(".") });
+  };
+  if (doc.errors.length > 0) fail(`config file is not valid YAML: ${doc.errors[0]!.message}`, []);
+  const raw: unknown = doc.toJS() ?? {};
+  if (!isRecord(raw)) return fail("config file must be a YAML mapping", []);
+  config.baseDir = dirname(resolve(file));
+  for (const [k, v] of Object.entries(raw)) {
+    switch (k) {
+      case "executor":
+        if (v !== "auto" && v !== "host" && v !== "docker" && v !== "kubernetes")
+          fail(`executor must be one of auto, host, docker, kubernetes (got ${JSON.stringify(v)})`, [k]);
+        config.executor = v as SkiffConfig["executor"];
+        break;
+      case "stateDir":
+        if (typeof v !== "string") fail("stateDir must be a path", [k]);
+        config.stateDir = resolve(config.baseDir, v as string);
+        break;
+      case "host":
+        if (!isRecord(v)) return fail("host must be a mapping", [k]);
+        if (v.sandbox !== undefined) {
+          if (v.sandbox !== "auto" && v.sandbox !== "bwrap" && v.sandbox !== "none")
+            fail("host.sandbox must be one of auto, bwrap, none", [k, "sandbox"]);
+          config.host.sandbox = v.sandbox as SkiffConfig["host"]["sandbox"];
+        }
+        break;
+      case "images":
+        if (!isRecord(v)) return fail("images must map image names to {entrypoint, cmd}", [k]);
+        for (const [image, spec] of Object.entries(v)) {
+          if (!isRecord(spec)) fail(`images.${image} must be a mapping`, [k, image]);
+          const s = spec as Record<string, unknown>;
+          for (const f of ["entrypoint", "cmd"] as const) {
+            if (
+              s[f] !== undefined &&
+              (!Array.isArray(s[f]) || !(s[f] as unknown[]).every((x) => typeof x === "string"))
+            )
+              fail(`images.${image}.${f} must be a list of strings`, [k, image, f]);
+          }
+          config.images[image] = s as ImageConfig;
+        }
+        break;
+      case "artifactRepository":
+        if (!isRecord(v)) return fail("artifactRepository must be a mapping", [k]);
+        if (isRecord(v.local) && typeof v.local.path === "string")
+          config.artifactRepository.local = { path: resolve(config.baseDir, v.local.path) };
+        else fail("artifactRepository supports `local: {path}` here", [k]);
+        break;
+      default:
+        fail(`unknown config field "${k}"`, [k]);
+    }
+  }
+  return config;
+}
