@@ -1,0 +1,20 @@
+/**
+ * Argo manifests: loading with source positions, validation (Argo's lint) and compilation into the
+ * CompiledWorkflow the controller runs.
+ */
+export * from "./types.js";
+export type * from "./compiled.js";
+export { SPEC_CODES } from "./codes.js";
+export type { PositionIndex } from "./positions.js";
+export { formatPath } from "./positions.js";
+export {
+  parseManifests,
+  loadPaths,
+  type LoadedManifest,
+  type LoadResult,
+  type ParseOptions,
+} from "./load.js";
+export { Library } from "./library.js";
+export { applyTemplateDefaults, type CompileOptions } from "./compile.js";
+export { compile, validate } from "./validate.js";
+export { parseDuration, parseQuantity, nodeId, podName, fnv32a } from "./units.js";

@@ -1,0 +1,255 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { LineCounter, parseAllDocuments, type Document, type YAMLError } from "yaml";
+import { SkiffError } from "../errors/index.js";
+import { SPEC_CODES } from "./codes.js";
+import { documentPositions, type PositionIndex } from "./positions.js";
+import type { Manifest, ManifestKind } from "./types.js";
+
+/** One Kubernetes object read from a file, with the positions of its fields. */
+export interface LoadedManifest {
+  object: Manifest;
+  file: string;
+  /** 0-based index of the document inside a multi-document file. */
+  docIndex: number;
+  positions: PositionIndex;
+}
+
+export interface LoadResult {
+  manifests: LoadedManifest[];
+  /** Everything that prevented an object from loading. */
+  problems: SkiffError[];
+  /** Objects skipped on purpose (other kinds found while walking a directory), with where they are. */
+  notes: SkiffError[];
+}
+
+export interface ParseOptions {
+  /**
+   * Skip objects of kinds Skiff does not read, noting them instead of reporting problems. Used for files found
+   * while walking a directory, which may hold any Kubernetes object.
+   */
+  ignoreUnknownKinds?: boolean;
+  /**
+   * Reject duplicate keys (default true, like `argo lint --strict`). When false the last value wins, as with
+   * go-yaml's non-strict decoding, and each duplicate is noted.
+   */
+  strict?: boolean;
+}
+
+const ARGO_API = "argoproj.io/v1alpha1";
+const KINDS: Record<ManifestKind, string> = {
+  Workflow: ARGO_API,
+  WorkflowTemplate: ARGO_API,
+  ClusterWorkflowTemplate: ARGO_API,
+  CronWorkflow: ARGO_API,
+  ConfigMap: "v1",
+  Secret: "v1",
+};
+
+/** Parses one YAML (or JSON) text, single or multi-document. Unknown kinds/apiVersions are problems, not crashes. */
+export function parseManifests(text: string, file: string, options: ParseOptions = {}): LoadResult {
+  const result: LoadResult = { manifests: [], problems: [], notes: [] };
+  let list: Document.Parsed[];
+  let lineCounter: LineCounter;
+  try {
+    ({ docs: list, lineCounter } = parseLeniently(text));
+  } catch (e) {
+    result.problems.push(new SkiffError(SPEC_CODES["SKF-SPEC-001"], String(e), { position: { file } }));
+    return result;
+  }
+  list.forEach((doc, docIndex) => {
+    const errors =
+      options.strict === false ? doc.errors.filter((e) => e.code !== "DUPLICATE_KEY") : doc.errors;
+    if (errors.length > 0) {
+      for (const err of errors) result.problems.push(yamlProblem(err, file, lineCounter));
+      return;
+    }
+    for (const err of doc.errors)
+      if (err.code === "DUPLICATE_KEY") result.notes.push(yamlProblem(err, file, lineCounter));
+    const positions = documentPositions(doc, lineCounter, file);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      result.problems.push(
+        new SkiffError(
+          SPEC_CODES["SKF-SPEC-001"],
+          `cannot read document ${docIndex + 1}: ${(e as Error).message}`,
+          {
+            position: positions.get([]) ?? { file },
+          },
+        ),
+      );
+      return;
+    }
+    if (value === null || value === undefined) return;
+    const where = positions.get([]) ?? { file };
+    if (typeof value !== "object" || Array.isArray(value)) {
+      const msg = `document ${docIndex + 1} is a ${Array.isArray(value) ? "list" : typeof value}, not a Kubernetes object`;
+      if (options.ignoreUnknownKinds)
+        result.notes.push(new SkiffError(SPEC_CODES["SKF-SPEC-008"], msg, { position: where }));
+      else result.problems.push(new SkiffError(SPEC_CODES["SKF-SPEC-004"], msg, { position: where }));
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    const kind = obj.kind;
+    const apiVersion = obj.apiVersion;
+    if (typeof kind !== "string" || typeof apiVersion !== "string") {
+      const msg = `document ${docIndex + 1} has no ${typeof kind !== "string" ? "kind" : "apiVersion"}`;
+      if (options.ignoreUnknownKinds)
+        result.notes.push(new SkiffError(SPEC_CODES["SKF-SPEC-008"], msg, { position: where }));
+      else
+        result.problems.push(
+          new SkiffError(SPEC_CODES["SKF-SPEC-004"], msg, {
+            position: positions.get([typeof kind !== "string" ? "kind" : "apiVersion"]) ?? where,
+          }),
+        );
+      return;
+    }
+    const expectedApi = Object.hasOwn(KINDS, kind) ? KINDS[kind as ManifestKind] : undefined;
+    if (expectedApi === undefined) {
+      const msg = `kind ${kind} (${apiVersion}) is not read by Skiff`;
+      const position = positions.get(["kind"]) ?? where;
+      if (options.ignoreUnknownKinds)
+        result.notes.push(new SkiffError(SPEC_CODES["SKF-SPEC-008"], msg, { position }));
+      else result.problems.push(new SkiffError(SPEC_CODES["SKF-SPEC-005"], msg, { position }));
+      return;
+    }
+    if (apiVersion !== expectedApi) {
+      result.problems.push(
+        new SkiffError(
+          SPEC_CODES["SKF-SPEC-006"],
+          `${kind} must have apiVersion ${expectedApi}, not ${apiVersion}`,
+          {
+            position: positions.get(["apiVersion"]) ?? where,
+          },
+        ),
+      );
+      return;
+    }
+    result.manifests.push({ object: obj as unknown as Manifest, file, docIndex, positions });
+  });
+  return result;
+}
+
+function parseYaml(text: string, lineCounter: LineCounter): Document.Parsed[] {
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  return Array.isArray(docs) ? docs : [];
+}
+
+const FLOW_INDENT = /^Flow (sequence|mapping) in block collection must be sufficiently indented/;
+
+/**
+ * Parses like go-yaml (what Kubernetes and Argo use), which accepts a multi-line quoted string inside a flow
+ * collection whose continuation lines are not indented past the parent key (Argo's own examples do this:
+ * `args: ["` ... `"]`). The `yaml` package rejects it. Leading spaces of continuation lines inside a flow
+ * scalar are folded away, so indenting those lines changes no value; line numbers stay the same.
+ */
+function parseLeniently(text: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const first = { docs: parseYaml(text, lineCounter), lineCounter };
+  if (!first.docs.some((d) => d.errors.some((e) => e.code === "BAD_INDENT" && FLOW_INDENT.test(e.message))))
+    return first;
+  const lines = text.split("\n");
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const counter = new LineCounter();
+    const docs = parseYaml(lines.join("\n"), counter);
+    const bad = docs
+      .flatMap((d) => d.errors)
+      .find((e) => e.code === "BAD_INDENT" && FLOW_INDENT.test(e.message));
+    if (!bad) {
+      if (docs.some((d) => d.errors.length > 0)) break;
+      return { docs, lineCounter: counter };
+    }
+    const lineNo = counter.linePos(bad.pos[0]).line - 1;
+    const line = lines[lineNo];
+    if (line === undefined) break;
+    const indent = line.length - line.trimStart().length;
+    let parent = -1;
+    for (let i = lineNo - 1; i >= 0; i--) {
+      const l = lines[i] ?? "";
+      const t = l.trimStart();
+      if (t === "" || t.startsWith("#")) continue;
+      const li = l.length - t.length;
+      if (li <= indent) {
+        parent = li;
+        break;
+      }
+    }
+    if (parent < 0) break;
+    lines[lineNo] = " ".repeat(parent + 1) + line.trimStart();
+  }
+  return first;
+}
+
+function yamlProblem(err: YAMLError, file: string, lineCounter: LineCounter): SkiffError {
+  const { line, col } = lineCounter.linePos(err.pos[0]);
+  const code =
+    err.code === "DUPLICATE_KEY"
+      ? SPEC_CODES["SKF-SPEC-002"]
+      : err.code === "TAB_AS_INDENT"
+        ? SPEC_CODES["SKF-SPEC-003"]
+        : SPEC_CODES["SKF-SPEC-001"];
+  const message = err.message.split("\n")[0] ?? err.message;
+  return new SkiffError(code, message.replace(/ at line \d+, column \d+:?$/, ""), {
+    position: { file, line, column: col },
+  });
+}
+
+const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** Loads files and directories (recursively: *.yaml, *.yml, *.json), in a stable order. */
+export async function loadPaths(paths: readonly string[]): Promise<LoadResult & { files: string[] }> {
+  const result: LoadResult & { files: string[] } = { manifests: [], problems: [], notes: [], files: [] };
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      result.problems.push(
+        new SkiffError(SPEC_CODES["SKF-SPEC-007"], `cannot read ${p}: ${(e as Error).message}`, {
+          position: { file: p },
+        }),
+      );
+      continue;
+    }
+    const files: { file: string; fromDirectory: boolean }[] = st.isDirectory()
+      ? (await walk(p)).map((file) => ({ file, fromDirectory: true }))
+      : [{ file: p, fromDirectory: false }];
+    for (const { file, fromDirectory } of files) {
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (e) {
+        result.problems.push(
+          new SkiffError(SPEC_CODES["SKF-SPEC-007"], `cannot read ${file}: ${(e as Error).message}`, {
+            position: { file },
+          }),
+        );
+        continue;
+      }
+      result.files.push(file);
+      const one = parseManifests(text, file, { ignoreUnknownKinds: fromDirectory });
+      result.manifests.push(...one.manifests);
+      result.problems.push(...one.problems);
+      result.notes.push(...one.notes);
+    }
+  }
+  return result;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+      out.push(...(await walk(full)));
+    } else if (e.isFile() && EXTENSIONS.has(extname(e.name).toLowerCase())) {
+      out.push(full);
+    }
+  }
+  return out;
+}
