@@ -1,0 +1,757 @@
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import path from "node:path";
+import { SkiffError } from "../../errors/index.js";
+import type { ArtifactRepository } from "../../interfaces/artifacts.js";
+import type { Clock } from "../../interfaces/clock.js";
+import type {
+  ContainerResult,
+  DaemonReady,
+  Executor,
+  ExecutorCapabilities,
+  LogLine,
+  StepHandle,
+  StepRequest,
+  StepResult,
+} from "../../interfaces/executor.js";
+import type { Container, K8sObject } from "../../spec/types.js";
+import { EXEC_CODES } from "../shared/codes.js";
+import { runDataStep } from "../shared/data.js";
+import { runHttpStep } from "../shared/http.js";
+import { containerArgv, findImageConfig, type ImageConfig, type ImagesConfig } from "../shared/images.js";
+import { InputLoadError, loadInputArtifacts } from "../shared/inputs.js";
+import { LineSplitter, LogStream } from "../shared/logs.js";
+import { collectOutputParameters, OutputCollectionError, saveOutputArtifacts } from "../shared/outputs.js";
+import {
+  containerFailureMessage,
+  containerResultOf,
+  DEADLINE_MESSAGE,
+  isIgnoredSidecarExit,
+  TailBuffer,
+} from "../shared/result.js";
+import { GroupProcess, type ProcessExit } from "./process.js";
+import { createBwrapLayout, createHostLayout, type NamedPath, type SandboxLayout } from "./sandbox.js";
+
+/** Host environment variables a step inherits unless told otherwise. Secrets in the host env stay out. */
+export const DEFAULT_INHERITED_ENV = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TERM",
+  "SHELL",
+];
+
+/** The executor's resolved settings. */
+export interface HostSettings {
+  images: ImagesConfig;
+  /** bwrap binary when steps are sandboxed, undefined when they run directly on the host. */
+  bwrapPath: string | undefined;
+  workDir: string;
+  clock: Clock;
+  killGracePeriodMs: number;
+  inheritEnv: string[];
+  readinessPollMs: number;
+  keepStepDirs: boolean;
+}
+
+/** Argo writes a script's `source` here; the sandbox puts it at the same place. */
+const SCRIPT_DIR = "/argo/staging";
+
+type StopCause = { kind: "deadline" } | { kind: "kill"; reason: string };
+
+interface ContainerPlan {
+  name: string;
+  role: "init" | "main" | "sidecar" | "set";
+  container: Container;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  dependencies: string[];
+}
+
+interface StepState {
+  readonly handle: StepHandle;
+  readonly request: StepRequest;
+  readonly logs: LogStream;
+  readonly processes: Set<GroupProcess>;
+  readonly abort: AbortController;
+  dir?: string;
+  stop?: StopCause;
+  result: Promise<StepResult>;
+  ready: Promise<DaemonReady>;
+  resolveReady(r: DaemonReady): void;
+  rejectReady(e: unknown): void;
+}
+
+let nextStepId = 1;
+
+/** Runs leaf steps as host processes; see README.md beside this file. */
+export class HostExecutor implements Executor {
+  readonly name = "host";
+  readonly capabilities: ExecutorCapabilities = { resource: false, containers: false };
+  private readonly steps = new Map<string, StepState>();
+  private readonly host = hostname();
+  private rootDir: Promise<string> | undefined;
+
+  constructor(private readonly settings: HostSettings) {}
+
+  async start(request: StepRequest): Promise<StepHandle> {
+    const t = request.template;
+    const kind = t.container
+      ? "container"
+      : t.script
+        ? "script"
+        : t.containerSet
+          ? "containerSet"
+          : t.http
+            ? "http"
+            : t.data
+              ? "data"
+              : undefined;
+    if (!kind) {
+      const what = Object.keys(t).find((k) => ["resource", "plugin", "suspend", "steps", "dag"].includes(k));
+      throw new SkiffError(
+        EXEC_CODES["SKF-EXEC-003"],
+        `template '${request.templateName}' is a ${what ?? "template without a runnable block"}, which the host executor cannot run`,
+      );
+    }
+    const plans = kind === "http" || kind === "data" ? [] : this.planContainers(request, kind);
+    const handle: StepHandle = { id: `host-${nextStepId++}`, nodeId: request.nodeId };
+    let resolveReady!: (r: DaemonReady) => void;
+    let rejectReady!: (e: unknown) => void;
+    const ready = new Promise<DaemonReady>((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    ready.catch(() => undefined);
+    const state: StepState = {
+      handle,
+      request,
+      logs: new LogStream(),
+      processes: new Set(),
+      abort: new AbortController(),
+      result: Promise.resolve(undefined as unknown as StepResult),
+      ready,
+      resolveReady,
+      rejectReady,
+    };
+    this.steps.set(handle.id, state);
+    state.result = this.runStep(state, kind, plans).finally(() => {
+      state.logs.close();
+      state.rejectReady(
+        new SkiffError(EXEC_CODES["SKF-EXEC-008"], `daemon step '${request.nodeName}' ended`),
+      );
+    });
+    state.result.catch(() => undefined);
+    if (request.daemon) {
+      await Promise.race([ready.catch(() => undefined), state.result.catch(() => undefined)]);
+    }
+    return handle;
+  }
+
+  ready(handle: StepHandle): Promise<DaemonReady> {
+    return this.stateOf(handle).ready;
+  }
+
+  wait(handle: StepHandle): Promise<StepResult> {
+    return this.stateOf(handle).result;
+  }
+
+  logs(handle: StepHandle): AsyncIterable<LogLine> {
+    return this.stateOf(handle).logs.read();
+  }
+
+  async kill(handle: StepHandle, reason: string): Promise<void> {
+    const state = this.stateOf(handle);
+    state.stop ??= { kind: "kill", reason };
+    await this.stopProcesses(state);
+    await state.result.catch(() => undefined);
+  }
+
+  async cleanup(): Promise<void> {
+    const states = [...this.steps.values()];
+    for (const s of states) {
+      s.stop ??= { kind: "kill", reason: "executor cleaned up" };
+      s.abort.abort();
+      for (const p of s.processes) p.signal("SIGKILL");
+    }
+    await Promise.all(states.map((s) => s.result.catch(() => undefined)));
+    this.steps.clear();
+    if (this.rootDir) {
+      const dir = await this.rootDir.catch(() => undefined);
+      this.rootDir = undefined;
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private stateOf(handle: StepHandle): StepState {
+    const s = this.steps.get(handle.id);
+    if (!s) throw new SkiffError(EXEC_CODES["SKF-EXEC-005"], `unknown step handle '${handle.id}'`);
+    return s;
+  }
+
+  private async stopProcesses(state: StepState): Promise<void> {
+    state.abort.abort();
+    await Promise.all([...state.processes].map((p) => p.terminate(this.settings.killGracePeriodMs)));
+  }
+
+  private workRoot(): Promise<string> {
+    this.rootDir ??= (async () => {
+      await mkdir(this.settings.workDir, { recursive: true });
+      return mkdtemp(path.join(this.settings.workDir, "skiff-host-"));
+    })();
+    return this.rootDir;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Planning: everything that can be checked before a process runs, so start() throws for it.
+
+  private planContainers(
+    request: StepRequest,
+    kind: "container" | "script" | "containerSet",
+  ): ContainerPlan[] {
+    const t = request.template;
+    const plans: ContainerPlan[] = [];
+    const plan = (
+      c: Container,
+      name: string,
+      role: ContainerPlan["role"],
+      extra: string[] = [],
+    ): ContainerPlan => {
+      const image = findImageConfig(this.settings.images, c.image);
+      const argv = containerArgv(c, image, extra, role === "init" ? "init container" : "container");
+      const env = this.environment(request, c, image);
+      this.assertCommandExists(argv[0]!, env.PATH ?? "", c, name);
+      const deps = (c as { dependencies?: string[] }).dependencies ?? [];
+      return { name, role, container: c, argv, env, cwd: c.workingDir ?? "/", dependencies: deps };
+    };
+    (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));
+    if (kind === "container") plans.push(plan(t.container!, "main", "main"));
+    if (kind === "script") plans.push(plan(t.script!, "main", "main", [`${SCRIPT_DIR}/script`]));
+    if (kind === "containerSet") {
+      const set = t.containerSet!.containers;
+      const names = new Set<string>();
+      for (const c of set) {
+        if (!c.name || names.has(c.name)) {
+          throw new SkiffError(
+            EXEC_CODES["SKF-EXEC-007"],
+            `containerSet container name '${c.name}' is missing or repeated`,
+          );
+        }
+        names.add(c.name);
+      }
+      for (const c of set) {
+        for (const d of c.dependencies ?? []) {
+          if (!names.has(d)) {
+            throw new SkiffError(
+              EXEC_CODES["SKF-EXEC-007"],
+              `container '${c.name}' depends on unknown container '${d}'`,
+            );
+          }
+        }
+        plans.push(plan(c, c.name, "set"));
+      }
+      orderByDependencies(plans.filter((p) => p.role === "set"));
+    }
+    (t.sidecars ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `sidecar-${i}`, "sidecar")));
+    return plans;
+  }
+
+  private environment(
+    request: StepRequest,
+    c: Container,
+    image: ImageConfig | undefined,
+  ): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const k of this.settings.inheritEnv) {
+      const v = process.env[k];
+      if (v !== undefined) env[k] = v;
+    }
+    env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    if (image?.host?.path?.length) env.PATH = [...image.host.path, env.PATH].join(":");
+    Object.assign(env, image?.host?.env ?? {}, request.env);
+    for (const e of c.env ?? []) env[e.name] = e.value ?? "";
+    return env;
+  }
+
+  private assertCommandExists(cmd: string, envPath: string, c: Container, name: string): void {
+    if (cmd.includes("/")) return;
+    for (const dir of envPath.split(":")) {
+      if (dir && isExecutableSync(path.join(dir, cmd))) return;
+    }
+    throw new SkiffError(
+      EXEC_CODES["SKF-EXEC-002"],
+      `container '${name}' runs '${cmd}', which is not installed on this machine (image '${c.image ?? "<none>"}')`,
+      {
+        hint:
+          `Install '${cmd}', or map it onto a host tool: ` +
+          `images: { "${c.image ?? "<image>"}": { host: { commands: { ${cmd}: "<host command>" } } } }.`,
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Running
+
+  private async runStep(state: StepState, kind: string, plans: ContainerPlan[]): Promise<StepResult> {
+    const clock = this.settings.clock;
+    const startedAt = clock.now();
+    const timer =
+      state.request.deadline !== undefined
+        ? clock.setTimer(state.request.deadline - startedAt, () => {
+            state.stop ??= { kind: "deadline" };
+            void this.stopProcesses(state);
+          })
+        : undefined;
+    try {
+      if (kind === "http" || kind === "data") {
+        const r =
+          kind === "http"
+            ? await runHttpStep(state.request, { clock, signal: state.abort.signal })
+            : await runDataStep(state.request, { scratchDir: await this.stepDir(state) });
+        const result: StepResult = {
+          phase: r.phase,
+          exitCode: null,
+          outputs: r.result === undefined ? {} : { result: r.result },
+          startedAt: iso(startedAt),
+          finishedAt: iso(clock.now()),
+          hostNodeName: this.host,
+        };
+        if (r.message) result.message = r.message;
+        this.applyStop(state, result);
+        return result;
+      }
+      return await this.runPod(state, kind, plans, startedAt);
+    } catch (e) {
+      return {
+        phase: "Error",
+        message: (e as Error).message,
+        exitCode: null,
+        outputs: {},
+        startedAt: iso(startedAt),
+        finishedAt: iso(clock.now()),
+        hostNodeName: this.host,
+      };
+    } finally {
+      if (timer) clock.clearTimer(timer);
+      if (state.dir && !this.settings.keepStepDirs) await rm(state.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async stepDir(state: StepState): Promise<string> {
+    if (!state.dir) {
+      const root = await this.workRoot();
+      state.dir = await mkdtemp(path.join(root, `${safeName(state.request.podName)}-`));
+    }
+    return state.dir;
+  }
+
+  private layoutFor(state: StepState, plans: ContainerPlan[], dir: string): SandboxLayout {
+    const t = state.request.template;
+    const volumeDirs = new Map<string, string>();
+    const binds: { mountPath: string; hostPath: string }[] = [];
+    const mounts = [
+      ...((t.containerSet?.volumeMounts ?? []) as K8sObject[]),
+      ...plans.flatMap((p) => (p.container.volumeMounts ?? []) as K8sObject[]),
+    ];
+    for (const m of mounts) {
+      const name = String(m.name ?? "");
+      const mountPath = String(m.mountPath ?? "");
+      if (!name || !mountPath.startsWith("/")) continue;
+      if (!volumeDirs.has(name)) volumeDirs.set(name, path.join(dir, "volumes", safeName(name)));
+      if (!binds.some((b) => b.mountPath === path.resolve(mountPath))) {
+        binds.push({ mountPath: path.resolve(mountPath), hostPath: volumeDirs.get(name)! });
+      }
+    }
+    if (!this.settings.bwrapPath) {
+      // Without a sandbox, volumes are the host paths themselves, and scripts live in the step folder.
+      return createHostLayout({ binds: [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] });
+    }
+    const named: NamedPath[] = [{ path: SCRIPT_DIR, replace: true }];
+    for (const a of state.request.inputArtifacts) if (a.path) named.push({ path: a.path, replace: true });
+    for (const p of t.outputs?.parameters ?? [])
+      if (p.valueFrom?.path) named.push({ path: p.valueFrom.path, replace: false });
+    for (const a of t.outputs?.artifacts ?? []) if (a.path) named.push({ path: a.path, replace: false });
+    for (const p of plans) named.push({ path: p.cwd, replace: false });
+    const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
+    if (state.request.workspace) opts.workspace = path.resolve(state.request.workspace);
+    return createBwrapLayout(opts);
+  }
+
+  private async runPod(
+    state: StepState,
+    kind: string,
+    plans: ContainerPlan[],
+    startedAtMs: number,
+  ): Promise<StepResult> {
+    const { request } = state;
+    const clock = this.settings.clock;
+    const dir = await this.stepDir(state);
+    const scratch = path.join(dir, "scratch");
+    await mkdir(scratch, { recursive: true });
+    const layout = this.layoutFor(state, plans, dir);
+    const base = (): StepResult => ({
+      phase: "Succeeded",
+      exitCode: null,
+      outputs: {},
+      startedAt: iso(startedAtMs),
+      finishedAt: iso(clock.now()),
+      hostNodeName: this.host,
+    });
+    const fail = (phase: StepResult["phase"], message: string, containers: ContainerResult[]): StepResult => {
+      const r = { ...base(), phase, message };
+      if (containers.length) r.containers = containers;
+      this.applyStop(state, r);
+      return r;
+    };
+
+    // Argo's init container: input artifacts and the script file.
+    try {
+      await loadInputArtifacts(request.inputArtifacts, {
+        hostPath: (p) => layout.hostPath(p),
+        ...(request.artifactRepository ? { repository: request.artifactRepository } : {}),
+        scratchDir: scratch,
+      });
+      if (kind === "script") {
+        const file = layout.hostPath(`${SCRIPT_DIR}/script`);
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, request.template.script!.source ?? "");
+        await chmod(file, 0o755);
+      }
+      for (const p of plans) {
+        const cwd = layout.hostPath(p.cwd);
+        if (layout.isPrivate(p.cwd) || !layout.sandboxed)
+          await mkdir(cwd, { recursive: true }).catch(() => undefined);
+      }
+    } catch (e) {
+      const msg = e instanceof InputLoadError ? e.message : `failed to prepare step: ${(e as Error).message}`;
+      return fail("Error", containerFailureMessage("init", 1, msg), []);
+    }
+    if (kind === "script" && !layout.sandboxed) {
+      const main = plans.find((p) => p.role === "main")!;
+      main.argv[main.argv.length - 1] = layout.hostPath(`${SCRIPT_DIR}/script`);
+    }
+
+    const containers: ContainerResult[] = [];
+    for (const p of plans.filter((x) => x.role === "init")) {
+      if (state.stop) break;
+      const r = await this.runContainer(state, p, layout, undefined);
+      containers.push(containerResultOf(p.name, r.exit.exitCode, iso(r.startedAt), iso(r.exit.finishedAt)));
+      if (r.exit.exitCode !== 0) {
+        return fail("Error", containerFailureMessage(p.name, r.exit.exitCode, r.exit.spawnError), containers);
+      }
+    }
+    if (state.stop) return fail("Failed", "", containers);
+
+    const sidecars = plans
+      .filter((p) => p.role === "sidecar")
+      .map((p) => ({ plan: p, run: this.startContainer(state, p, layout, undefined) }));
+
+    const capture = request.captureResult ? new TailBuffer() : undefined;
+    let mainExit: ProcessExit;
+    let mainFailure: { phase: StepResult["phase"]; message: string } | undefined;
+    if (kind === "containerSet") {
+      const set = await this.runContainerSet(
+        state,
+        plans.filter((p) => p.role === "set"),
+        layout,
+        capture,
+      );
+      containers.push(...set.results);
+      mainExit = set.mainExit;
+      const failed = set.results.find((c) => c.phase !== "Succeeded");
+      if (failed)
+        mainFailure = {
+          phase: "Failed",
+          message: failed.message ?? containerFailureMessage(failed.name, failed.exitCode),
+        };
+    } else {
+      const main = plans.find((p) => p.role === "main")!;
+      const run = this.startContainer(state, main, layout, capture);
+      if (request.daemon) void this.watchReadiness(state, main, layout, run.process);
+      const r = await run.done;
+      mainExit = r.exit;
+      containers.push(containerResultOf("main", r.exit.exitCode, iso(r.startedAt), iso(r.exit.finishedAt)));
+      if (r.exit.exitCode !== 0) {
+        mainFailure = {
+          phase: "Failed",
+          message: containerFailureMessage("main", r.exit.exitCode, r.exit.spawnError),
+        };
+      }
+    }
+
+    for (const s of sidecars) void s.run.process.terminate(this.settings.killGracePeriodMs);
+    for (const s of sidecars) {
+      const r = await s.run.done;
+      const c = containerResultOf(s.plan.name, r.exit.exitCode, iso(r.startedAt), iso(r.exit.finishedAt));
+      containers.push(c);
+      if (!mainFailure && r.exit.exitCode !== 0 && !isIgnoredSidecarExit(r.exit.exitCode)) {
+        mainFailure = {
+          phase: "Failed",
+          message: containerFailureMessage(s.plan.name, r.exit.exitCode, r.exit.spawnError),
+        };
+      }
+    }
+
+    const result = base();
+    result.exitCode = mainExit.exitCode;
+    if (mainExit.exitCode !== null) result.outputs.exitCode = String(mainExit.exitCode);
+    if (capture) result.outputs.result = capture.toResult();
+    if (containers.length) result.containers = containers;
+    if (mainFailure) {
+      result.phase = mainFailure.phase;
+      result.message = mainFailure.message;
+    }
+    if (!state.stop) {
+      const ctx = {
+        hostPath: (p: string) => layout.hostPath(p),
+        keyPrefix: request.artifactKeyPrefix,
+        scratchDir: scratch,
+        ...(request.artifactRepository
+          ? { repository: request.artifactRepository as ArtifactRepository }
+          : {}),
+      };
+      try {
+        const params = await collectOutputParameters(request.template, ctx);
+        if (params.length) result.outputs.parameters = params;
+        const arts = await saveOutputArtifacts(request.template, ctx);
+        if (arts.length) result.outputs.artifacts = arts;
+      } catch (e) {
+        if (!(e instanceof OutputCollectionError)) throw e;
+        if (!mainFailure) {
+          result.phase = "Error";
+          result.message = e.message;
+        }
+      }
+    }
+    if (request.daemon && result.phase === "Succeeded" && !state.stop) {
+      // A daemon that exits on its own has failed (§1.5).
+      result.phase = "Failed";
+      result.message = "daemon exited";
+    }
+    result.finishedAt = iso(clock.now());
+    this.applyStop(state, result);
+    return result;
+  }
+
+  /** A deadline or kill overrides whatever the processes reported. */
+  private applyStop(state: StepState, result: StepResult): void {
+    if (!state.stop) return;
+    result.phase = "Failed";
+    result.message = state.stop.kind === "deadline" ? DEADLINE_MESSAGE : state.stop.reason;
+  }
+
+  private async runContainerSet(
+    state: StepState,
+    plans: ContainerPlan[],
+    layout: SandboxLayout,
+    capture: TailBuffer | undefined,
+  ): Promise<{ results: ContainerResult[]; mainExit: ProcessExit }> {
+    const done = new Map<string, Promise<ContainerResult>>();
+    let mainExit: ProcessExit = { exitCode: null, finishedAt: this.settings.clock.now() };
+    const run = (p: ContainerPlan): Promise<ContainerResult> => {
+      let r = done.get(p.name);
+      if (r) return r;
+      r = (async () => {
+        const deps = await Promise.all(p.dependencies.map((d) => run(plans.find((x) => x.name === d)!)));
+        if (state.stop || deps.some((d) => d.phase !== "Succeeded")) {
+          return {
+            name: p.name,
+            exitCode: null,
+            phase: "Error" as const,
+            message: `Pod failed before ${p.name} container starts`,
+          };
+        }
+        const x = await this.startContainer(state, p, layout, p.name === "main" ? capture : undefined).done;
+        if (p.name === "main") mainExit = x.exit;
+        const c = containerResultOf(p.name, x.exit.exitCode, iso(x.startedAt), iso(x.exit.finishedAt));
+        if (x.exit.spawnError && c.message) c.message += `: ${x.exit.spawnError}`;
+        return c;
+      })();
+      done.set(p.name, r);
+      return r;
+    };
+    const results = await Promise.all(plans.map(run));
+    if (!plans.some((p) => p.name === "main")) {
+      const last = results[results.length - 1];
+      mainExit = { exitCode: last?.exitCode ?? null, finishedAt: this.settings.clock.now() };
+    }
+    return { results, mainExit };
+  }
+
+  private runContainer(
+    state: StepState,
+    plan: ContainerPlan,
+    layout: SandboxLayout,
+    capture: TailBuffer | undefined,
+  ): Promise<{ exit: ProcessExit; startedAt: number }> {
+    return this.startContainer(state, plan, layout, capture).done;
+  }
+
+  private startContainer(
+    state: StepState,
+    plan: ContainerPlan,
+    layout: SandboxLayout,
+    capture: TailBuffer | undefined,
+  ): { process: GroupProcess; done: Promise<{ exit: ProcessExit; startedAt: number }> } {
+    const clock = this.settings.clock;
+    const line = (stream: "stdout" | "stderr") =>
+      new LineSplitter((text) =>
+        state.logs.push({
+          nodeId: state.request.nodeId,
+          container: plan.name,
+          stream,
+          time: iso(clock.now()),
+          text,
+        }),
+      );
+    const out = line("stdout");
+    const err = line("stderr");
+    const startedAt = clock.now();
+    const proc = new GroupProcess(
+      {
+        argv: plan.argv,
+        env: plan.env,
+        cwd: plan.cwd,
+        hostCwd: layout.hostPath(plan.cwd),
+        ...(this.settings.bwrapPath ? { bwrap: { path: this.settings.bwrapPath, args: layout.args } } : {}),
+        onStdout: (c) => {
+          capture?.write(c);
+          out.write(c);
+        },
+        onStderr: (c) => err.write(c),
+      },
+      clock,
+    );
+    state.processes.add(proc);
+    const done = proc.exited.then((exit) => {
+      out.end();
+      err.end();
+      state.processes.delete(proc);
+      return { exit, startedAt };
+    });
+    return { process: proc, done };
+  }
+
+  private async watchReadiness(
+    state: StepState,
+    main: ContainerPlan,
+    layout: SandboxLayout,
+    proc: GroupProcess,
+  ): Promise<void> {
+    const probe = main.container.readinessProbe as K8sObject | undefined;
+    const clock = this.settings.clock;
+    try {
+      const initial = Number(probe?.initialDelaySeconds ?? 0);
+      if (initial > 0) await clock.sleep(initial * 1000, state.abort.signal);
+      const period = Math.min(Number(probe?.periodSeconds ?? 10) * 1000, this.settings.readinessPollMs);
+      while (proc.running && !state.stop) {
+        if (!probe || (await this.probeOnce(probe, main, layout))) {
+          state.resolveReady({ ip: "127.0.0.1" });
+          return;
+        }
+        await clock.sleep(period, state.abort.signal);
+      }
+    } catch {
+      // Aborted: the step ended or was killed; `runStep` rejects `ready`.
+    }
+  }
+
+  private async probeOnce(probe: K8sObject, main: ContainerPlan, layout: SandboxLayout): Promise<boolean> {
+    const httpGet = probe.httpGet as K8sObject | undefined;
+    const exec = probe.exec as { command?: string[] } | undefined;
+    const tcp = probe.tcpSocket as K8sObject | undefined;
+    try {
+      if (httpGet) {
+        const scheme = String(httpGet.scheme ?? "HTTP").toLowerCase();
+        const host = String(httpGet.host ?? "127.0.0.1");
+        const p = String(httpGet.path ?? "/");
+        const res = await fetch(`${scheme}://${host}:${portOf(httpGet.port, main.container)}${p}`, {
+          signal: AbortSignal.timeout(Number(probe.timeoutSeconds ?? 1) * 1000),
+        });
+        await res.arrayBuffer();
+        return res.status >= 200 && res.status < 400;
+      }
+      if (exec?.command?.length) {
+        const proc = new GroupProcess(
+          {
+            argv: exec.command,
+            env: main.env,
+            cwd: main.cwd,
+            hostCwd: layout.hostPath(main.cwd),
+            ...(this.settings.bwrapPath
+              ? { bwrap: { path: this.settings.bwrapPath, args: layout.args } }
+              : {}),
+            onStdout: () => undefined,
+            onStderr: () => undefined,
+          },
+          this.settings.clock,
+        );
+        return (await proc.exited).exitCode === 0;
+      }
+      if (tcp) {
+        const net = await import("node:net");
+        const port = portOf(tcp.port, main.container);
+        return await new Promise<boolean>((resolve) => {
+          const s = net.connect({ host: String(tcp.host ?? "127.0.0.1"), port }, () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on("error", () => resolve(false));
+        });
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Sorts containerSet plans so each comes after its dependencies; throws SKF-EXEC-007 on a cycle. */
+function orderByDependencies(plans: ContainerPlan[]): void {
+  const byName = new Map(plans.map((p) => [p.name, p]));
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (p: ContainerPlan): void => {
+    const s = state.get(p.name);
+    if (s === "done") return;
+    if (s === "visiting") {
+      throw new SkiffError(
+        EXEC_CODES["SKF-EXEC-007"],
+        `containerSet dependencies form a cycle through '${p.name}'`,
+      );
+    }
+    state.set(p.name, "visiting");
+    for (const d of p.dependencies) visit(byName.get(d)!);
+    state.set(p.name, "done");
+  };
+  plans.forEach(visit);
+}
+
+function portOf(port: unknown, container: Container): number {
+  if (typeof port === "number") return port;
+  const named = (container.ports ?? []).find((p) => p.name === port);
+  return Number(named?.containerPort ?? port);
+}
+
+function isExecutableSync(file: string): boolean {
+  try {
+    // Synchronous on purpose: start() must throw before anything runs.
+    accessSync(file, fsConstants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^a-zA-Z0-9._-]/g, "_").slice(0, 100) || "step";
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,65 @@
+import { tmpdir } from "node:os";
+import { SkiffError } from "../../errors/index.js";
+import { SystemClock, type Clock } from "../../interfaces/clock.js";
+import type { Executor } from "../../interfaces/executor.js";
+import { EXEC_CODES } from "../shared/codes.js";
+import type { ImagesConfig } from "../shared/images.js";
+import { DEFAULT_INHERITED_ENV, HostExecutor } from "./host.js";
+import { findBwrap, probeBwrap } from "./sandbox.js";
+
+export interface HostExecutorOptions {
+  /**
+   * `auto` (default): sandbox each step with bubblewrap when it is installed and works; `bwrap`: require it;
+   * `none`: run directly on the host.
+   */
+  sandbox?: "auto" | "bwrap" | "none";
+  /** Argo's controller `images:` setting, with Skiff's `host` extension per image. */
+  images?: ImagesConfig;
+  /** Where per-step folders are created (default: the OS temp folder). */
+  workDir?: string;
+  /** bwrap binary (default: found on PATH). */
+  bwrapPath?: string;
+  clock?: Clock;
+  /** Time between SIGTERM and SIGKILL when a step is killed (default 10 s). */
+  killGracePeriodMs?: number;
+  /** Host environment variables passed to steps (default: PATH, HOME, USER, LANG, TZ and a few more). */
+  inheritEnv?: string[];
+  /** Longest wait between two readiness probes of a daemon (default 200 ms). */
+  readinessPollMs?: number;
+  /** Keep per-step folders after steps end (for debugging); `cleanup()` still removes them. */
+  keepStepDirs?: boolean;
+}
+
+/**
+ * Creates the host executor: each leaf step runs as processes on this machine, sandboxed by bubblewrap
+ * when available. Throws SKF-EXEC-004 when `sandbox: "bwrap"` is asked for and bwrap cannot run.
+ */
+export function createHostExecutor(options: HostExecutorOptions = {}): Executor {
+  const mode = options.sandbox ?? "auto";
+  let bwrapPath: string | undefined;
+  if (mode !== "none") {
+    const candidate = options.bwrapPath ?? findBwrap();
+    if (candidate && probeBwrap(candidate)) bwrapPath = candidate;
+    else if (mode === "bwrap") {
+      throw new SkiffError(
+        EXEC_CODES["SKF-EXEC-004"],
+        candidate
+          ? `bubblewrap at ${candidate} cannot create a sandbox on this machine`
+          : "bubblewrap (bwrap) is not installed",
+      );
+    }
+  }
+  return new HostExecutor({
+    images: options.images ?? {},
+    bwrapPath,
+    workDir: options.workDir ?? tmpdir(),
+    clock: options.clock ?? new SystemClock(),
+    killGracePeriodMs: options.killGracePeriodMs ?? 10_000,
+    inheritEnv: options.inheritEnv ?? DEFAULT_INHERITED_ENV,
+    readinessPollMs: options.readinessPollMs ?? 200,
+    keepStepDirs: options.keepStepDirs ?? false,
+  });
+}
+
+export { HostExecutor };
+export type { HostImageConfig, ImageConfig, ImagesConfig } from "../shared/images.js";

@@ -1,0 +1,230 @@
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+
+/** A path the template names: an input artifact, an output, a working directory or a volume mount. */
+export interface NamedPath {
+  path: string;
+  /** True when Skiff writes this path before the step runs (input artifacts): a host entry there is hidden. */
+  replace: boolean;
+}
+
+export interface SandboxLayoutOptions {
+  /** The step's own host folder; the sandbox's writable places live under it. */
+  stepDir: string;
+  /** Shared read-write folder (same path inside and outside). */
+  workspace?: string;
+  /** Host folders bound read-write at a path inside (e.g. `emptyDir` volumes), by mount path. */
+  binds: { mountPath: string; hostPath: string }[];
+  namedPaths: NamedPath[];
+}
+
+/**
+ * Where a step's files are. With bwrap, a sandbox path maps to a per-step host folder; without, paths are
+ * the host's own.
+ */
+export interface SandboxLayout {
+  readonly sandboxed: boolean;
+  /** bwrap's mount arguments (empty without sandbox). */
+  readonly args: readonly string[];
+  /** The host path holding what the step sees at `p`. */
+  hostPath(p: string): string;
+  /** True when writing `hostPath(p)` from outside does not touch the host's own files at `p`. */
+  isPrivate(p: string): boolean;
+}
+
+/** The host as it is: no sandbox, every path is the host's own. */
+export function createHostLayout(options: Pick<SandboxLayoutOptions, "binds">): SandboxLayout {
+  return {
+    sandboxed: false,
+    args: [],
+    hostPath: (p) => {
+      const m = findBind(options.binds, path.resolve("/", p));
+      return m ? path.join(m.hostPath, path.relative(m.mountPath, path.resolve("/", p))) : p;
+    },
+    isPrivate: (p) => findBind(options.binds, path.resolve("/", p)) !== undefined,
+  };
+}
+
+const ROOT_SKIPPED = new Set(["/proc", "/dev", "/tmp"]);
+
+/**
+ * Builds a bubblewrap layout (see docs/decisions/0002-host-sandbox.md). The root is a per-step host folder in
+ * which every host entry is bound read-only; a folder that must take new entries (the parent of a path the
+ * template names) becomes a per-step folder too, with the host's entries bound read-only inside it. New files
+ * therefore land in the step's folder, the host's files are read-only, and two steps never see each other's
+ * files. `/tmp` is private, the workspace and volumes are bound read-write.
+ */
+export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout {
+  const fsRoot = path.join(options.stepDir, "fs");
+  const tmpHost = path.join(options.stepDir, "tmp");
+  mkdirSync(fsRoot, { recursive: true });
+  mkdirSync(tmpHost, { recursive: true });
+
+  const binds = [{ mountPath: "/tmp", hostPath: tmpHost }, ...options.binds];
+  if (options.workspace) binds.push({ mountPath: options.workspace, hostPath: options.workspace });
+  const bindPaths = new Set(binds.map((b) => b.mountPath));
+
+  const shells = new Set<string>(["/"]);
+  const hidden = new Set<string>();
+  const named = [...options.namedPaths, ...binds.map((b) => ({ path: b.mountPath, replace: false }))];
+  for (const n of named) {
+    const abs = path.resolve("/", n.path);
+    if (!bindPaths.has(abs) && findBind(binds, abs)) continue;
+    const p = canonical(abs);
+    for (let a = path.dirname(p); ; a = path.dirname(a)) {
+      if (isHostDirectory(a)) {
+        for (let s = a; ; s = path.dirname(s)) {
+          shells.add(s);
+          if (s === "/") break;
+        }
+        break;
+      }
+      if (a === "/") break;
+    }
+    if (n.replace && exists(p)) hidden.add(p);
+  }
+
+  const args: string[] = [];
+  const hostBound = new Set<string>();
+  const emitShell = (dir: string): void => {
+    const hostDir = path.join(fsRoot, dir);
+    mkdirSync(hostDir, { recursive: true });
+    args.push("--bind", hostDir, dir);
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      names = [];
+    }
+    for (const name of names.sort()) {
+      const child = path.join(dir, name);
+      if (dir === "/" && ROOT_SKIPPED.has(child)) continue;
+      if (bindPaths.has(child) || hidden.has(child)) continue;
+      if (shells.has(child)) {
+        emitShell(child);
+        continue;
+      }
+      try {
+        const st = lstatSync(child);
+        if (st.isSymbolicLink()) args.push("--symlink", readlinkSync(child), child);
+        else args.push("--ro-bind", child, child);
+        hostBound.add(child);
+      } catch {
+        // Vanished or unreadable host entries are simply left out.
+      }
+    }
+  };
+  emitShell("/");
+  args.push("--dev", "/dev", "--proc", "/proc");
+  for (const b of [...binds].sort((x, y) => depth(x.mountPath) - depth(y.mountPath))) {
+    mkdirSync(b.hostPath, { recursive: true });
+    args.push("--bind", b.hostPath, b.mountPath);
+  }
+
+  const hostPath = (p: string): string => {
+    const abs = path.resolve("/", p);
+    const b = findBind(binds, abs);
+    if (b) return path.join(b.hostPath, path.relative(b.mountPath, abs));
+    const c = canonical(abs);
+    if (c === "/proc" || c.startsWith("/proc/") || c === "/dev" || c.startsWith("/dev/")) return c;
+    let shell = c;
+    while (!shells.has(shell)) shell = path.dirname(shell);
+    if (shell === c) return path.join(fsRoot, c);
+    const rel = path.relative(shell, c).split(path.sep);
+    const child = path.join(shell, rel[0]!);
+    return hostBound.has(child) ? c : path.join(fsRoot, c);
+  };
+  return {
+    sandboxed: true,
+    args,
+    hostPath,
+    isPrivate: (p) => {
+      const abs = path.resolve("/", p);
+      if (options.workspace && isWithin(options.workspace, abs)) return false;
+      return hostPath(abs) !== abs;
+    },
+  };
+}
+
+/** Whether bwrap can run here (it needs user namespaces or privileges); checked once per executor. */
+export function probeBwrap(bwrapPath: string): boolean {
+  try {
+    const r = spawnSync(bwrapPath, ["--ro-bind", "/", "/", "--dev", "/dev", "--unshare-pid", "true"], {
+      stdio: "ignore",
+      timeout: 10_000,
+    });
+    return r.status === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds `bwrap` on the PATH. */
+export function findBwrap(envPath = process.env.PATH ?? ""): string | undefined {
+  for (const dir of envPath.split(":")) {
+    if (!dir) continue;
+    const p = path.join(dir, "bwrap");
+    try {
+      if (lstatSync(p).isFile() || lstatSync(p).isSymbolicLink()) return p;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+function findBind<T extends { mountPath: string }>(binds: T[], p: string): T | undefined {
+  let best: T | undefined;
+  for (const b of binds) {
+    if (isWithin(b.mountPath, p) && (!best || b.mountPath.length > best.mountPath.length)) best = b;
+  }
+  return best;
+}
+
+function isWithin(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+function depth(p: string): number {
+  return p.split("/").filter(Boolean).length;
+}
+
+function exists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isHostDirectory(p: string): boolean {
+  try {
+    const st = lstatSync(p);
+    return st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An absolute normalised path whose existing host prefix has its symlinks resolved, so `/bin/x` (with
+ * `/bin -> usr/bin`) is handled as `/usr/bin/x`.
+ */
+function canonical(p: string): string {
+  const abs = path.resolve("/", p);
+  let prefix = abs;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      const real = realpathSync(prefix);
+      return rest.length ? path.join(real, ...rest.reverse()) : real;
+    } catch {
+      if (prefix === "/") return abs;
+      rest.push(path.basename(prefix));
+      prefix = path.dirname(prefix);
+    }
+  }
+}

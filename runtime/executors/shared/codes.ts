@@ -1,0 +1,42 @@
+import { defineErrorCodes } from "../../errors/index.js";
+
+/** Error codes of the executors (`SKF-EXEC-`), shared by every executor. */
+export const EXEC_CODES = defineErrorCodes({
+  "SKF-EXEC-001": {
+    title: "No command for image",
+    hint:
+      "The container has no `command` and the image's entrypoint is unknown. Add `command:` to the template, " +
+      "or describe the image under the executor's `images:` setting " +
+      '(e.g. `images: { "argoproj/argosay:v2": { entrypoint: ["/argosay"] } }`).',
+  },
+  "SKF-EXEC-002": {
+    title: "Command not found on this machine",
+    hint:
+      "The host executor runs commands on this machine. Install the tool, or map the image's tool onto a host " +
+      'tool with `images: { "<image>": { host: { commands: { python: "python3" } } } }`.',
+  },
+  "SKF-EXEC-003": {
+    title: "Template type not supported by this executor",
+    hint: "Run this workflow with an executor that supports it (e.g. `resource` templates need Kubernetes).",
+  },
+  "SKF-EXEC-004": {
+    title: "Sandbox not available",
+    hint: "Install bubblewrap (`apt-get install bubblewrap`) or set the sandbox option to `auto` or `none`.",
+  },
+  "SKF-EXEC-005": {
+    title: "Unknown step",
+    hint: "The handle was not returned by this executor's `start`, or the executor was cleaned up.",
+  },
+  "SKF-EXEC-006": {
+    title: "Step could not be prepared",
+    hint: "Check that the executor's work folder is writable and has free space.",
+  },
+  "SKF-EXEC-007": {
+    title: "Invalid containerSet",
+    hint: "Each container needs a unique name and `dependencies` may only name other containers of the set, without cycles.",
+  },
+  "SKF-EXEC-008": {
+    title: "Daemon step ended before it was ready",
+    hint: "The daemon's process exited or was killed before its readinessProbe passed; see the step's logs.",
+  },
+});
