@@ -213,6 +213,8 @@ metadata:
   name: run
 spec:
   entrypoint: main
+  arguments:
+    parameters: [{ name: message, value: hi }]
   templates:
     - name: main
       steps:
