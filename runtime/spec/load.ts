@@ -199,7 +199,10 @@ function yamlProblem(err: YAMLError, file: string, lineCounter: LineCounter): Sk
 const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
 /** Loads files and directories (recursively: *.yaml, *.yml, *.json), in a stable order. */
-export async function loadPaths(paths: readonly string[]): Promise<LoadResult & { files: string[] }> {
+export async function loadPaths(
+  paths: readonly string[],
+  options: Pick<ParseOptions, "strict"> = {},
+): Promise<LoadResult & { files: string[] }> {
   const result: LoadResult & { files: string[] } = { manifests: [], problems: [], notes: [], files: [] };
   for (const p of paths) {
     let st;
@@ -229,7 +232,7 @@ export async function loadPaths(paths: readonly string[]): Promise<LoadResult & 
         continue;
       }
       result.files.push(file);
-      const one = parseManifests(text, file, { ignoreUnknownKinds: fromDirectory });
+      const one = parseManifests(text, file, { ...options, ignoreUnknownKinds: fromDirectory });
       result.manifests.push(...one.manifests);
       result.problems.push(...one.problems);
       result.notes.push(...one.notes);

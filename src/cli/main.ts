@@ -5,6 +5,7 @@ import { VERSION } from "../version.js";
 import { EXIT } from "./exit.js";
 import { runCommand } from "./commands/run.js";
 import { controlCommands } from "./commands/control.js";
+import { lintCommand } from "./commands/lint.js";
 
 export { EXIT } from "./exit.js";
 
@@ -17,6 +18,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .exitOverride();
   program.addCommand(runCommand(setExitCode));
   for (const c of controlCommands(setExitCode)) program.addCommand(c);
+  program.addCommand(lintCommand(setExitCode));
   return program;
 }
 
