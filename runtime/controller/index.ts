@@ -1,0 +1,42 @@
+import type { CompiledWorkflow } from "../spec/compiled.js";
+import type { Workflow } from "../spec/types.js";
+import { WorkflowOperator } from "./operator.js";
+import type { ControllerOptions, RunningWorkflow } from "./types.js";
+
+export type { ControllerOptions, RunningWorkflow } from "./types.js";
+export type { MemoCache, MemoEntry } from "../interfaces/memo.js";
+export { CONTROLLER_CODES } from "./codes.js";
+export { InMemoryMemoCache, SyncManager, defaultSyncManager, Limiter } from "./limits.js";
+export { matchesSelector, humanizeDuration } from "./operator.js";
+export { isCompleted, isFulfilled, isFailedOrError, outboundNodes, displayNameOf } from "./graph.js";
+export { itemDescription, expandSequence, parseWithParam } from "./loops.js";
+
+/** Starts running a compiled workflow. The returned handle controls it; `done` resolves with the result. */
+export function startWorkflow(compiled: CompiledWorkflow, options: ControllerOptions): RunningWorkflow {
+  return wrap(new WorkflowOperator(compiled, options));
+}
+
+/**
+ * Continues a workflow from a persisted status (crash recovery): fulfilled nodes are kept and not re-run;
+ * nodes that were still running are started again.
+ */
+export function resumeWorkflow(
+  compiled: CompiledWorkflow,
+  persisted: Workflow,
+  options: ControllerOptions,
+): RunningWorkflow {
+  return wrap(new WorkflowOperator(compiled, options, persisted));
+}
+
+function wrap(op: WorkflowOperator): RunningWorkflow {
+  const done = op.run();
+  return {
+    name: op.name,
+    done,
+    snapshot: () => op.snapshot(),
+    stop: (s) => op.stop(s),
+    suspend: () => op.suspend(),
+    resume: (sel) => op.resume(sel),
+    setOutputParameters: (sel, values) => op.setOutputParameters(sel, values),
+  };
+}
