@@ -20,11 +20,12 @@ export interface NodeCheck {
 // YAML, not from any implementation. Reminders of the rules they rest on:
 // - names: `N[i]` step group, `N[i].S` step, `D.T` DAG task, `X(i:desc)` loop child, `X(k)` retry attempt,
 //   `X.onExit`, `X.hooks.H`, `P.c` containerSet container; the workflow exit handler is `{wf}.onExit`.
-// - children: a Steps node -> its first group; a group -> its steps (Skipped ones too); group i+1 -> every
-//   outbound node of group i's children. A DAG -> its root tasks; a task -> each outbound node of its
-//   dependencies (also for when-skipped and Omitted tasks); a TaskGroup -> its expanded children. Outbound:
-//   Pod/Skipped/HTTP -> itself, Retry -> its last attempt, TaskGroup -> its children's, Steps -> the last
-//   group's children's, DAG -> its targets'. The workflow's `.onExit` node is nobody's child.
+// - children: a Steps node -> its first group; a group -> its steps (Skipped ones too); each outbound node of
+//   group i's children -> group i+1. A DAG -> its root tasks; each outbound node of a task's dependencies ->
+//   the task (also when it is skipped by `when` or Omitted); a TaskGroup -> its expanded children. Outbound
+//   nodes: Pod/Skipped/HTTP -> itself (a containerSet pod -> its containers'), Retry -> its last attempt,
+//   TaskGroup -> its children's, Steps -> the last group's children's, DAG -> its targets'. A step/task ->
+//   its `.onExit` and `.hooks.*` nodes; the workflow's `.onExit` node is nobody's child.
 // - where an example is random (coin flips, random exit codes, random counts) only what every outcome shares
 //   is checked; a node that exists either as a Pod or as a Skipped node is checked for existence only.
 // - lifecycle hooks calling an HTTP URL on the Internet: their phase depends on the network, so only their
@@ -103,7 +104,7 @@ const templateRefSteps = (): NodeCheck[] => [
   ok("{wf}[1].hello2b", "Pod", []),
 ];
 
-/** A steps template whose step `name` loops over `items` (loop descriptions), each a pod; `next` follows. */
+/** Names of the children of loop `base` for the given item descriptions, in item order. */
 const loopChildren = (base: string, descs: string[]): string[] => descs.map((d, i) => `${base}(${i}:${d})`);
 
 const AGG_ITEMS = ["evenness:odd,num:1", "evenness:even,num:2", "evenness:odd,num:3", "evenness:even,num:4"];
@@ -117,6 +118,19 @@ export const NODE_CHECKS: Record<string, NodeCheck[]> = {
   "input-artifact-raw.yaml": singlePod(),
   "memoize-simple.yaml": singlePod(),
   "timeouts-step.yaml": [failed("{wf}", "Pod", [])],
+  "init-container.yaml": singlePod(),
+  "sidecar.yaml": singlePod(),
+  "sidecar-nginx.yaml": singlePod(),
+  "volumes-emptydir.yaml": singlePod(),
+  "artifact-path-placeholders.yaml": singlePod(),
+  "expression-destructure-json.yaml": singlePod(),
+  "expression-destructure-json-complex.yaml": singlePod(),
+  "expression-reusing-verbose-snippets.yaml": singlePod(),
+  // Resource templates run in a pod too.
+  "k8s-owner-reference.yaml": singlePod(),
+  "k8s-patch-pod.yaml": singlePod(),
+  "k8s-patch-json-pod.yaml": singlePod(),
+  "k8s-patch-merge-pod.yaml": singlePod(),
 
   // --- steps -------------------------------------------------------------------------------------------------
   "steps.yaml": [
@@ -138,6 +152,13 @@ export const NODE_CHECKS: Record<string, NodeCheck[]> = {
     ok("{wf}[0]", "StepGroup", ["{wf}[0].hello1"]),
     ok("{wf}[0].hello1", "Pod", []),
   ],
+  "pod-metadata-wf-field.yaml": [
+    ok("{wf}", "Steps", ["{wf}[0]"]),
+    ok("{wf}[0]", "StepGroup", ["{wf}[0].hello1"]),
+    ok("{wf}[0].hello1", "Pod", []),
+  ],
+  "pod-resources-template-override.yaml": twoSteps("small", "large"),
+  "artifact-passing-explicit-plugin.yaml": twoSteps("generate-artifact", "consume-artifact"),
   "scripts-bash.yaml": twoSteps("generate", "print"),
   "scripts-python.yaml": twoSteps("generate", "print"),
   "scripts-javascript.yaml": twoSteps("generate", "print"),
@@ -558,8 +579,9 @@ export const NODE_CHECKS: Record<string, NodeCheck[]> = {
   ],
   "container-set-template/outputs-result-workflow.yaml": [
     ok("{wf}", "DAG", ["{wf}.a"]),
-    ok("{wf}.a", "Pod"),
-    ok("{wf}.a.main", "Container"),
+    // A containerSet pod's outbound nodes are its containers' (here `main`), so b hangs below a.main.
+    ok("{wf}.a", "Pod", ["{wf}.a.main"]),
+    ok("{wf}.a.main", "Container", ["{wf}.b"]),
     ok("{wf}.b", "Pod", []),
   ],
 
