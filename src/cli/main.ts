@@ -6,6 +6,7 @@ import { EXIT } from "./exit.js";
 import { runCommand } from "./commands/run.js";
 import { controlCommands } from "./commands/control.js";
 import { lintCommand } from "./commands/lint.js";
+import { convertCommand } from "./commands/convert.js";
 
 export { EXIT } from "./exit.js";
 
@@ -19,6 +20,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program.addCommand(runCommand(setExitCode));
   for (const c of controlCommands(setExitCode)) program.addCommand(c);
   program.addCommand(lintCommand(setExitCode));
+  program.addCommand(convertCommand(setExitCode));
   return program;
 }
 
