@@ -339,7 +339,13 @@ export class HostExecutor implements Executor {
       };
     } finally {
       if (timer) clock.clearTimer(timer);
-      if (state.dir && !this.settings.keepStepDirs) await rm(state.dir, { recursive: true, force: true });
+      // Probes or stragglers still writing into the step folder would race its removal.
+      state.abort.abort();
+      for (const p of state.processes) p.signal("SIGKILL");
+      await Promise.all([...state.processes].map((p) => p.exited));
+      if (state.dir && !this.settings.keepStepDirs) {
+        await rm(state.dir, { recursive: true, force: true, maxRetries: 3 });
+      }
     }
   }
 
@@ -651,7 +657,7 @@ export class HostExecutor implements Executor {
       if (initial > 0) await clock.sleep(initial * 1000, state.abort.signal);
       const period = Math.min(Number(probe?.periodSeconds ?? 10) * 1000, this.settings.readinessPollMs);
       while (proc.running && !state.stop) {
-        if (!probe || (await this.probeOnce(probe, main, layout))) {
+        if (!probe || (await this.probeOnce(state, probe, main, layout))) {
           state.resolveReady({ ip: "127.0.0.1" });
           return;
         }
@@ -662,7 +668,12 @@ export class HostExecutor implements Executor {
     }
   }
 
-  private async probeOnce(probe: K8sObject, main: ContainerPlan, layout: SandboxLayout): Promise<boolean> {
+  private async probeOnce(
+    state: StepState,
+    probe: K8sObject,
+    main: ContainerPlan,
+    layout: SandboxLayout,
+  ): Promise<boolean> {
     const httpGet = probe.httpGet as K8sObject | undefined;
     const exec = probe.exec as { command?: string[] } | undefined;
     const tcp = probe.tcpSocket as K8sObject | undefined;
@@ -692,7 +703,10 @@ export class HostExecutor implements Executor {
           },
           this.settings.clock,
         );
-        return (await proc.exited).exitCode === 0;
+        state.processes.add(proc);
+        const exit = await proc.exited;
+        state.processes.delete(proc);
+        return exit.exitCode === 0;
       }
       if (tcp) {
         const net = await import("node:net");

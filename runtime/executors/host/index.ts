@@ -31,6 +31,14 @@ export interface HostExecutorOptions {
 }
 
 /**
+ * Images the host executor knows without configuration: Argo examples run `python` in `python:*` images, which
+ * on most hosts is `python3`. Entries in `options.images` win.
+ */
+export const DEFAULT_HOST_IMAGES: ImagesConfig = {
+  python: { host: { commands: { python: "python3" } } },
+};
+
+/**
  * Creates the host executor: each leaf step runs as processes on this machine, sandboxed by bubblewrap
  * when available. Throws SKF-EXEC-004 when `sandbox: "bwrap"` is asked for and bwrap cannot run.
  */
@@ -50,7 +58,7 @@ export function createHostExecutor(options: HostExecutorOptions = {}): Executor 
     }
   }
   return new HostExecutor({
-    images: options.images ?? {},
+    images: { ...DEFAULT_HOST_IMAGES, ...options.images },
     bwrapPath,
     workDir: options.workDir ?? tmpdir(),
     clock: options.clock ?? new SystemClock(),

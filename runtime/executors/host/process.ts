@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Clock } from "../../interfaces/clock.js";
 import { exitCodeOf } from "../shared/result.js";
 
@@ -30,11 +31,13 @@ export class GroupProcess {
   readonly exited: Promise<ProcessExit>;
   private readonly child: ChildProcess;
   private done = false;
+  private readonly sandboxed: boolean;
 
   constructor(
     options: LaunchOptions,
     private readonly clock: Clock,
   ) {
+    this.sandboxed = options.bwrap !== undefined;
     const [file, args] = options.bwrap
       ? [
           options.bwrap.path,
@@ -89,10 +92,29 @@ export class GroupProcess {
     return !this.done && this.child.pid !== undefined;
   }
 
-  /** Signals the whole process group; a group that is already gone is fine. */
+  /**
+   * Signals the whole process group; a group that is already gone is fine. In a sandbox, bwrap itself is
+   * spared anything but SIGKILL: it would die on SIGTERM and take the step down with SIGKILL at once, leaving
+   * the step no grace period.
+   */
   signal(sig: NodeJS.Signals): void {
     const pid = this.child.pid;
     if (pid === undefined) return;
+    if (this.sandboxed && sig !== "SIGKILL") {
+      const members = groupMembers(pid).filter((m) => m.comm !== "bwrap");
+      // Only bwrap there: the step has not started yet (or is gone), so there is nothing to be graceful to.
+      if (members.length > 0) {
+        for (const member of members) {
+          try {
+            process.kill(member.pid, sig);
+          } catch {
+            // already gone
+          }
+        }
+        return;
+      }
+      sig = "SIGKILL";
+    }
     try {
       process.kill(-pid, sig);
     } catch {
@@ -111,4 +133,29 @@ export class GroupProcess {
     }
     return this.exited;
   }
+}
+
+/** Live processes of a process group, from /proc (Linux, where bwrap runs). */
+export function groupMembers(pgid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(")");
+    const fields = stat.slice(close + 2).split(" ");
+    if (Number(fields[2]) !== pgid || fields[0] === "Z") continue;
+    out.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close) });
+  }
+  return out;
 }

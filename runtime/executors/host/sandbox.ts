@@ -1,4 +1,12 @@
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+} from "node:fs";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
@@ -107,8 +115,12 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
       }
       try {
         const st = lstatSync(child);
-        if (st.isSymbolicLink()) args.push("--symlink", readlinkSync(child), child);
-        else args.push("--ro-bind", child, child);
+        if (st.isSymbolicLink()) {
+          // Made in the shell folder itself: bwrap's --symlink refuses to replace one left by an earlier
+          // container of the same step.
+          const link = path.join(hostDir, name);
+          if (!existsSync(link) && !isSymlink(link)) symlinkSync(readlinkSync(child), link);
+        } else args.push("--ro-bind", child, child);
         hostBound.add(child);
       } catch {
         // Vanished or unreadable host entries are simply left out.
@@ -195,6 +207,14 @@ function exists(p: string): boolean {
   try {
     lstatSync(p);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
   }
