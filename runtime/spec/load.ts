@@ -61,7 +61,15 @@ export function parseManifests(text: string, file: string, options: ParseOptions
     const errors =
       options.strict === false ? doc.errors.filter((e) => e.code !== "DUPLICATE_KEY") : doc.errors;
     if (errors.length > 0) {
-      for (const err of errors) result.problems.push(yamlProblem(err, file, lineCounter));
+      // After the first syntax error the parser's later complaints are mostly echoes of it; duplicate keys
+      // are independent of each other and all reported.
+      const syntax = errors.filter((e) => e.code !== "DUPLICATE_KEY");
+      const first =
+        syntax.find((e) => e.code === "TAB_AS_INDENT") ?? [...syntax].sort((a, b) => a.pos[0] - b.pos[0])[0];
+      for (const err of errors) {
+        if (err.code === "DUPLICATE_KEY" || err === first)
+          result.problems.push(yamlProblem(err, file, lineCounter));
+      }
       return;
     }
     for (const err of doc.errors)

@@ -129,7 +129,12 @@ class Checker {
     this.collectGlobals(wf.metadata as Dict, spec, args);
 
     const entry = str(spec.entrypoint);
-    const entryRequired = this.options.submit || !this.prepared.isTemplateValidation || (entry ?? "") !== "";
+    // When the referenced WorkflowTemplate is missing its entrypoint is unknown; that problem is already reported.
+    const refMissing =
+      spec.workflowTemplateRef !== undefined &&
+      this.prepared.problems.some((p) => p.code === SPEC_CODES["SKF-SPEC-032"]);
+    const entryRequired =
+      !refMissing && (this.options.submit || !this.prepared.isTemplateValidation || (entry ?? "") !== "");
     if (entry === undefined || entry === "") {
       if (entryRequired) this.report(SPEC_CODES["SKF-SPEC-030"], "spec.entrypoint is required", ["spec"]);
     } else if (!this.compiled.getTemplate(entry, root)) {
@@ -916,7 +921,8 @@ class Checker {
         if (trimmed.startsWith("=")) continue;
         if (!CHECKED_PREFIXES.some((p) => trimmed.startsWith(p))) continue;
         if (this.resolvable(trimmed, vars)) continue;
-        this.report(SPEC_CODES["SKF-SPEC-042"], `${context}: failed to resolve {{${tag}}}`, path, scope);
+        const at = isPlainObject(value) || Array.isArray(value) ? this.fieldOf(value as Dict, s, path) : path;
+        this.report(SPEC_CODES["SKF-SPEC-042"], `${context}: failed to resolve {{${tag}}}`, at, scope);
       }
     }
   }
@@ -1172,12 +1178,15 @@ class Checker {
     const tasks = arr(dag.tasks).map((x) => dict(x) ?? {});
     const tp: Path = [...path, "dag", "tasks"];
     if (tasks.length === 0) {
-      this.report(
-        SPEC_CODES["SKF-SPEC-011"],
-        `templates.${name} must have at least one task`,
-        [...path, "dag"],
-        scope,
-      );
+      // A missing list is a structure problem, reported there.
+      if (Array.isArray(dag.tasks)) {
+        this.report(
+          SPEC_CODES["SKF-SPEC-011"],
+          `templates.${name} must have at least one task`,
+          [...path, "dag"],
+          scope,
+        );
+      }
       return;
     }
     this.checkNames(tasks, tp, FIELD_NAME, "task", scope);
