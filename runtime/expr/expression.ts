@@ -1,0 +1,224 @@
+import { SkiffError } from "../errors/index.js";
+import { EXPR_CODES } from "./codes.js";
+import { expandVars } from "./expand.js";
+import { toFloat64, toInt } from "./exprlang/builtins.js";
+import { evaluate } from "./exprlang/interpreter.js";
+import type { EvalOptions } from "./exprlang/interpreter.js";
+import { parse, predicateBuiltins } from "./exprlang/parser.js";
+import type { Node } from "./exprlang/parser.js";
+import { EvalError, formatGoValue, marshalGoJson } from "./exprlang/values.js";
+import { jsonPath } from "./jsonpath.js";
+import { createSprig } from "./sprig.js";
+import type { Vars } from "./types.js";
+
+/** Options of {@link evaluateExpression}. */
+export interface ExpressionOptions {
+  /** The clock behind `now()` and sprig's date functions. */
+  now?: () => Date;
+}
+
+const parseCache = new Map<string, Node>();
+
+/** Parses an expr-lang expression (cached); throws SkiffError SKF-EXPR-008 with the column of the problem. */
+export function parseExpression(expression: string): Node {
+  let node = parseCache.get(expression);
+  if (node) return node;
+  try {
+    node = parse(expression);
+  } catch (e) {
+    throw toExprError(e, expression, EXPR_CODES["SKF-EXPR-008"]);
+  }
+  if (parseCache.size > 2000) parseCache.clear();
+  parseCache.set(expression, node);
+  return node;
+}
+
+/** Converts an EvalError into a coded SkiffError with a 1-based column inside the expression. */
+export function toExprError(e: unknown, expression: string, code: string): SkiffError {
+  if (e instanceof SkiffError) return e;
+  if (e instanceof EvalError) {
+    const column = (e.offset ?? 0) + 1;
+    return new SkiffError(code, `${e.message} (1:${column}) in expression '${expression}'`, {
+      position: { column },
+      cause: e,
+    });
+  }
+  return new SkiffError(code, `${e instanceof Error ? e.message : String(e)} in expression '${expression}'`, {
+    cause: e,
+  });
+}
+
+/** Names Argo adds to the environment next to the variables (`util/expr/env/env.go`). */
+export const argoFunctionNames = new Set(["asInt", "asFloat", "jsonpath", "toJson", "sprig"]);
+
+/** Argo's expression environment: expanded variables plus `asInt`, `asFloat`, `jsonpath`, `toJson`, `sprig`. */
+export function buildExpressionEnv(
+  vars: Vars | Readonly<Record<string, unknown>>,
+  options: ExpressionOptions = {},
+): Record<string, unknown> {
+  const env = expandVars(vars);
+  const now = options.now ?? (() => new Date());
+  env.asInt = (v: unknown) => toInt(v);
+  env.asFloat = (v: unknown) => toFloat64(v);
+  env.jsonpath = jsonPath;
+  env.toJson = (v: unknown) => marshalGoJson(v);
+  env.sprig = createSprig(now);
+  return env;
+}
+
+/**
+ * Evaluates an expr-lang expression with Argo's environment. Flat variables are expanded into nested maps;
+ * plain JS values are used as they are (JS numbers are float64, bigints are ints).
+ * Throws SkiffError SKF-EXPR-008 (syntax) or SKF-EXPR-009 (evaluation) with the column.
+ */
+export function evaluateExpression(
+  expression: string,
+  vars: Vars | Record<string, unknown>,
+  options: ExpressionOptions = {},
+): unknown {
+  const node = parseExpression(expression);
+  return evaluateParsed(node, expression, buildExpressionEnv(vars, options), options);
+}
+
+export function evaluateParsed(
+  node: Node,
+  expression: string,
+  env: Record<string, unknown>,
+  options: EvalOptions = {},
+): unknown {
+  try {
+    return evaluate(node, env, options);
+  } catch (e) {
+    const code =
+      e instanceof EvalError && /^unknown name /.test(e.message)
+        ? EXPR_CODES["SKF-EXPR-012"]
+        : EXPR_CODES["SKF-EXPR-009"];
+    throw toExprError(e, expression, code);
+  }
+}
+
+/**
+ * Argo's formatting of an expression result inside a tag: strings as they are, everything else as (Go) JSON,
+ * e.g. `3`, `true`, `[1,2]`, `{"a":1}`.
+ */
+export function formatExpressionResult(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return marshalGoJson(value);
+  } catch (e) {
+    if (e instanceof EvalError) return formatGoValue(value);
+    throw e;
+  }
+}
+
+/** A static variable path an expression reads, e.g. `["steps", "a", "outputs", "result"]`. */
+export interface VariableReference {
+  path: string[];
+  /** 0-based offset of the reference in the expression. */
+  pos: number;
+}
+
+/**
+ * The variable paths an expression reads: identifier roots followed by `.name` or `['literal']` members.
+ * Locals (`let`), pointers (`#`), Argo's function names and builtin calls are not variables.
+ */
+export function collectReferences(node: Node): VariableReference[] {
+  const out: VariableReference[] = [];
+  const visit = (n: Node, locals: ReadonlySet<string>): void => {
+    const chain = staticChain(n);
+    if (chain) {
+      const root = chain.path[0] ?? "";
+      if (!locals.has(root) && !argoFunctionNames.has(root)) out.push(chain);
+      for (const dyn of chain.dynamic) visit(dyn, locals);
+      return;
+    }
+    switch (n.k) {
+      case "unary":
+        visit(n.node, locals);
+        return;
+      case "binary":
+        visit(n.left, locals);
+        visit(n.right, locals);
+        return;
+      case "cond":
+        visit(n.cond, locals);
+        visit(n.a, locals);
+        visit(n.b, locals);
+        return;
+      case "array":
+        n.items.forEach((x) => visit(x, locals));
+        return;
+      case "map":
+        n.pairs.forEach((p) => {
+          visit(p.key, locals);
+          visit(p.value, locals);
+        });
+        return;
+      case "let": {
+        visit(n.value, locals);
+        visit(n.body, new Set([...locals, n.name]));
+        return;
+      }
+      case "chain":
+        visit(n.node, locals);
+        return;
+      case "member":
+        visit(n.node, locals);
+        visit(n.prop, locals);
+        return;
+      case "slice":
+        visit(n.node, locals);
+        if (n.from) visit(n.from, locals);
+        if (n.to) visit(n.to, locals);
+        return;
+      case "method":
+        visit(n.node, locals);
+        n.args.forEach((a) => visit(a, locals));
+        return;
+      case "call":
+        n.args.forEach((a) => visit(a, locals));
+        return;
+      case "closure":
+        visit(n.node, locals);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(node, new Set());
+  return out;
+}
+
+function staticChain(n: Node): (VariableReference & { dynamic: Node[] }) | undefined {
+  const props: string[] = [];
+  const dynamic: Node[] = [];
+  let cur = n;
+  for (;;) {
+    if (cur.k === "chain") {
+      cur = cur.node;
+      continue;
+    }
+    if (cur.k === "member") {
+      if (cur.prop.k === "str") props.unshift(cur.prop.v);
+      else {
+        // A computed index ends the static part: what is before it is the reference.
+        props.length = 0;
+        dynamic.push(cur.prop);
+      }
+      cur = cur.node;
+      continue;
+    }
+    if (cur.k === "slice") {
+      props.length = 0;
+      if (cur.from) dynamic.push(cur.from);
+      if (cur.to) dynamic.push(cur.to);
+      cur = cur.node;
+      continue;
+    }
+    break;
+  }
+  if (cur.k !== "ident") return undefined;
+  return { path: [cur.name, ...props], pos: cur.pos, dynamic };
+}
+
+export { predicateBuiltins };

@@ -1,0 +1,86 @@
+/**
+ * Argo's expression and substitution semantics: `{{...}}` tags, govaluate `when`, expr-lang `{{=...}}` and
+ * `depends`. See docs/expressions.md.
+ */
+import { checkDependsSyntax } from "./depends.js";
+import { parseExpression } from "./expression.js";
+import { checkWhenSyntax } from "./govaluate.js";
+import { findTags } from "./template.js";
+
+export { EXPR_CODES } from "./codes.js";
+export { AbsentOptionalError, PendingReferenceError } from "./errors.js";
+export type { Vars } from "./types.js";
+export { findTags, substitute, substituteObject } from "./template.js";
+export type { SubstituteOptions, Tag } from "./template.js";
+export { evaluateWhen } from "./govaluate.js";
+export { evaluateExpression, formatExpressionResult } from "./expression.js";
+export type { ExpressionOptions } from "./expression.js";
+export {
+  dependenciesToDepends,
+  dependsReferences,
+  dependsResults,
+  dependsTaskNames,
+  evaluateDepends,
+} from "./depends.js";
+export type { DependencyResult, DependsResultName } from "./depends.js";
+export { expandVars } from "./expand.js";
+
+/** One syntax problem: a message and the 1-based column (offset in the expression text) where it was found. */
+export interface SyntaxProblem {
+  message: string;
+  column: number;
+}
+
+function checkExprSyntax(expression: string): SyntaxProblem[] {
+  try {
+    parseExpression(expression);
+    return [];
+  } catch (e) {
+    const err = e as { message?: string; position?: { column?: number } };
+    return [{ message: err.message ?? String(e), column: err.position?.column ?? 1 }];
+  }
+}
+
+/**
+ * A `when` text as written in a spec still holds its tags: expression tags are checked as expr-lang, and every
+ * tag is replaced by a same-length placeholder identifier so columns stay true.
+ */
+function checkGovaluateSyntax(text: string): SyntaxProblem[] {
+  const problems: SyntaxProblem[] = [];
+  let placeholder = "";
+  let from = 0;
+  for (const tag of findTags(text)) {
+    placeholder += text.slice(from, tag.start);
+    if (tag.expression) {
+      for (const p of checkExprSyntax(tag.inner.slice(1)))
+        problems.push({ message: p.message, column: p.column + tag.start + 3 });
+    }
+    const before = text[tag.start - 1] ?? "";
+    const after = text[tag.end] ?? "";
+    const numeric = /[0-9.]/.test(before) || /[0-9.]/.test(after);
+    placeholder += (numeric ? "1" : "x").repeat(tag.end - tag.start);
+    from = tag.end;
+  }
+  placeholder += text.slice(from);
+  if (problems.length > 0) return problems;
+  return checkWhenSyntax(placeholder).map((p) => ({ ...p, message: p.message.replace(placeholder, text) }));
+}
+
+/** Syntax check only, for lint: returns problems (message + column), never throws. */
+export function checkExpressionSyntax(
+  expression: string,
+  kind: "expr" | "govaluate" | "depends",
+): SyntaxProblem[] {
+  try {
+    switch (kind) {
+      case "expr":
+        return checkExprSyntax(expression);
+      case "govaluate":
+        return checkGovaluateSyntax(expression);
+      case "depends":
+        return checkDependsSyntax(expression);
+    }
+  } catch (e) {
+    return [{ message: e instanceof Error ? e.message : String(e), column: 1 }];
+  }
+}
