@@ -74,14 +74,14 @@ function outboundOfChildren(
   node: NodeStatus,
   onlyType?: NodeType,
 ): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const c of node.children ?? []) {
     const child = nodes[c];
     if (!child || (onlyType && child.type !== onlyType)) continue;
     if (child.nodeFlag?.hooked) continue;
-    for (const o of outboundNodes(nodes, c)) if (!out.includes(o)) out.push(o);
+    for (const o of outboundNodes(nodes, c)) out.add(o);
   }
-  return out.length ? out : [node.id];
+  return out.size ? [...out] : [node.id];
 }
 
 /** Progress of non-executable nodes: the sum over descendants reachable through `children`. */

@@ -10,7 +10,8 @@ export class LimiterClosed extends Error {
 /** A FIFO counting semaphore: Argo's parallelism limits, as slots. */
 export class Limiter {
   private used = 0;
-  private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly waiters: ({ resolve: () => void; reject: (e: Error) => void } | undefined)[] = [];
+  private head = 0;
   private closed = false;
 
   constructor(readonly limit: number) {}
@@ -22,7 +23,7 @@ export class Limiter {
   /** Takes a slot if one is free right now (and nobody is queued). */
   tryAcquire(): boolean {
     if (this.closed) throw new LimiterClosed();
-    if (this.used < this.limit && this.waiters.length === 0) {
+    if (this.used < this.limit && this.head >= this.waiters.length) {
       this.used++;
       return true;
     }
@@ -31,7 +32,7 @@ export class Limiter {
 
   acquire(): Promise<void> {
     if (this.closed) return Promise.reject(new LimiterClosed());
-    if (this.used < this.limit && this.waiters.length === 0) {
+    if (this.used < this.limit && this.head >= this.waiters.length) {
       this.used++;
       return Promise.resolve();
     }
@@ -40,7 +41,15 @@ export class Limiter {
 
   release(): void {
     this.used--;
-    const next = this.waiters.shift();
+    const next = this.waiters[this.head];
+    if (next) {
+      this.waiters[this.head] = undefined;
+      this.head++;
+      if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+        this.waiters.splice(0, this.head);
+        this.head = 0;
+      }
+    }
     if (next) {
       this.used++;
       next.resolve();
@@ -50,7 +59,9 @@ export class Limiter {
   /** Fails every waiter and every later acquire. */
   close(): void {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w.reject(new LimiterClosed());
+    const waiting = this.waiters.splice(0);
+    this.head = 0;
+    for (const w of waiting) w?.reject(new LimiterClosed());
   }
 }
 

@@ -174,11 +174,19 @@ function attemptName(name: string, k: number): string {
   return `${name}(${k})`;
 }
 
-/** Does a parent template text reference `<name>.outputs.result` (Argo's hasOutputResultRef)? */
-function referencesResult(parentJson: string, name: string): boolean {
-  if (parentJson.includes(`${name}.outputs.result`)) return true;
-  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`\\[['"]${esc}['"]\\]\\.outputs.result`).test(parentJson);
+/**
+ * Argo's hasOutputResultRef for every step of one parent template: does the template text contain
+ * `<name>.outputs.result` or `['<name>'].outputs.result`? The text is scanned once per template.
+ */
+function resultReferences(parentJson: string): (name: string) => boolean {
+  const before: string[] = [];
+  const marker = ".outputs.result";
+  for (let i = parentJson.indexOf(marker); i >= 0; i = parentJson.indexOf(marker, i + 1)) {
+    before.push(parentJson.slice(Math.max(0, i - 300), i));
+  }
+  if (!before.length) return () => false;
+  return (name) =>
+    before.some((b) => b.endsWith(name) || b.endsWith(`['${name}']`) || b.endsWith(`[\\"${name}\\"]`));
 }
 
 /** The one-tag reference an argument value consists of, if it is exactly one simple tag. */
@@ -1624,7 +1632,7 @@ export class WorkflowOperator {
   ): Promise<void> {
     const boundary = this.newBoundary(node, template);
     const scope = new SiblingScope("steps", vars, childInv.scope);
-    const parentJson = JSON.stringify(template);
+    const parentJson = resultReferences(JSON.stringify(template));
     const groups = template.steps ?? [];
     let lastGroup: NodeStatus | undefined;
     try {
@@ -1669,11 +1677,11 @@ export class WorkflowOperator {
     } finally {
       await this.killDaemons(boundary);
       if (lastGroup) {
-        const outbound: string[] = [];
+        const outbound = new Set<string>();
         for (const c of lastGroup.children ?? []) {
-          for (const o of outboundNodes(this.nodes, c)) if (!outbound.includes(o)) outbound.push(o);
+          for (const o of outboundNodes(this.nodes, c)) outbound.add(o);
         }
-        if (outbound.length) node.outboundNodes = outbound;
+        if (outbound.size) node.outboundNodes = [...outbound];
       }
     }
   }
@@ -1783,7 +1791,7 @@ export class WorkflowOperator {
     scope: SiblingScope,
     boundary: Boundary,
     inv: Invocation,
-    parentJson: string,
+    parentJson: (name: string) => boolean,
   ): Promise<void> {
     const runs: Promise<void>[] = [];
     const childSteps = new Map<string, WorkflowStep>();
@@ -1803,7 +1811,7 @@ export class WorkflowOperator {
         const childInv: Invocation = {
           ...inv,
           local: ["steps.name", step.name],
-          captureResult: referencesResult(parentJson, step.name),
+          captureResult: parentJson(step.name),
           onCreate: (n) => {
             created = n;
             this.addChild(sg, n.id);
@@ -2110,7 +2118,7 @@ export class WorkflowOperator {
     step: InvocationBase,
     scope: SiblingScope,
     inv: Invocation,
-    parentJson: string,
+    parentJson: (name: string) => boolean,
   ): Promise<void> {
     const hooks = step.hooks ?? {};
     const names = Object.keys(hooks).filter((h) => h !== "exit");
@@ -2310,7 +2318,7 @@ export class WorkflowOperator {
     const dag = template.dag ?? { tasks: [] };
     const boundary = this.newBoundary(node, template);
     const scope = new SiblingScope("tasks", vars, childInv.scope);
-    const parentJson = JSON.stringify(template);
+    const parentJson = resultReferences(JSON.stringify(template));
     const tasks = new Map<string, DAGTask>(dag.tasks.map((t) => [t.name, t]));
     const depsOf = new Map<string, string[]>();
     for (const t of dag.tasks) {
@@ -2356,13 +2364,13 @@ export class WorkflowOperator {
       if (!node.outputs) delete node.outputs;
     } finally {
       await this.killDaemons(boundary);
-      const outbound: string[] = [];
+      const outbound = new Set<string>();
       for (const t of targets) {
         const tn = taskNodes.get(t);
         if (!tn) continue;
-        for (const o of outboundNodes(this.nodes, tn.id)) if (!outbound.includes(o)) outbound.push(o);
+        for (const o of outboundNodes(this.nodes, tn.id)) outbound.add(o);
       }
-      if (outbound.length) node.outboundNodes = outbound;
+      if (outbound.size) node.outboundNodes = [...outbound];
     }
   }
 
@@ -2375,7 +2383,7 @@ export class WorkflowOperator {
     inv: Invocation,
     taskNodes: Map<string, NodeStatus>,
     tasks: Map<string, DAGTask>,
-    parentJson: string,
+    parentJson: (name: string) => boolean,
   ): Promise<void> {
     const nodeName = `${dagNode.name}.${task.name}`;
     const wire = (n: NodeStatus) => {
@@ -2393,7 +2401,7 @@ export class WorkflowOperator {
     const taskInv: Invocation = {
       ...inv,
       local: ["tasks.name", task.name],
-      captureResult: referencesResult(parentJson, task.name),
+      captureResult: parentJson(task.name),
       onCreate: wire,
     };
     const finish = (n: NodeStatus | undefined) => {
@@ -2582,8 +2590,8 @@ export class WorkflowOperator {
       id,
       phase: "Succeeded",
     }));
-    while (queue.length) {
-      const { id, phase } = queue.shift() as { id: string; phase: NodePhase };
+    for (let qi = 0; qi < queue.length; qi++) {
+      const { id, phase } = queue[qi] as { id: string; phase: NodePhase };
       const n = this.nodes[id];
       if (!n) continue;
       const p: NodePhase = isCompleted(n.phase) ? n.phase : phase;
