@@ -8,6 +8,7 @@ import {
   PendingReferenceError,
   dependsTaskNames,
   dependenciesToDepends,
+  findTags,
   substitute,
   substituteObject,
   type DependencyResult,
@@ -187,6 +188,27 @@ function resultReferences(parentJson: string): (name: string) => boolean {
   if (!before.length) return () => false;
   return (name) =>
     before.some((b) => b.endsWith(name) || b.endsWith(`['${name}']`) || b.endsWith(`[\\"${name}\\"]`));
+}
+
+/**
+ * Only the variables a text's simple tags name, so substitution does not index a large sibling scope for
+ * every step. Falls back to all variables for expression tags or names not found.
+ */
+function narrowVars(
+  text: string,
+  vars: ReadonlyMap<string, string | null>,
+): ReadonlyMap<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const tag of findTags(text)) {
+    if (tag.expression) return vars;
+    const key = tag.inner.trim();
+    const v = vars.get(key);
+    if (v === undefined) {
+      if (!vars.has(key)) return vars;
+    }
+    out.set(key, v ?? null);
+  }
+  return out;
 }
 
 /** The one-tag reference an argument value consists of, if it is exactly one simple tag. */
@@ -1717,7 +1739,7 @@ export class WorkflowOperator {
     // Hooks are resolved when they fire (they may reference this step's own status and outputs).
     const hooks = copy.hooks;
     delete copy.hooks;
-    const resolved = substituteObject(copy, vars, opts);
+    const resolved = substituteObject(copy, narrowVars(JSON.stringify(copy), vars), opts);
     if (hooks) resolved.hooks = hooks;
     if (resolved.arguments?.artifacts?.length) {
       resolved.arguments = {
@@ -1781,7 +1803,7 @@ export class WorkflowOperator {
     prefix: string,
   ): boolean {
     if (!when) return true;
-    const text = substitute(when, vars, { strictPrefixes: [prefix] });
+    const text = substitute(when, narrowVars(when, vars), { strictPrefixes: [prefix] });
     return evaluateWhen(text);
   }
 
@@ -1845,7 +1867,7 @@ export class WorkflowOperator {
               break;
             }
             if (!ok) {
-              const text = substitute(raw.when, scope.vars);
+              const text = substitute(raw.when, narrowVars(raw.when ?? "", scope.vars));
               const n = this.skippedNode(childName, raw, inv, "Skipped", `when '${text}' evaluated false`);
               this.addChild(sg, n.id);
               childSteps.set(n.id, raw);
@@ -1880,7 +1902,7 @@ export class WorkflowOperator {
               break;
             }
             if (!ok) {
-              const text = substitute(raw.when, itemVars);
+              const text = substitute(raw.when, narrowVars(raw.when ?? "", itemVars));
               const n = this.skippedNode(
                 `${sg.name}.${name}`,
                 raw,
@@ -2460,7 +2482,7 @@ export class WorkflowOperator {
               task,
               inv,
               "Skipped",
-              `when '${substitute(task.when, scope.vars)}' evaluated false`,
+              `when '${substitute(task.when, narrowVars(task.when ?? "", scope.vars))}' evaluated false`,
             );
             wire(n);
             return finish(n);
@@ -2527,7 +2549,7 @@ export class WorkflowOperator {
               task,
               inv,
               "Skipped",
-              `when '${substitute(task.when, itemVars)}' evaluated false`,
+              `when '${substitute(task.when, narrowVars(task.when ?? "", itemVars))}' evaluated false`,
             );
             childInv.onCreate?.(n);
             return;
