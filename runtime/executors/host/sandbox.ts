@@ -96,7 +96,7 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   const args: string[] = [];
   const hostBound = new Set<string>();
   const emitShell = (dir: string): void => {
-    const hostDir = path.join(fsRoot, dir);
+    const hostDir = dir === "/" ? fsRoot : path.join(fsRoot, dir);
     mkdirSync(hostDir, { recursive: true });
     args.push("--bind", hostDir, dir);
     let names: string[] = [];
