@@ -154,11 +154,11 @@ export class HostExecutor implements Executor {
     return handle;
   }
 
-  ready(handle: StepHandle): Promise<DaemonReady> {
+  async ready(handle: StepHandle): Promise<DaemonReady> {
     return this.stateOf(handle).ready;
   }
 
-  wait(handle: StepHandle): Promise<StepResult> {
+  async wait(handle: StepHandle): Promise<StepResult> {
     return this.stateOf(handle).result;
   }
 
