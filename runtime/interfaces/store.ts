@@ -1,4 +1,6 @@
 import type { Workflow } from "../spec/types.js";
+import type { LogLine } from "./executor.js";
+import type { MemoCache } from "./memo.js";
 
 export interface WorkflowQuery {
   namespace?: string;
@@ -10,12 +12,100 @@ export interface WorkflowQuery {
 
 export type StoreEvent = { type: "put" | "delete"; workflow: Workflow };
 
-/** Persists workflows (spec + status). Writes are atomic: a reader sees the old or the new object. */
+/** Options of `Store.put`. */
+export interface PutOptions {
+  /**
+   * Optimistic concurrency: the put succeeds only when the stored object's `metadata.resourceVersion` equals
+   * this value; `""` means the workflow must not exist yet. On a mismatch `put` rejects with `SKF-STORE-002`.
+   */
+  expectedResourceVersion?: string;
+}
+
+/** What `Store.readLogs` returns. */
+export interface LogQuery {
+  /** Only lines of this node. */
+  nodeId?: string;
+  /** Only lines of this container (`main`, `init`, a sidecar...). */
+  container?: string;
+  /** RFC3339: only lines written at or after this time. */
+  since?: string;
+  /**
+   * Keep waiting for new lines until the workflow has completed (or is deleted), `signal` aborts, or the
+   * consumer stops iterating.
+   */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Which live and archived runs `Store.gc` removed. */
+export interface GcResult {
+  /** Live workflows whose `spec.ttlStrategy` expired (they stay in the archive). */
+  deleted: { namespace: string; name: string }[];
+  /** Archived runs older than the archive TTL (their logs go with them). */
+  archiveDeleted: { namespace: string; name: string; uid: string }[];
+}
+
+/** Who owns a workflow, and until when (ms since the epoch, on the clock the caller passes as `now`). */
+export interface Lease {
+  owner: string;
+  expiresAt: number;
+}
+
+/**
+ * Persists workflows (spec + status), their step logs, memoized outputs, an archive of finished runs, and
+ * who runs which workflow. Writes are atomic: a reader sees the old or the new object, never a mix. Every
+ * write resolves only once it is durable. Failed writes reject with a `SkiffError` (`SKF-STORE-...`) and
+ * leave the last good state readable.
+ */
 export interface Store {
-  put(workflow: Workflow): Promise<void>;
+  /**
+   * Creates or replaces a workflow. The store sets `metadata.resourceVersion` (a counter per workflow) on the
+   * stored copy; the object passed in is not changed. A workflow put in a completed phase (Succeeded, Failed,
+   * Error) is also copied into the archive.
+   */
+  put(workflow: Workflow, options?: PutOptions): Promise<void>;
   get(namespace: string, name: string): Promise<Workflow | undefined>;
+  /** Sorted by namespace, then name. */
   list(query?: WorkflowQuery): Promise<Workflow[]>;
+  /** Deletes the live workflow and its lease; the archive and the logs stay (`gc` removes them). */
   delete(namespace: string, name: string): Promise<void>;
+  /**
+   * Calls `listener` after each put/delete, including those made by other processes on the same store (those
+   * arrive a little later). Events of one workflow come in order; quick successive writes by another process
+   * may be seen as one event. Returns the unsubscribe function.
+   */
   watch(listener: (e: StoreEvent) => void): () => void;
   close(): Promise<void>;
+
+  /** Appends step log lines of one workflow, durably, in order. */
+  appendLogs(namespace: string, name: string, lines: LogLine[]): Promise<void>;
+  /** The workflow's log lines in the order they were appended. */
+  readLogs(namespace: string, name: string, query?: LogQuery): AsyncIterable<LogLine>;
+
+  /** Memoized outputs kept in the store, per namespace (Argo keeps them in ConfigMaps of the namespace). */
+  memoCache(namespace?: string): MemoCache;
+
+  /** Archived (completed) runs, newest `finishedAt` first. */
+  archiveList(query?: WorkflowQuery): Promise<Workflow[]>;
+  /** One archived run: the one with `uid` when given, else the newest run of that name. */
+  archiveGet(namespace: string, name: string, uid?: string): Promise<Workflow | undefined>;
+  /**
+   * Retention. Deletes live workflows whose `spec.ttlStrategy` has expired at `now` (ms since the epoch),
+   * archived runs finished longer than the store's archive TTL ago together with their logs, and expired
+   * leases.
+   */
+  gc(now: number): Promise<GcResult>;
+
+  /**
+   * Takes (or extends) the lease of one workflow for `owner` until `now + ttlMs`. True when `owner` holds the
+   * lease afterwards; false while another owner holds an unexpired lease. Exactly one of several concurrent
+   * callers wins, also across processes.
+   */
+  acquireLease(namespace: string, name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Extends a lease `owner` still holds (or that nobody took since it expired); false when it was lost. */
+  renewLease(namespace: string, name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  releaseLease(namespace: string, name: string, owner: string): Promise<void>;
+  /** The current lease, expired or not; undefined when there is none. */
+  getLease(namespace: string, name: string): Promise<Lease | undefined>;
 }

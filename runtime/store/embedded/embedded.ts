@@ -1,0 +1,876 @@
+import { randomUUID } from "node:crypto";
+import { watch as watchFs, type FSWatcher } from "node:fs";
+import { mkdir, open, readdir, rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { SkiffError } from "../../errors/index.js";
+import type { LogLine } from "../../interfaces/executor.js";
+import type { MemoCache, MemoEntry } from "../../interfaces/memo.js";
+import type {
+  GcResult,
+  Lease,
+  LogQuery,
+  PutOptions,
+  Store,
+  StoreEvent,
+  WorkflowQuery,
+} from "../../interfaces/store.js";
+import type { Workflow } from "../../spec/types.js";
+import { STORE_CODES } from "../codes.js";
+import {
+  DEFAULT_NAMESPACE,
+  archiveId,
+  checkExpectedVersion,
+  checkLeaseArgs,
+  closedError,
+  compareArchived,
+  compareByNamespaceAndName,
+  finishedAtMs,
+  isCompletedPhase,
+  logLineMatches,
+  matchesQuery,
+  pause,
+  shouldArchive,
+  sinceMsOf,
+  summarize,
+  ttlExpiresAt,
+  workflowKey,
+  type WorkflowSummary,
+} from "../common.js";
+import {
+  DirSyncer,
+  encodeSegment,
+  errnoOf,
+  fingerprint,
+  readError,
+  readIfExists,
+  removeFile,
+  statIfExists,
+  withFileLock,
+  writeError,
+  writeFileAtomic,
+  type LockOptions,
+} from "./files.js";
+import { KeyedWriteQueue } from "../queue.js";
+
+/** Options of the embedded store. */
+export interface EmbeddedStoreOptions {
+  /** The store folder; created when missing. */
+  dir: string;
+  /**
+   * Flush files and folders to disk before a write resolves (default true). Turn it off only for stores that
+   * may be lost with the machine, e.g. a throwaway CI job.
+   */
+  durable?: boolean;
+  /** Copy completed workflows into the archive (default true). */
+  archive?: boolean;
+  /** `gc` removes archived runs (and their logs) this long after they finished (ms). Default: keep them. */
+  archiveTTLMs?: number;
+  /** How often `watch` and `readLogs({follow: true})` look for changes made by other processes (ms). */
+  pollIntervalMs?: number;
+  /** How long a write waits for another process's lock before failing with SKF-STORE-007 (ms). */
+  lockTimeoutMs?: number;
+  /** A lock file older than this is treated as abandoned (ms). */
+  staleLockMs?: number;
+}
+
+/** On-disk layout version, in `<dir>/format.json`. */
+export const EMBEDDED_FORMAT_VERSION = 1;
+
+interface Entry {
+  fp: string;
+  json: string;
+  rv: number;
+  uid: string;
+  summary: WorkflowSummary;
+}
+
+interface WorkflowWrite {
+  kind: "put" | "delete";
+  namespace: string;
+  name: string;
+  /** The stored JSON with the store's rv token in place of the resourceVersion. */
+  json?: string;
+  summary?: WorkflowSummary;
+  archive?: boolean;
+  archiveId?: string;
+  uid?: string;
+  expected?: string;
+}
+
+interface LogWrite {
+  path: string;
+  what: string;
+  data: string;
+}
+
+/**
+ * The default store: a folder of JSON files, one per workflow, replaced atomically and flushed before a write
+ * resolves; step logs as append-only JSON-lines files; cross-process locks as O_EXCL lock files. See
+ * `docs/decisions/0004-embedded-store.md` for why it is plain files.
+ */
+export class EmbeddedStore implements Store {
+  readonly dir: string;
+  private readonly durable: boolean;
+  private readonly archiveEnabled: boolean;
+  private readonly archiveTTLMs: number | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly lockOptions: LockOptions;
+  private readonly dirs: DirSyncer;
+  /** Parsed-file cache by path, checked against the file's fingerprint on every read. */
+  private readonly cache = new Map<string, Entry>();
+  private readonly writes = new KeyedWriteQueue<WorkflowWrite>((_key, op) => this.applyWrite(op));
+  private readonly logWrites = new KeyedWriteQueue<LogWrite>(
+    (_key, op) => this.applyLogWrite(op),
+    (older, newer) => ({ ...newer, data: older.data + newer.data }),
+  );
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+  /** What `watch` listeners have last been told, by workflow file. */
+  private readonly emitted = new Map<string, { rv: number; uid: string; json: string }>();
+  private readonly wakeups = new Set<() => void>();
+  private readonly rvToken = `@rv-${randomUUID()}@`;
+  private watchers: FSWatcher[] = [];
+  private watchedNamespaces = new Set<string>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private scanning = false;
+  /** A change arrived during a scan: scan again once it ends. */
+  private rescan = false;
+  private closed = false;
+
+  constructor(options: EmbeddedStoreOptions) {
+    this.dir = options.dir;
+    this.durable = options.durable ?? true;
+    this.archiveEnabled = options.archive ?? true;
+    this.archiveTTLMs = options.archiveTTLMs;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 30_000, staleMs: options.staleLockMs ?? 10_000 };
+    this.dirs = new DirSyncer(this.durable);
+  }
+
+  /** Creates the folder layout (when writable) and checks the format version. */
+  async init(): Promise<void> {
+    const formatPath = join(this.dir, "format.json");
+    const existing = await readIfExists(formatPath).catch((e: unknown) => {
+      throw readError(`store folder ${this.dir}`, e);
+    });
+    if (existing) {
+      let version: unknown;
+      try {
+        version = (JSON.parse(existing.toString("utf8")) as { version?: unknown }).version;
+      } catch (e) {
+        throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${formatPath} is not valid JSON`, { cause: e });
+      }
+      if (typeof version !== "number" || version > EMBEDDED_FORMAT_VERSION) {
+        throw new SkiffError(
+          STORE_CODES["SKF-STORE-010"],
+          `store folder ${this.dir} has format version ${String(version)}; this Skiff reads up to ${EMBEDDED_FORMAT_VERSION}`,
+        );
+      }
+      return;
+    }
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(
+        formatPath,
+        JSON.stringify({ format: "skiff-embedded-store", version: EMBEDDED_FORMAT_VERSION }) + "\n",
+        { durable: this.durable, dirs: this.dirs },
+      );
+    } catch (e) {
+      // A read-only store can still be read (e.g. `skiff get` on a mounted snapshot); writes will fail.
+      if (!["EACCES", "EPERM", "EROFS"].includes(errnoOf(e) ?? ""))
+        throw writeError(`store folder ${this.dir}`, e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- paths
+
+  private workflowPath(namespace: string, name: string): string {
+    return join(this.dir, "workflows", encodeSegment(namespace), `${encodeSegment(name)}.json`);
+  }
+
+  private lockPathOf(path: string): string {
+    const dir = dirname(path);
+    const base = path.slice(dir.length + 1).replace(/\.json(l)?$/, "");
+    return join(dir, `.${base}.lock`);
+  }
+
+  private archivePath(namespace: string, name: string, uid: string): string {
+    return join(
+      this.dir,
+      "archive",
+      encodeSegment(namespace),
+      encodeSegment(name),
+      `${encodeSegment(uid)}.json`,
+    );
+  }
+
+  private logPath(namespace: string, name: string): string {
+    return join(this.dir, "logs", encodeSegment(namespace), `${encodeSegment(name)}.jsonl`);
+  }
+
+  private leasePath(namespace: string, name: string): string {
+    return join(this.dir, "leases", encodeSegment(namespace), `${encodeSegment(name)}.json`);
+  }
+
+  private memoPath(namespace: string, cacheName: string, key: string): string {
+    return join(
+      this.dir,
+      "memo",
+      encodeSegment(namespace),
+      encodeSegment(cacheName),
+      `${encodeSegment(key)}.json`,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------ workflows
+
+  put(workflow: Workflow, options: PutOptions = {}): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    let key;
+    try {
+      key = workflowKey(workflow);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const stored = {
+      ...workflow,
+      metadata: { ...workflow.metadata, namespace: key.namespace, resourceVersion: this.rvToken },
+    };
+    // Serialized now: the caller may go on changing its object while the write waits in the queue.
+    const json = JSON.stringify(stored);
+    return this.enqueue({
+      kind: "put",
+      namespace: key.namespace,
+      name: key.name,
+      json,
+      summary: summarize(stored),
+      archive: this.archiveEnabled && shouldArchive(stored),
+      archiveId: archiveId(stored),
+      uid: stored.metadata.uid ?? "",
+      expected: options.expectedResourceVersion,
+    });
+  }
+
+  async get(namespace: string, name: string): Promise<Workflow | undefined> {
+    this.assertOpen();
+    const path = this.workflowPath(namespace, name);
+    const entry = await this.readEntry(path).catch((e: unknown) => {
+      throw readError(`workflow ${namespace}/${name}`, e);
+    });
+    return entry ? (JSON.parse(entry.json) as Workflow) : undefined;
+  }
+
+  async list(query: WorkflowQuery = {}): Promise<Workflow[]> {
+    this.assertOpen();
+    const entries: Entry[] = [];
+    try {
+      for (const path of await this.workflowFiles(query.namespace)) {
+        const entry = await this.readEntry(path);
+        if (entry && matchesQuery(entry.summary, query)) entries.push(entry);
+      }
+    } catch (e) {
+      throw readError("workflows", e);
+    }
+    entries.sort((a, b) => compareByNamespaceAndName(a.summary, b.summary));
+    const limited = query.limit !== undefined && query.limit > 0 ? entries.slice(0, query.limit) : entries;
+    return limited.map((e) => JSON.parse(e.json) as Workflow);
+  }
+
+  delete(namespace: string, name: string): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.enqueue({ kind: "delete", namespace, name });
+  }
+
+  watch(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1 && !this.closed) this.startWatching();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopWatching();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWatching();
+    this.listeners.clear();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    for (const wake of [...this.wakeups]) wake();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private enqueue(op: WorkflowWrite): Promise<void> {
+    const coalesce = op.kind === "put" && op.expected === undefined;
+    return this.track(this.writes.push(`${op.namespace}\u0000${op.name}`, op, coalesce));
+  }
+
+  private async applyWrite(op: WorkflowWrite): Promise<void> {
+    try {
+      if (op.kind === "put") await this.writeWorkflow(op.namespace, op.name, op);
+      else await this.removeWorkflow(op.namespace, op.name);
+    } catch (e) {
+      const what = op.kind === "put" ? "workflow" : "deletion of workflow";
+      throw writeError(`${what} ${op.namespace}/${op.name}`, e);
+    }
+  }
+
+  private async writeWorkflow(namespace: string, name: string, op: WorkflowWrite): Promise<void> {
+    const path = this.workflowPath(namespace, name);
+    const entry = await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
+      const current = await this.readEntry(path);
+      checkExpectedVersion({ namespace, name }, op.expected, current ? String(current.rv) : undefined);
+      const rv = (current?.rv ?? 0) + 1;
+      const json = op.json!.replace(this.rvToken, String(rv));
+      // The archive copy goes first: once the live object says "completed", the archive has it too.
+      if (op.archive) {
+        await writeFileAtomic(this.archivePath(namespace, name, op.archiveId!), json, {
+          durable: this.durable,
+          dirs: this.dirs,
+        });
+      }
+      const st = await writeFileAtomic(path, json, { durable: this.durable, dirs: this.dirs });
+      const written: Entry = { fp: fingerprint(st), json, rv, uid: op.uid ?? "", summary: op.summary! };
+      this.cache.set(path, written);
+      return written;
+    });
+    if (this.listeners.size > 0) {
+      this.ensureNamespaceWatched(encodeSegment(namespace));
+      this.offer(path, entry);
+    }
+  }
+
+  private async removeWorkflow(namespace: string, name: string): Promise<void> {
+    const path = this.workflowPath(namespace, name);
+    const last = await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
+      const current = await this.readEntry(path);
+      if (!current) return undefined;
+      // Registered before the file goes, so that whichever of this call and a folder scan notices the
+      // deletion first announces it, once.
+      if (this.listeners.size > 0 && !this.emitted.has(path)) {
+        this.emitted.set(path, { rv: current.rv, uid: current.uid, json: current.json });
+      }
+      await removeFile(path, this.dirs);
+      this.cache.delete(path);
+      return current;
+    });
+    await removeFile(this.leasePath(namespace, name), this.dirs);
+    if (last && this.listeners.size > 0) this.offerDeletion(path, last.json);
+  }
+
+  /** Reads one stored file through the cache; undefined when it does not exist. */
+  private async readEntry(path: string): Promise<Entry | undefined> {
+    let fh;
+    try {
+      fh = await open(path, "r");
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") {
+        this.cache.delete(path);
+        return undefined;
+      }
+      throw e;
+    }
+    try {
+      // Stat and read through one handle, so the fingerprint belongs to the bytes read.
+      const fp = fingerprint(await fh.stat({ bigint: true }));
+      const cached = this.cache.get(path);
+      if (cached?.fp === fp) return cached;
+      const json = await fh.readFile("utf8");
+      let doc: Workflow;
+      try {
+        doc = JSON.parse(json) as Workflow;
+      } catch (e) {
+        throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${path} is not valid JSON`, { cause: e });
+      }
+      const entry: Entry = {
+        fp,
+        json,
+        rv: Number(doc.metadata?.resourceVersion ?? 0) || 0,
+        uid: doc.metadata?.uid ?? "",
+        summary: summarize(doc),
+      };
+      this.cache.set(path, entry);
+      return entry;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async workflowFiles(namespace?: string): Promise<string[]> {
+    const root = join(this.dir, "workflows");
+    const namespaces = namespace !== undefined ? [encodeSegment(namespace)] : await listNames(root);
+    const out: string[] = [];
+    for (const ns of namespaces) {
+      for (const f of await listNames(join(root, ns))) {
+        if (f.endsWith(".json")) out.push(join(root, ns, f));
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------- watch
+
+  private emit(event: StoreEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure must not break the store or the other listeners.
+      }
+    }
+  }
+
+  /** Tells listeners about a version of a workflow unless they have seen it or a newer one already. */
+  private offer(path: string, entry: Entry): void {
+    const seen = this.emitted.get(path);
+    if (seen && seen.uid === entry.uid && seen.rv >= entry.rv) return;
+    this.emitted.set(path, { rv: entry.rv, uid: entry.uid, json: entry.json });
+    this.emit({ type: "put", workflow: JSON.parse(entry.json) as Workflow });
+  }
+
+  private offerDeletion(path: string, json: string): void {
+    if (!this.emitted.delete(path)) return;
+    this.emit({ type: "delete", workflow: JSON.parse(json) as Workflow });
+  }
+
+  private startWatching(): void {
+    const root = join(this.dir, "workflows");
+    void this.scan(false);
+    try {
+      const w = watchFs(root, { persistent: false }, () => void this.scan(true));
+      w.on("error", () => undefined);
+      this.watchers.push(w);
+    } catch {
+      // No folder yet, or no inotify watches left: polling covers it.
+    }
+    this.pollTimer = setInterval(() => void this.scan(true), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  private ensureNamespaceWatched(enc: string): void {
+    if (this.watchedNamespaces.has(enc) || this.listeners.size === 0) return;
+    this.watchedNamespaces.add(enc);
+    try {
+      const w = watchFs(join(this.dir, "workflows", enc), { persistent: false }, (_type, file) => {
+        if (file && !String(file).startsWith(".")) void this.scan(true);
+      });
+      w.on("error", () => undefined);
+      this.watchers.push(w);
+    } catch {
+      // Polling covers it.
+    }
+  }
+
+  private stopWatching(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    this.watchedNamespaces.clear();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    this.emitted.clear();
+  }
+
+  /** Compares the folder with what listeners were told; `announce` false only records the baseline. */
+  private async scan(announce: boolean): Promise<void> {
+    if (this.listeners.size === 0) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    this.scanning = true;
+    try {
+      const root = join(this.dir, "workflows");
+      const present = new Set<string>();
+      for (const ns of await listNames(root)) {
+        this.ensureNamespaceWatched(ns);
+        for (const f of await listNames(join(root, ns))) {
+          if (!f.endsWith(".json")) continue;
+          const path = join(root, ns, f);
+          present.add(path);
+          const entry = await this.readEntry(path).catch(() => undefined);
+          if (!entry || this.listeners.size === 0) continue;
+          if (!announce) {
+            if (!this.emitted.has(path))
+              this.emitted.set(path, { rv: entry.rv, uid: entry.uid, json: entry.json });
+          } else this.offer(path, entry);
+        }
+      }
+      if (announce) {
+        for (const [path, seen] of [...this.emitted]) {
+          if (!present.has(path) && !(await statIfExists(path))) this.offerDeletion(path, seen.json);
+        }
+      }
+    } catch {
+      // Transient read errors: the next poll retries.
+    } finally {
+      this.scanning = false;
+    }
+    if (this.rescan) {
+      this.rescan = false;
+      await this.scan(true);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------- logs
+
+  appendLogs(namespace: string, name: string, lines: LogLine[]): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    if (lines.length === 0) return Promise.resolve();
+    const data = lines.map((l) => JSON.stringify(l) + "\n").join("");
+    const path = this.logPath(namespace, name);
+    return this.track(this.logWrites.push(path, { path, what: `${namespace}/${name}`, data }, true));
+  }
+
+  /** Appends everything queued for one log file with one write and one flush. */
+  private async applyLogWrite(op: LogWrite): Promise<void> {
+    try {
+      await this.appendDurable(op.path, op.data);
+    } catch (e) {
+      throw writeError(`logs of workflow ${op.what}`, e);
+    } finally {
+      for (const wake of [...this.wakeups]) wake();
+    }
+  }
+
+  private async appendDurable(path: string, chunk: string): Promise<void> {
+    let fh;
+    try {
+      fh = await open(path, "a+");
+    } catch (e) {
+      if (errnoOf(e) !== "ENOENT") throw e;
+      await mkdir(dirname(path), { recursive: true });
+      await this.dirs.sync(dirname(dirname(path)));
+      fh = await open(path, "a+");
+    }
+    try {
+      const { size } = await fh.stat();
+      let data = chunk;
+      if (size > 0) {
+        // A crash may have cut the last line short; start on a fresh line so the next one parses.
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) data = "\n" + data;
+      }
+      await fh.write(data);
+      if (this.durable) await fh.datasync();
+      if (size === 0) await this.dirs.sync(dirname(path));
+    } finally {
+      await fh.close();
+    }
+  }
+
+  readLogs(namespace: string, name: string, query: LogQuery = {}): AsyncIterable<LogLine> {
+    this.assertOpen();
+    return this.followLogs(namespace, name, query);
+  }
+
+  private async *followLogs(namespace: string, name: string, query: LogQuery): AsyncGenerator<LogLine> {
+    const path = this.logPath(namespace, name);
+    const sinceMs = sinceMsOf(query);
+    let offset = 0;
+    let carry = "";
+    let finalPass = false;
+    for (;;) {
+      let chunk: string;
+      try {
+        ({ chunk, offset } = await readFrom(path, offset));
+      } catch (e) {
+        throw readError(`logs of workflow ${namespace}/${name}`, e);
+      }
+      const text = carry + chunk;
+      const lines = text.split("\n");
+      carry = lines.pop() ?? "";
+      for (const raw of lines) {
+        if (raw === "") continue;
+        let line: LogLine;
+        try {
+          line = JSON.parse(raw) as LogLine;
+        } catch {
+          continue; // a line cut short by a crash
+        }
+        if (logLineMatches(line, query, sinceMs)) yield line;
+      }
+      if (!query.follow || finalPass || this.closed || query.signal?.aborted) return;
+      const wf = await this.get(namespace, name).catch(() => undefined);
+      if (!wf || isCompletedPhase(wf.status?.phase)) {
+        // One more pass for lines appended before the workflow completed but after this read.
+        finalPass = true;
+        continue;
+      }
+      await this.waitForChange(query.signal);
+    }
+  }
+
+  private waitForChange(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.wakeups.delete(wake);
+        resolve();
+      };
+      this.wakeups.add(wake);
+      void pause(this.pollIntervalMs, signal).then(wake);
+    });
+  }
+
+  // ----------------------------------------------------------------------------------------------- memo
+
+  memoCache(namespace: string = DEFAULT_NAMESPACE): MemoCache {
+    return {
+      load: async (cacheName: string, key: string): Promise<MemoEntry | undefined> => {
+        this.assertOpen();
+        const path = this.memoPath(namespace, cacheName, key);
+        const data = await readIfExists(path).catch((e: unknown) => {
+          throw readError(`memoization cache ${cacheName}`, e);
+        });
+        if (!data) return undefined;
+        try {
+          return JSON.parse(data.toString("utf8")) as MemoEntry;
+        } catch (e) {
+          throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${path} is not valid JSON`, { cause: e });
+        }
+      },
+      save: (cacheName: string, key: string, entry: MemoEntry): Promise<void> => {
+        if (this.closed) return Promise.reject(closedError());
+        const path = this.memoPath(namespace, cacheName, key);
+        return this.track(
+          writeFileAtomic(path, JSON.stringify(entry), { durable: this.durable, dirs: this.dirs }).then(
+            () => undefined,
+            (e: unknown) => {
+              throw writeError(`memoization cache ${cacheName} entry ${key}`, e);
+            },
+          ),
+        );
+      },
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------- archive
+
+  async archiveList(query: WorkflowQuery = {}): Promise<Workflow[]> {
+    this.assertOpen();
+    const out: Workflow[] = [];
+    try {
+      for (const path of await this.archiveFiles(query.namespace)) {
+        const doc = await readJson<Workflow>(path);
+        if (doc && matchesQuery(summarize(doc), query)) out.push(doc);
+      }
+    } catch (e) {
+      throw readError("the archive", e);
+    }
+    out.sort(compareArchived);
+    return query.limit !== undefined && query.limit > 0 ? out.slice(0, query.limit) : out;
+  }
+
+  async archiveGet(namespace: string, name: string, uid?: string): Promise<Workflow | undefined> {
+    this.assertOpen();
+    try {
+      if (uid !== undefined) return await readJson<Workflow>(this.archivePath(namespace, name, uid));
+      const dir = join(this.dir, "archive", encodeSegment(namespace), encodeSegment(name));
+      const runs: Workflow[] = [];
+      for (const f of await listNames(dir)) {
+        const doc = await readJson<Workflow>(join(dir, f));
+        if (doc) runs.push(doc);
+      }
+      return runs.sort(compareArchived)[0];
+    } catch (e) {
+      throw readError(`archived workflow ${namespace}/${name}`, e);
+    }
+  }
+
+  private async archiveFiles(namespace?: string): Promise<string[]> {
+    const root = join(this.dir, "archive");
+    const namespaces = namespace !== undefined ? [encodeSegment(namespace)] : await listNames(root);
+    const out: string[] = [];
+    for (const ns of namespaces) {
+      for (const name of await listNames(join(root, ns))) {
+        for (const f of await listNames(join(root, ns, name))) {
+          if (f.endsWith(".json")) out.push(join(root, ns, name, f));
+        }
+      }
+    }
+    return out;
+  }
+
+  async gc(now: number): Promise<GcResult> {
+    this.assertOpen();
+    const result: GcResult = { deleted: [], archiveDeleted: [] };
+    try {
+      for (const path of await this.workflowFiles()) {
+        const entry = await this.readEntry(path);
+        if (!entry || !isCompletedPhase(entry.summary.phase)) continue;
+        const expiresAt = ttlExpiresAt(JSON.parse(entry.json) as Workflow);
+        if (expiresAt === undefined || expiresAt > now) continue;
+        const { namespace, name } = entry.summary;
+        await this.delete(namespace, name);
+        result.deleted.push({ namespace, name });
+        const archived = await listNames(
+          join(this.dir, "archive", encodeSegment(namespace), encodeSegment(name)),
+        );
+        if (archived.length === 0) await removeFile(this.logPath(namespace, name), this.dirs);
+      }
+      if (this.archiveTTLMs !== undefined) {
+        const emptied = new Map<string, { namespace: string; name: string }>();
+        for (const path of await this.archiveFiles()) {
+          const doc = await readJson<Workflow>(path);
+          if (!doc) continue;
+          const finished = finishedAtMs(doc);
+          if (finished === undefined || finished + this.archiveTTLMs > now) continue;
+          await removeFile(path, this.dirs);
+          const { namespace, name } = summarize(doc);
+          result.archiveDeleted.push({ namespace, name, uid: archiveId(doc) });
+          emptied.set(dirname(path), { namespace, name });
+        }
+        for (const [dir, { namespace, name }] of emptied) {
+          if ((await listNames(dir)).length > 0) continue;
+          await rmdir(dir).catch(() => undefined);
+          if (!(await statIfExists(this.workflowPath(namespace, name)))) {
+            await removeFile(this.logPath(namespace, name), this.dirs);
+          }
+        }
+      }
+      await this.gcLeases(now);
+    } catch (e) {
+      throw writeError("garbage collection", e);
+    }
+    return result;
+  }
+
+  private async gcLeases(now: number): Promise<void> {
+    const root = join(this.dir, "leases");
+    for (const ns of await listNames(root)) {
+      for (const f of await listNames(join(root, ns))) {
+        if (!f.endsWith(".json")) continue;
+        const path = join(root, ns, f);
+        await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
+          const lease = await readJson<Lease>(path);
+          if (lease && lease.expiresAt <= now) await removeFile(path, this.dirs);
+        });
+      }
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------- leases
+
+  acquireLease(namespace: string, name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.changeLease(
+      namespace,
+      name,
+      (current) => {
+        if (current && current.owner !== owner && current.expiresAt > now) return undefined;
+        return { owner, expiresAt: now + ttlMs };
+      },
+      owner,
+      ttlMs,
+      now,
+    );
+  }
+
+  renewLease(namespace: string, name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.changeLease(
+      namespace,
+      name,
+      (current) => {
+        if (current && current.owner !== owner) return undefined;
+        return { owner, expiresAt: now + ttlMs };
+      },
+      owner,
+      ttlMs,
+      now,
+    );
+  }
+
+  private async changeLease(
+    namespace: string,
+    name: string,
+    decide: (current: Lease | undefined) => Lease | undefined,
+    owner: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<boolean> {
+    this.assertOpen();
+    checkLeaseArgs(owner, ttlMs, now);
+    const path = this.leasePath(namespace, name);
+    return this.track(
+      withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
+        const next = decide(await readJson<Lease>(path));
+        if (!next) return false;
+        await writeFileAtomic(path, JSON.stringify(next), { durable: this.durable, dirs: this.dirs });
+        return true;
+      }).catch((e: unknown) => {
+        throw writeError(`lease of workflow ${namespace}/${name}`, e);
+      }),
+    );
+  }
+
+  async releaseLease(namespace: string, name: string, owner: string): Promise<void> {
+    this.assertOpen();
+    const path = this.leasePath(namespace, name);
+    await this.track(
+      withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
+        const current = await readJson<Lease>(path);
+        if (current?.owner === owner) await removeFile(path, this.dirs);
+      }).catch((e: unknown) => {
+        throw writeError(`lease of workflow ${namespace}/${name}`, e);
+      }),
+    );
+  }
+
+  async getLease(namespace: string, name: string): Promise<Lease | undefined> {
+    this.assertOpen();
+    return readJson<Lease>(this.leasePath(namespace, name)).catch((e: unknown) => {
+      throw readError(`lease of workflow ${namespace}/${name}`, e);
+    });
+  }
+}
+
+/** Entries of a folder that are not temp or lock files; none when the folder does not exist. */
+async function listNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => !n.startsWith(".")).sort();
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return [];
+    throw e;
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  const data = await readIfExists(path);
+  if (!data) return undefined;
+  try {
+    return JSON.parse(data.toString("utf8")) as T;
+  } catch (e) {
+    throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${path} is not valid JSON`, { cause: e });
+  }
+}
+
+/** Reads what was appended to a file after `offset`. */
+async function readFrom(path: string, offset: number): Promise<{ chunk: string; offset: number }> {
+  let fh;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { chunk: "", offset };
+    throw e;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size <= offset) return { chunk: "", offset };
+    const buf = Buffer.alloc(size - offset);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    // Cut at the last newline so a multi-byte character is never split between two reads.
+    const end = buf.lastIndexOf(0x0a, bytesRead - 1) + 1;
+    return { chunk: buf.subarray(0, end).toString("utf8"), offset: offset + end };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,211 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SkiffError } from "../../../runtime/errors/index.js";
+import type { Workflow } from "../../../runtime/spec/types.js";
+import { openEmbeddedStore } from "../../../runtime/store/embedded/index.js";
+import { describeStoreContract, makeWorkflow, type StoreContractHarness } from "./contract.js";
+
+const CHILD = resolve(import.meta.dirname, "embedded-child.ts");
+const REPO = resolve(import.meta.dirname, "../../..");
+const NOBODY = 65534;
+const temps: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "skiff-store-"));
+  temps.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  for (const d of temps) {
+    await restoreWritable(d).catch(() => undefined);
+    await rm(d, { recursive: true, force: true });
+  }
+});
+
+async function restoreWritable(path: string): Promise<void> {
+  const st = await stat(path);
+  if (st.isDirectory()) {
+    await chmod(path, 0o755);
+    for (const e of await readdir(path)) await restoreWritable(join(path, e));
+  } else await chmod(path, 0o644);
+}
+
+async function chownTree(path: string, uid: number): Promise<void> {
+  await chown(path, uid, uid);
+  const st = await stat(path);
+  if (st.isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e), uid);
+}
+
+interface ChildRun {
+  lines: string[];
+  write(s: string): void;
+  done: Promise<void>;
+  firstLine: Promise<string>;
+}
+
+/** Runs embedded-child.ts in its own Node process (as `nobody` when we are root, so permissions apply). */
+function runChild(
+  mode: string,
+  args: unknown,
+  options: { node?: string; asNobody?: boolean } = {},
+): ChildRun {
+  const asNobody = options.asNobody && process.getuid?.() === 0;
+  const child = spawn(
+    options.node ?? process.execPath,
+    ["--import", "tsx", CHILD, mode, JSON.stringify(args)],
+    {
+      cwd: REPO,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(asNobody ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: tmpdir() } } : {}),
+    },
+  );
+  const lines: string[] = [];
+  let stderr = "";
+  let buffered = "";
+  let resolveFirst: (s: string) => void = () => undefined;
+  const firstLine = new Promise<string>((r) => (resolveFirst = r));
+  child.stdout.on("data", (d: Buffer) => {
+    buffered += d.toString();
+    let i;
+    while ((i = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      if (lines.length === 0) resolveFirst(line);
+      lines.push(line);
+    }
+  });
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<void>((res, rej) => {
+    child.on("error", rej);
+    child.on("exit", (code) =>
+      code === 0 ? res() : rej(new Error(`child ${mode} exited ${code}: ${stderr}`)),
+    );
+  });
+  return { lines, write: (s) => child.stdin.write(s), done, firstLine };
+}
+
+const harness: StoreContractHarness = {
+  async createLocation() {
+    const dir = await tempDir();
+    return {
+      open: (o) => openEmbeddedStore({ dir, pollIntervalMs: 50, ...o }),
+    };
+  },
+  async writeDuringFailure(before: Workflow, after: Workflow) {
+    const dir = await tempDir();
+    if (process.getuid?.() === 0) await chownTree(dir, NOBODY);
+    const child = runChild("readonly", { dir, before, after }, { asNobody: true });
+    await child.done;
+    const out = JSON.parse(child.lines[child.lines.length - 1]!) as {
+      error: { skiff: boolean; code?: string; message: string; hint?: string } | null;
+      readBack: Workflow | undefined;
+    };
+    const error =
+      out.error === null
+        ? undefined
+        : out.error.skiff
+          ? new SkiffError(out.error.code!, out.error.message, { hint: out.error.hint })
+          : new Error(out.error.message);
+    await restoreWritable(dir);
+    const healed = await openEmbeddedStore({ dir });
+    const readAfterRecovery = await healed.get("default", before.metadata.name!);
+    await healed.close();
+    return { error, readBack: out.readBack, readAfterRecovery };
+  },
+};
+
+describeStoreContract("embedded", () => harness);
+
+describe("embedded store", () => {
+  it("names the read-only folder in its hint", async () => {
+    const outcome = await harness.writeDuringFailure(
+      makeWorkflow("ro"),
+      makeWorkflow("ro", { phase: "Failed" }),
+    );
+    expect((outcome.error as SkiffError).hint).toMatch(/read-only/);
+  });
+
+  it("lets exactly one of two Node processes win each lease (Node 20 and Node 24 when present)", async () => {
+    const dir = await tempDir();
+    const go = join(dir, "go");
+    const count = 60;
+    const T0 = Date.parse("2024-03-01T12:00:00Z");
+    const node24 = resolve(REPO, "node_modules/.bin/node");
+    const common = { dir, go, count, ttlMs: 10_000, now: T0 };
+    const a = runChild("lease-race", { ...common, owner: "process-a" });
+    const b = runChild(
+      "lease-race",
+      { ...common, owner: "process-b" },
+      { node: existsSync(node24) ? node24 : undefined },
+    );
+    await Promise.all([a.firstLine, b.firstLine]);
+    await writeFile(go, "");
+    await Promise.all([a.done, b.done]);
+    const wonA = (JSON.parse(a.lines[1]!) as { won: number[] }).won;
+    const wonB = (JSON.parse(b.lines[1]!) as { won: number[] }).won;
+    expect([...wonA, ...wonB].sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(wonA.filter((i) => wonB.includes(i))).toEqual([]);
+
+    const store = await openEmbeddedStore({ dir });
+    const holder = wonA.includes(0) ? "process-a" : "process-b";
+    expect((await store.getLease("default", "wf-0"))?.owner).toBe(holder);
+    expect(await store.acquireLease("default", "wf-0", "late", 10_000, T0 + 9_999)).toBe(false);
+    expect(await store.acquireLease("default", "wf-0", "late", 10_000, T0 + 10_000)).toBe(true);
+    await store.close();
+  });
+
+  it("recovers from a lock file left by a killed process", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir, lockTimeoutMs: 5_000 });
+    await store.put(makeWorkflow("locked"));
+    // A dead process (pid far beyond pid_max) on this host holds the workflow's lock.
+    const { hostname } = await import("node:os");
+    await writeFile(join(dir, "workflows", "default", ".locked.lock"), `99999999@${hostname()} token`);
+    await store.put(makeWorkflow("locked", { phase: "Succeeded" }));
+    expect((await store.get("default", "locked"))?.status?.phase).toBe("Succeeded");
+    await store.close();
+  });
+
+  it("skips a log line cut short by a crash and keeps appending after it", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    const line = { nodeId: "n", container: "main", stream: "stdout" as const, time: "2024-01-01T00:00:00Z" };
+    await store.appendLogs("default", "wf", [{ ...line, text: "before" }]);
+    const { appendFile } = await import("node:fs/promises");
+    await appendFile(join(dir, "logs", "default", "wf.jsonl"), '{"nodeId":"n","text":"tor');
+    await store.appendLogs("default", "wf", [{ ...line, text: "after" }]);
+    const texts: string[] = [];
+    for await (const l of store.readLogs("default", "wf")) texts.push(l.text);
+    expect(texts).toEqual(["before", "after"]);
+    await store.close();
+  });
+
+  it("keeps names that are not file-name safe apart and inside the folder", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    for (const name of ["../escape", "Upper", "upper", ".hidden", "a/b"]) {
+      await store.put(makeWorkflow(name, { namespace: "../ns" }));
+    }
+    expect((await store.list({ namespace: "../ns" })).map((w) => w.metadata.name)).toEqual([
+      "../escape",
+      ".hidden",
+      "Upper",
+      "a/b",
+      "upper",
+    ]);
+    expect(await readdir(dir)).not.toContain("escape.json");
+    await store.close();
+  });
+
+  it("refuses a folder written by a newer format", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "format.json"), JSON.stringify({ version: 99 }));
+    const e = await openEmbeddedStore({ dir }).catch((err: unknown) => err);
+    expect((e as SkiffError).code).toBe("SKF-STORE-010");
+  });
+});
