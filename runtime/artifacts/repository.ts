@@ -33,6 +33,31 @@ export function hasLocation(artifact: Artifact): boolean {
   return locationOf(artifact) !== undefined;
 }
 
+/** Which field holds the key of a storage block, for Argo's key-only artifacts. */
+const KEY_FIELDS: Partial<Record<LocationField, string>> = {
+  s3: "key",
+  gcs: "key",
+  oss: "key",
+  azure: "blob",
+  hdfs: "path",
+};
+
+/**
+ * Argo's key-only artifacts: a storage block holding nothing but its key (`s3: { key: my-file }`) means "this
+ * key in the default artifact repository". Returns that key, or undefined for a full location.
+ */
+export function keyOnlyKey(artifact: Artifact): string | undefined {
+  const field = locationOf(artifact);
+  const keyField = field && KEY_FIELDS[field];
+  if (!field || !keyField) return undefined;
+  const block = artifact[field] as Record<string, unknown>;
+  const set = Object.keys(block).filter(
+    (k) => block[k] !== undefined && block[k] !== null && block[k] !== "",
+  );
+  const key = block[keyField];
+  return set.length === 1 && set[0] === keyField && typeof key === "string" ? key : undefined;
+}
+
 /**
  * Skiff's embedded artifact repository: artifacts are files under `root`, located as `{ local: { key } }` with
  * Argo's default keys (`<workflow>/<pod>/<artifact>.tgz`). Reads `raw` artifacts too; other storages give
@@ -49,6 +74,8 @@ export function createLocalRepository(root: string): ArtifactRepository {
       return out;
     },
     driverFor(artifact: Artifact): ArtifactDriver {
+      const key = keyOnlyKey(artifact);
+      if (key !== undefined) return keyOnlyDriver(local, key);
       const field = locationOf(artifact);
       if (field === "local") return local;
       if (field === "raw") return raw;
@@ -60,5 +87,22 @@ export function createLocalRepository(root: string): ArtifactRepository {
         `artifact '${artifact.name}' is stored in '${field}', which Skiff cannot read or write yet`,
       );
     },
+  };
+}
+
+/** Serves a key-only artifact from the local repository under its key. */
+function keyOnlyDriver(local: ArtifactDriver, key: string): ArtifactDriver {
+  const asLocal = (a: Artifact): Artifact => {
+    const out: Artifact = { ...a };
+    for (const f of LOCATION_FIELDS) delete out[f];
+    out.local = { key };
+    return out;
+  };
+  return {
+    name: local.name,
+    save: (a, p) => local.save(asLocal(a), p),
+    load: (a, p) => local.load(asLocal(a), p),
+    exists: (a) => local.exists(asLocal(a)),
+    delete: (a) => local.delete(asLocal(a)),
   };
 }

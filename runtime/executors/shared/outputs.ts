@@ -3,7 +3,7 @@ import path from "node:path";
 import type { ArtifactRepository } from "../../interfaces/artifacts.js";
 import type { Artifact, Parameter, Template } from "../../spec/types.js";
 import { archiveFileName, archiveFormatOf, packTgz, packZip } from "../../artifacts/archive.js";
-import { hasLocation } from "../../artifacts/repository.js";
+import { hasLocation, keyOnlyKey } from "../../artifacts/repository.js";
 import { trimOneNewline } from "./result.js";
 
 /** Where a step's files are and where its artifacts go. */
@@ -68,9 +68,11 @@ export async function saveOutputArtifacts(template: Template, ctx: OutputContext
         `failed to save output artifact '${a.name}': no artifact repository is configured`,
       );
     }
-    const located = hasLocation(a)
-      ? a
-      : ctx.repository.locate(a, `${ctx.keyPrefix}/${archiveFileName(a, a.path)}`);
+    const keyOnly = keyOnlyKey(a);
+    const located =
+      hasLocation(a) && keyOnly === undefined
+        ? a
+        : ctx.repository.locate(a, keyOnly ?? `${ctx.keyPrefix}/${archiveFileName(a, a.path)}`);
     const format = archiveFormatOf(a);
     const tmp = await mkdtemp(path.join(ctx.scratchDir, "out-"));
     try {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLocalDriver } from "../../../runtime/artifacts/local/index.js";
 import { createRawDriver } from "../../../runtime/artifacts/raw/index.js";
-import { createLocalRepository, locationOf } from "../../../runtime/artifacts/repository.js";
+import { createLocalRepository, keyOnlyKey, locationOf } from "../../../runtime/artifacts/repository.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -24,7 +24,7 @@ describe("local repository", () => {
     const repo = createLocalRepository(dir);
     expect(repo.driverFor({ name: "a", local: { key: "k" } }).name).toBe("local");
     expect(repo.driverFor({ name: "a", raw: { data: "x" } }).name).toBe("raw");
-    expect(() => repo.driverFor({ name: "a", s3: { key: "k" } })).toThrow(
+    expect(() => repo.driverFor({ name: "a", s3: { key: "k", bucket: "b" } })).toThrow(
       expect.objectContaining({ code: "SKF-ART-004", message: expect.stringContaining("'s3'") }),
     );
     expect(() => repo.driverFor({ name: "a", gcs: {} })).toThrow(
@@ -89,5 +89,28 @@ describe("raw driver", () => {
       code: "SKF-ART-005",
     });
     await driver.delete(art);
+  });
+});
+
+describe("key-only artifacts", () => {
+  it("recognises a storage block holding only its key", () => {
+    expect(keyOnlyKey({ name: "a", s3: { key: "my-file" } })).toBe("my-file");
+    expect(keyOnlyKey({ name: "a", azure: { blob: "b" } })).toBe("b");
+    expect(keyOnlyKey({ name: "a", s3: { key: "k", bucket: "b" } })).toBeUndefined();
+    expect(keyOnlyKey({ name: "a", local: { key: "k" } })).toBeUndefined();
+    expect(keyOnlyKey({ name: "a" })).toBeUndefined();
+  });
+
+  it("serves them from the local repository under that key", async () => {
+    const repo = createLocalRepository(dir);
+    const file = path.join(dir, "src.txt");
+    await writeFile(file, "keyed");
+    const art = { name: "a", s3: { key: "my-file" } };
+    const driver = repo.driverFor(art);
+    await driver.save(art, file);
+    expect(await readFile(path.join(dir, "my-file"), "utf8")).toBe("keyed");
+    expect(await driver.exists(art)).toBe(true);
+    await driver.load(art, path.join(dir, "back.txt"));
+    expect(await readFile(path.join(dir, "back.txt"), "utf8")).toBe("keyed");
   });
 });
