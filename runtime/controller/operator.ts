@@ -331,6 +331,8 @@ export class WorkflowOperator {
     const matches = [...this.suspends].filter(
       (s) => nodeFieldSelector === undefined || matchesSelector(s.node, nodeFieldSelector),
     );
+    // Like `argo resume`, refuse before resuming anything when a supplied output would stay unset.
+    for (const s of matches) this.checkSuppliedDefaults(s.node);
     for (const s of matches) {
       this.fillSuppliedDefaults(s.node);
       s.resolve({ phase: "Succeeded" });
@@ -370,7 +372,12 @@ export class WorkflowOperator {
     } catch (e) {
       return this.finish("Failed", `failed to set global parameters: ${messageOf(e)}`);
     }
-    const wfLocks = this.lockRequests(this.wf.spec.synchronization, this.globalVars());
+    let wfLocks: LockRequest[];
+    try {
+      wfLocks = this.lockRequests(this.wf.spec.synchronization, this.globalVars());
+    } catch (e) {
+      return this.finish("Error", messageOf(e));
+    }
     const wfHolder = `${this.namespace}/${this.name}`;
     if (wfLocks.length) {
       if (!this.sync.tryAcquire(wfHolder, wfLocks)) {
@@ -1065,8 +1072,9 @@ export class WorkflowOperator {
         retryNode.daemoned = true;
         if (attempt.podIP) retryNode.podIP = attempt.podIP;
         this.onPhaseChange(attempt, () => {
-          if (isFulfilled(attempt) && !attempt.daemoned)
+          if (attempt.phase !== "Running" && attempt.phase !== "Pending") {
             this.markPhase(retryNode, attempt.phase, attempt.message ?? "");
+          }
         });
         this.markPhase(retryNode, "Running");
         return retryNode;
@@ -1246,10 +1254,10 @@ export class WorkflowOperator {
       };
       switch (type) {
         case "Steps":
-          await this.executeSteps(node, template, vars, childInv);
+          await this.executeSteps(node, template, vars, childInv, inputs);
           break;
         case "DAG":
-          await this.executeDag(node, template, vars, childInv);
+          await this.executeDag(node, template, vars, childInv, inputs);
           break;
         case "Suspend":
           await this.executeSuspend(node, template, inputs);
@@ -1620,6 +1628,17 @@ export class WorkflowOperator {
     this.markPhase(node, outcome.phase, outcome.message ?? "");
   }
 
+  private checkSuppliedDefaults(node: NodeStatus): void {
+    for (const p of node.outputs?.parameters ?? []) {
+      if (p.value === undefined && p.valueFrom?.default === undefined) {
+        throw new SkiffError(
+          C["SKF-CTRL-010"],
+          `raw output parameter '${p.name}' has not been set and does not have a default value`,
+        );
+      }
+    }
+  }
+
   private fillSuppliedDefaults(node: NodeStatus): void {
     for (const p of node.outputs?.parameters ?? []) {
       if (p.value !== undefined) continue;
@@ -1651,9 +1670,11 @@ export class WorkflowOperator {
     template: Template,
     vars: LayeredVars,
     childInv: Invocation,
+    inputs: ProcessedInputs,
   ): Promise<void> {
     const boundary = this.newBoundary(node, template);
     const scope = new SiblingScope("steps", vars, childInv.scope);
+    for (const a of inputs.artifacts) scope.artifacts.set(`inputs.artifacts.${a.name}`, a);
     const parentJson = resultReferences(JSON.stringify(template));
     const groups = template.steps ?? [];
     let lastGroup: NodeStatus | undefined;
@@ -1714,7 +1735,8 @@ export class WorkflowOperator {
     scope: SiblingScope,
     itemVars?: ReadonlyMap<string, string>,
   ): { step: T; absentRefs: Record<string, string> } {
-    const vars = itemVars ? new LayeredVars(scope.vars, itemVars) : scope.vars;
+    const vars = new LayeredVars(scope.vars, itemVars);
+    vars.set(`${scope.prefix}.name`, step.name);
     const absentRefs: Record<string, string> = {};
     const copy: T = { ...step };
     if (copy.arguments?.parameters?.length) {
@@ -1789,10 +1811,17 @@ export class WorkflowOperator {
     return out;
   }
 
-  private expandLoop(step: InvocationBase, vars: ReadonlyMap<string, string | null>): LoopItem[] | undefined {
-    if (step.withItems) return toLoopItems(step.withItems);
-    if (step.withParam !== undefined) return toLoopItems(parseWithParam(substitute(step.withParam, vars)));
-    if (step.withSequence) return toLoopItems(expandSequence(substituteObject(step.withSequence, vars)));
+  private expandLoop(step: InvocationBase, scope: SiblingScope): LoopItem[] | undefined {
+    const vars = scope.vars;
+    const strict = { strictPrefixes: [scope.prefix] };
+    if (step.withItems) return toLoopItems(substituteObject(step.withItems, vars));
+    if (step.withParam !== undefined) {
+      return toLoopItems(
+        parseWithParam(substitute(step.withParam, narrowVars(step.withParam, vars), strict)),
+      );
+    }
+    if (step.withSequence)
+      return toLoopItems(expandSequence(substituteObject(step.withSequence, vars, strict)));
     return undefined;
   }
 
@@ -1879,7 +1908,7 @@ export class WorkflowOperator {
           launch(raw.name, step, absentRefs);
           continue;
         }
-        const items = this.expandLoop(raw, scope.vars) ?? [];
+        const items = this.expandLoop(raw, scope) ?? [];
         if (!items.length) {
           const n = this.skippedNode(childName, raw, inv, "Skipped", "Skipped, empty params");
           this.addChild(sg, n.id);
@@ -2336,10 +2365,12 @@ export class WorkflowOperator {
     template: Template,
     vars: LayeredVars,
     childInv: Invocation,
+    inputs: ProcessedInputs,
   ): Promise<void> {
     const dag = template.dag ?? { tasks: [] };
     const boundary = this.newBoundary(node, template);
     const scope = new SiblingScope("tasks", vars, childInv.scope);
+    for (const a of inputs.artifacts) scope.artifacts.set(`inputs.artifacts.${a.name}`, a);
     const parentJson = resultReferences(JSON.stringify(template));
     const tasks = new Map<string, DAGTask>(dag.tasks.map((t) => [t.name, t]));
     const depsOf = new Map<string, string[]>();
@@ -2507,7 +2538,7 @@ export class WorkflowOperator {
         await this.runStepHooks(n, task, scope, inv, parentJson);
         return finish(n);
       }
-      const items = this.expandLoop(task, scope.vars) ?? [];
+      const items = this.expandLoop(task, scope) ?? [];
       if (!items.length) {
         const n = this.skippedNode(nodeName, task, inv, "Skipped", "Skipped, empty params");
         wire(n);

@@ -258,7 +258,7 @@ export class FakeExecutor implements Executor {
       ...(containers ? { containers } : {}),
       startedAt: iso(run.startedAt),
       finishedAt: iso(this.clock.now()),
-      ...(script.hostNodeName ? { hostNodeName: script.hostNodeName } : {}),
+      hostNodeName: script.hostNodeName ?? "fake-node",
     };
   }
 }

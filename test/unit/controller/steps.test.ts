@@ -190,10 +190,11 @@ kind: Workflow
 metadata: {name: badwhen}
 spec:
   entrypoint: main
+  arguments: {parameters: [{name: v, value: "my-val"}]}
   templates:
   - name: main
     steps:
-    - - {name: a, template: t, when: "1 + "}
+    - - {name: a, template: t, when: "{{workflow.parameters.v}} == 1"}
   - name: t
     container: {image: x}
 `);
