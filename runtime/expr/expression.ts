@@ -1,7 +1,7 @@
 import { SkiffError } from "../errors/index.js";
 import { EXPR_CODES } from "./codes.js";
 import { expandVars } from "./expand.js";
-import { toFloat64, toInt } from "./exprlang/builtins.js";
+import { hasBuiltin, toFloat64, toInt } from "./exprlang/builtins.js";
 import { evaluate } from "./exprlang/interpreter.js";
 import type { EvalOptions } from "./exprlang/interpreter.js";
 import { parse, predicateBuiltins } from "./exprlang/parser.js";
@@ -187,6 +187,30 @@ export function collectReferences(node: Node): VariableReference[] {
   };
   visit(node, new Set());
   return out;
+}
+
+/** Names called as plain functions (`foo(...)`), builtins and predicates included. */
+export function calledFunctions(node: Node): string[] {
+  const out: string[] = [];
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    if (!n || typeof n !== "object") return;
+    const rec = n as Record<string, unknown>;
+    if (rec.k === "call" && (rec.callee as Node).k === "ident")
+      out.push((rec.callee as { name: string }).name);
+    for (const [key, value] of Object.entries(rec))
+      if (key !== "callee" && typeof value === "object") visit(value);
+  };
+  visit(node);
+  return out;
+}
+
+/** expr-lang builtins (functions and predicates) that need nothing from the environment. */
+export function isBuiltinFunction(name: string): boolean {
+  return hasBuiltin(name) || predicateBuiltins.has(name);
 }
 
 function staticChain(n: Node): (VariableReference & { dynamic: Node[] }) | undefined {

@@ -4,9 +4,11 @@ import { AbsentOptionalError, PendingReferenceError } from "./errors.js";
 import { varEntries } from "./expand.js";
 import {
   buildExpressionEnv,
+  calledFunctions,
   collectReferences,
   evaluateParsed,
   formatExpressionResult,
+  isBuiltinFunction,
   parseExpression,
 } from "./expression.js";
 import type { ExpressionOptions } from "./expression.js";
@@ -164,6 +166,33 @@ function replaceSimple(tag: string, index: VarIndex, options: SubstituteOptions)
   return `{{${tag}}}`;
 }
 
+/** Variables bound late (loop items, retries, exit handlers): while absent, an expression using them waits. */
+const lateBindingVariables = [
+  "item",
+  "retries",
+  "lastRetry.exitCode",
+  "lastRetry.status",
+  "lastRetry.duration",
+  "lastRetry.message",
+  "workflow.status",
+  "workflow.failures",
+];
+
+/** A strict reference waits only while its producer (`steps.<name>`) has reported nothing at all. */
+function producerMissing(path: string[], index: VarIndex, options: SubstituteOptions): boolean {
+  const prefix = (options.strictPrefixes ?? []).find(
+    (p) => path.join(".").startsWith(`${p}.`) || path.join(".") === p,
+  );
+  if (prefix === undefined) return false;
+  const producer = path.slice(0, prefix.split(".").length + 1).join(".");
+  return !index.has(producer) && !index.isPrefix(producer);
+}
+
+/**
+ * Argo's expression tag handling (`expressionReplaceStrict`): with every identifier present, errors and a nil
+ * result are terminal; with some missing, a strict one makes the caller wait, a late-binding one keeps the tag,
+ * and otherwise the expression is tried and kept literally if it fails or yields nil.
+ */
 function replaceExpression(tag: string, index: VarIndex, options: SubstituteOptions): string {
   let expression: string;
   try {
@@ -174,24 +203,39 @@ function replaceExpression(tag: string, index: VarIndex, options: SubstituteOpti
     });
   }
   const node = parseExpression(expression);
-  let missing: string | undefined;
+  const literal = `{{${tag}}}`;
+  const missing: string[][] = [];
   const absent: string[] = [];
   for (const ref of collectReferences(node)) {
     const key = ref.path.join(".");
     if (index.has(key)) {
       if (isNil(index.get(key))) absent.push(key);
-      continue;
-    }
-    if (index.isPrefix(key)) continue;
-    // A leaf value read further (`item.a` where `item` is a string) is present; the evaluation reports the misuse.
-    let leaf = false;
-    for (let n = ref.path.length - 1; n > 0 && !leaf; n--) leaf = index.has(ref.path.slice(0, n).join("."));
-    if (leaf) continue;
-    if (isStrict(key, options)) throw new PendingReferenceError(key);
-    missing ??= key;
+    } else if (!index.isPrefix(key)) missing.push(ref.path);
   }
-  if (missing !== undefined) return `{{${tag}}}`;
-  const result = evaluateParsed(node, expression, index.expressionEnv(), options);
+  const env = index.expressionEnv();
+  for (const name of calledFunctions(node))
+    if (!(name in env) && !isBuiltinFunction(name)) missing.push([name]);
+  if (missing.length > 0) {
+    for (const path of missing) {
+      const key = path.join(".");
+      if (isStrict(key, options) && producerMissing(path, index, options))
+        throw new PendingReferenceError(key);
+    }
+    const late = lateBindingVariables.some(
+      (v) =>
+        missing.some((p) => p.join(".") === v || p.join(".").startsWith(`${v}.`)) &&
+        !index.has(v) &&
+        !index.isPrefix(v),
+    );
+    if (late) return literal;
+    try {
+      const result = evaluateParsed(node, expression, env, options);
+      return isNil(result) ? literal : jsonEscape(formatExpressionResult(result));
+    } catch {
+      return literal;
+    }
+  }
+  const result = evaluateParsed(node, expression, env, options);
   if (isNil(result)) {
     const key = absent[0];
     if (key !== undefined) {

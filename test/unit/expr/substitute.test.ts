@@ -60,6 +60,12 @@ describe("substitute", () => {
     ["{{=1 == 1}}", "true"],
     ["{{=1.5 * 2}}", "3"],
     ["{{=missing.thing}}", "{{=missing.thing}}"],
+    ["{{=inputs.parameters.missing ?? 'default'}}", "default"],
+    ["{{=asInt(inputs.parameters.missing)}}", "{{=asInt(inputs.parameters.missing)}}"],
+    ["{{=item.a}}", "{{=item.a}}"],
+    ["{{=undefinedFunction(1)}}", "{{=undefinedFunction(1)}}"],
+    ["{{=lastRetry.exitCode == '1'}}", "{{=lastRetry.exitCode == '1'}}"],
+    ["{{=workflow.status == 'Succeeded'}}", "{{=workflow.status == 'Succeeded'}}"],
     ["{{=retries + 1}}", "{{=retries + 1}}"],
     ["{{inputs.parameters.quoted}}", 'say "hi"\nbye'],
     ["{{=inputs.parameters.quoted}}", 'say "hi"\nbye'],
@@ -103,6 +109,10 @@ describe("substitute", () => {
     expect(() =>
       substitute("{{=steps.b.outputs.result == 'x'}}", vars, { strictPrefixes: ["steps"] }),
     ).toThrow(PendingReferenceError);
+  });
+
+  it("evaluates a strict reference to a producer that reported, letting ?? supply a fallback", () => {
+    expect(substitute("{{=steps.a.outputs.nope ?? 'd'}}", vars, { strictPrefixes: ["steps"] })).toBe("d");
   });
 
   it("leaves an expression with a missing late-binding variable untouched even when strict", () => {
