@@ -33,6 +33,16 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     kinds[m.object.kind] = (kinds[m.object.kind] ?? 0) + 1;
     problems.push(...validate(m, library));
   }
+  // A template shared through templateRef is checked with each workflow that uses it: report it once.
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const key = `${p.code}|${p.message}|${p.position?.file ?? ""}|${p.position?.line ?? ""}|${p.position?.column ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  problems.length = 0;
+  problems.push(...unique);
   // Files in load order, then top to bottom inside each file.
   const order = new Map(loaded.files.map((f, i) => [f, i]));
   const rank = (p: SkiffError): [number, number, number] => [

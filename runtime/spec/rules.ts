@@ -1,4 +1,5 @@
 import { parseAllDocuments } from "yaml";
+import { checkExpressionSyntax } from "../expr/index.js";
 import { SkiffError } from "../errors/index.js";
 import { SPEC_CODES } from "./codes.js";
 import type { PreparedWorkflow } from "./compile.js";
@@ -107,6 +108,8 @@ class Checker {
     });
     this.checkObjectNames(raw);
 
+    this.checkExpressions(raw);
+
     const wf = this.compiled.workflow;
     const spec = wf.spec as unknown as Dict;
     const root = this.compiled.rootScope;
@@ -192,6 +195,60 @@ class Checker {
         });
       }
     }
+  }
+
+  /**
+   * Syntax of every expression written in the manifest: `{{=...}}` tags anywhere, `when` (govaluate) on steps
+   * and tasks, and the expr-lang fields (hook and retry expressions, `fromExpression`, output
+   * `valueFrom.expression`, HTTP `successCondition`, data transformations, CronWorkflow `when`).
+   */
+  private checkExpressions(raw: Dict): void {
+    const src = this.prepared.source;
+    const push = (message: string, path: Path): void => {
+      this.problems.push(
+        new SkiffError(SPEC_CODES["SKF-SPEC-067"], message, {
+          position: src.positions.get(path) ?? src.positions.get([]),
+          path: formatPath(path),
+        }),
+      );
+    };
+    const check = (text: string, kind: "expr" | "govaluate", path: Path): void => {
+      const p = checkExpressionSyntax(text, kind)[0];
+      if (p)
+        push(`${formatPath(path)}: invalid expression '${text}': ${p.message} (column ${p.column})`, path);
+    };
+    const walk = (value: unknown, path: Path): void => {
+      if (typeof value === "string") {
+        const key = path[path.length - 1];
+        const parent = path[path.length - 2];
+        if (key === "when" && path.length > 2 && (path.includes("steps") || path.includes("tasks"))) {
+          check(value, "govaluate", path);
+          return;
+        }
+        const exprField =
+          key === "expression" ||
+          key === "fromExpression" ||
+          (key === "successCondition" && parent === "http") ||
+          (key === "when" && raw.kind === "CronWorkflow" && path.length === 2);
+        if (exprField && !value.includes("{{")) {
+          check(value, "expr", path);
+          return;
+        }
+        for (const tag of findTags(value)) {
+          if (tag.trim().startsWith("=")) check(tag.trim().slice(1), "expr", path);
+        }
+        return;
+      }
+      if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+      else if (isPlainObject(value)) {
+        for (const [k, v] of Object.entries(value)) {
+          // Resource manifests and scripts are other languages; only their tags are Argo's.
+          if (k === "depends") continue;
+          walk(v, [...path, k]);
+        }
+      }
+    };
+    walk(raw.spec, ["spec"]);
   }
 
   private checkObjectNames(raw: Dict): void {
@@ -1227,6 +1284,10 @@ class Checker {
       let names: string[] = dependencies;
       if (typeof task.depends === "string" && task.depends !== "") {
         const parsed = parseDepends(task.depends);
+        // The expression engine evaluates depends at run time; its syntax verdict is the one that matters.
+        const engine = checkExpressionSyntax(task.depends, "depends")[0];
+        if (engine) parsed.error = `${engine.message} (column ${engine.column})`;
+        else if (parsed.error !== undefined && parsed.references.length > 0) parsed.error = undefined;
         if (parsed.error !== undefined) {
           this.report(
             SPEC_CODES["SKF-SPEC-052"],
@@ -1236,7 +1297,11 @@ class Checker {
           );
         }
         for (const ref of parsed.references) {
-          if (ref.result !== undefined && !(TASK_RESULTS as readonly string[]).includes(ref.result)) {
+          if (
+            engine === undefined &&
+            ref.result !== undefined &&
+            !(TASK_RESULTS as readonly string[]).includes(ref.result)
+          ) {
             this.report(
               SPEC_CODES["SKF-SPEC-052"],
               `templates.${name}.tasks.${tname} unknown task result '${ref.result}' in depends (use one of ${TASK_RESULTS.join(", ")})`,
