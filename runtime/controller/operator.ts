@@ -418,7 +418,11 @@ export class WorkflowOperator {
         rootPhase === "Failed" ? "Failed" : rootPhase === "Error" ? "Error" : "Succeeded";
       this.globals.set("workflow.status", mapped);
       this.evaluateWorkflowHooks();
-      await Promise.all(this.wfHookRuns);
+      for (let seen = 0; seen < this.wfHookRuns.length;) {
+        const batch = this.wfHookRuns.slice(seen);
+        seen = this.wfHookRuns.length;
+        await Promise.all(batch);
+      }
       let phase = mapped;
       let message: string | undefined = root?.message;
       if (isFailedOrError(rootPhase) && this.shutdown) message = `Stopped with strategy '${this.shutdown}'`;
@@ -778,6 +782,9 @@ export class WorkflowOperator {
   private flush(): Promise<void> {
     if (!this.dirty) return this.flushing;
     this.dirty = false;
+    // Workflow-level hooks are re-evaluated once per batch of transitions, as Argo does per reconcile.
+    if (!this.finished && this.wf.spec.hooks && this.wf.status?.phase === "Running")
+      this.evaluateWorkflowHooks();
     const store = this.options.store;
     this.emit({ type: "workflow-updated", workflow: this.wf });
     if (store) {
@@ -976,7 +983,7 @@ export class WorkflowOperator {
       boundaryID: inv.boundaryID,
       templateName: holderTemplateName(holder),
       templateRef: rt.templateRef,
-      scope: rt.scope,
+      scope: inv.scope,
       flag: inv.flag,
       inputs,
     });
@@ -1024,7 +1031,7 @@ export class WorkflowOperator {
       boundaryID: inv.boundaryID,
       templateName: holderTemplateName(holder),
       templateRef: rt.templateRef,
-      scope: rt.scope,
+      scope: inv.scope,
       flag: inv.flag,
       inputs,
     });
@@ -1222,7 +1229,7 @@ export class WorkflowOperator {
       boundaryID: inv.boundaryID,
       templateName: holderTemplateName(holder),
       templateRef: rt.templateRef,
-      scope: rt.scope,
+      scope: inv.scope,
       flag: inv.flag,
       inputs,
       ...(rt.template.metadata?.annotations?.["workflows.argoproj.io/display-name"]
@@ -1392,7 +1399,7 @@ export class WorkflowOperator {
           type: "Container",
           phase: "Pending",
           boundaryID: node.id,
-          scope: rt.scope,
+          scope: inv.scope,
         });
       }
       for (const c of template.containerSet.containers) {
