@@ -1,6 +1,6 @@
 import { SkiffError } from "../errors/index.js";
 import { EXPR_CODES } from "./codes.js";
-import { regexMatch } from "./exprlang/regex.js";
+import { compileRegex, regexMatch } from "./exprlang/regex.js";
 import { EvalError, deepEqual, formatGoValue, parseGoTime } from "./exprlang/values.js";
 
 /**
@@ -647,6 +647,19 @@ function evalStage(stage: Stage | undefined): unknown {
   throw new EvalError(`unknown operator ${symbol}`, pos);
 }
 
+/** govaluate's optimizeTokens: a constant pattern after `=~`/`!~` is compiled up front, so a bad one fails parsing. */
+function precompilePatterns(tokens: GToken[]): void {
+  tokens.forEach((t, i) => {
+    const next = tokens[i + 1];
+    if (t.kind !== "COMPARATOR" || (t.value !== "=~" && t.value !== "!~") || next?.kind !== "STRING") return;
+    try {
+      compileRegex(String(next.value));
+    } catch (e) {
+      throw new EvalError(e instanceof Error ? e.message : String(e), next.pos);
+    }
+  });
+}
+
 /** Tokenizes and checks a `when` text the way Argo does (identifiers become strings). Throws EvalError. */
 function compileWhen(expression: string): Stage | undefined {
   let tokens: GToken[];
@@ -654,6 +667,7 @@ function compileWhen(expression: string): Stage | undefined {
     tokens = tokenize(expression);
     checkBalance(tokens);
     checkSyntax(tokens, expression.length);
+    precompilePatterns(tokens);
   } catch (e) {
     if (e instanceof EvalError) throw new WhenError("invalid", e);
     throw e;
@@ -661,6 +675,7 @@ function compileWhen(expression: string): Stage | undefined {
   const converted = tokens.map((t): GToken => (t.kind === "VARIABLE" ? { ...t, kind: "STRING" } : t));
   try {
     checkSyntax(converted, expression.length);
+    precompilePatterns(converted);
     return new Planner(converted).plan();
   } catch (e) {
     if (e instanceof EvalError) throw new WhenError("parse", e);
