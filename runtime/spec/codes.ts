@@ -98,10 +98,6 @@ export const SPEC_CODES = defineErrorCodes({
     title: "Missing argument",
     hint: "Pass a value for the input parameter (arguments.parameters) or give the input a default.",
   },
-  "SKF-SPEC-041": {
-    title: "Undeclared argument",
-    hint: "The parameter or artifact is passed but not declared in the template's inputs, or a -p override names an unknown parameter.",
-  },
   "SKF-SPEC-042": {
     title: "Unresolvable variable",
     hint: "The {{...}} reference names a variable that does not exist here. Check spelling and scope (earlier step groups, ancestor DAG tasks, declared inputs/outputs).",
@@ -181,10 +177,6 @@ export const SPEC_CODES = defineErrorCodes({
   "SKF-SPEC-070": {
     title: "Invalid workflow",
     hint: "See each listed problem.",
-  },
-  "SKF-SPEC-071": {
-    title: "Unknown parameter override",
-    hint: "A -p override must name a parameter declared in spec.arguments.parameters.",
   },
   "SKF-SPEC-072": {
     title: "Invalid CronWorkflow",
