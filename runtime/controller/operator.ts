@@ -586,6 +586,8 @@ export class WorkflowOperator {
   }
 
   private readonly globalArtifacts = new Map<string, Artifact>();
+  /** Nodes whose template could not even be set up (Argo's executeTemplate returning an error), by ID. */
+  private readonly setupErrors = new Map<string, string>();
 
   private exportOutputs(outputs: Outputs | undefined, vars?: ReadonlyMap<string, string | null>): void {
     for (const p of outputs?.parameters ?? []) {
@@ -738,9 +740,11 @@ export class WorkflowOperator {
   ): NodeStatus {
     const existing = this.nodeByName(name);
     if (existing) {
+      this.setupErrors.set(existing.id, message);
       this.markPhase(existing, "Error", message);
       return existing;
     }
+    this.setupErrors.set(this.idOf(name), message);
     const node = this.createNode({
       name,
       type,
@@ -1249,6 +1253,7 @@ export class WorkflowOperator {
       try {
         template = substituteObject(rt.template, vars);
       } catch (e) {
+        this.setupErrors.set(node.id, messageOf(e));
         throw new NodeOutcome("Error", messageOf(e));
       }
       const childInv: Invocation = {
@@ -1979,6 +1984,18 @@ export class WorkflowOperator {
       return;
     }
     if (boundary.tripped) return;
+    for (const id of sg.children ?? []) {
+      const child = this.nodes[id];
+      const setupError = this.setupErrors.get(id);
+      if (child && setupError !== undefined) {
+        this.markPhase(
+          sg,
+          "Error",
+          `step group deemed errored due to child ${child.name} error: ${setupError}`,
+        );
+        return;
+      }
+    }
     for (const id of sg.children ?? []) {
       const child = this.nodes[id];
       if (!child) continue;

@@ -264,7 +264,11 @@ spec:
     expect(n("missing[0].p").phase).toBe("Skipped");
     expect(n("missing[1].c").phase).toBe("Error");
     expect(n("missing[1].c").message).toContain("absent optional");
+    expect(n("missing[1]").phase).toBe("Error");
     expect(wf.status?.phase).toBe("Failed");
+    expect(wf.status?.message).toMatch(
+      /^step group deemed errored due to child missing\[1\]\.c error: .*absent optional/,
+    );
   });
 
   it("a skipped producer's output default is used", async () => {
