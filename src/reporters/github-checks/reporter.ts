@@ -1,0 +1,622 @@
+import { SkiffError } from "../../../runtime/errors/index.js";
+import type { Clock } from "../../../runtime/interfaces/clock.js";
+import type { ControllerEvent, ControllerEventListener } from "../../../runtime/interfaces/events.js";
+import type { CompiledWorkflow, TemplateScope } from "../../../runtime/spec/compiled.js";
+import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
+import { ANNOTATIONS_PER_REQUEST, parseLogAnnotation, stepFailureAnnotation } from "./annotations.js";
+import {
+  GitHubRequestError,
+  type CheckAnnotation,
+  type CheckConclusion,
+  type CheckRunFields,
+  type CheckRunOutput,
+  type GitHubClient,
+} from "./client.js";
+import { GH_CODES } from "./codes.js";
+import { conclusionOf, isLeafStep, maskSecrets, stepName } from "./markdown.js";
+import {
+  renderStepOutput,
+  renderWorkflowOutput,
+  stepCheckName,
+  workflowCheckName,
+  type LogTail,
+  type RenderContext,
+} from "./outputs.js";
+
+/** `checks` input: one check per workflow and per leaf step, one per workflow, or none. */
+export type ChecksMode = "steps" | "workflow" | "none";
+
+/**
+ * GitHub's limits the reporter keeps to. Content-creating requests are limited to 80 a minute and 500 an
+ * hour (secondary rate limits); a check run's annotations go 50 per request.
+ */
+export interface ReportingLimits {
+  writesPerMinute: number;
+  writesPerHour: number;
+  /** Attempts of one request when GitHub answers 5xx or a rate limit. */
+  maxAttempts: number;
+  /** First backoff; doubled on each further attempt. */
+  baseBackoffMs: number;
+  /** A `Retry-After` longer than this is not waited for: reporting falls back instead. */
+  maxRetryWaitMs: number;
+  /** Annotations kept per check run (sent 50 per request). */
+  maxAnnotationsPerCheck: number;
+  /** Log lines shown at the end of a step's check. */
+  logTailLines: number;
+}
+
+export const DEFAULT_LIMITS: ReportingLimits = {
+  writesPerMinute: 80,
+  writesPerHour: 500,
+  maxAttempts: 4,
+  baseBackoffMs: 1000,
+  maxRetryWaitMs: 120_000,
+  maxAnnotationsPerCheck: 200,
+  logTailLines: 40,
+};
+
+export interface GitHubChecksReporterOptions {
+  client: GitHubClient;
+  clock: Clock;
+  /** The commit the check runs are attached to. */
+  headSha: string;
+  checks: ChecksMode;
+  /** The checkout: annotation paths are made relative to it. */
+  workspace: string;
+  /** Values masked in every output (the action's secrets). */
+  secrets?: readonly string[];
+  jobUrl?: string;
+  limits?: Partial<ReportingLimits>;
+  /** Called once, when reporting gives up on GitHub and falls back to the job summary. */
+  onFallback?: (error: SkiffError) => void;
+  /** Called when a check run is created or completed, with the checks still open (for the post step). */
+  onOpenChecksChanged?: (open: readonly OpenCheck[]) => void;
+}
+
+/** A check run created and not yet completed. */
+export interface OpenCheck {
+  id: number;
+  name: string;
+}
+
+/** Turns controller events into GitHub check runs without ever making the workflow wait. */
+export interface GitHubChecksReporter {
+  /** The listener for one workflow's events. Never throws, never awaits. */
+  listener(compiled: CompiledWorkflow, pipeline: string): ControllerEventListener;
+  /** A completed check for a pipeline that did not run (`[skip ci]`, filters), neutral by default. */
+  reportNotRun(name: string, title: string, summary: string, conclusion?: CheckConclusion): void;
+  /** Resolves when everything queued is sent or given up on, or after `timeoutMs` of the clock. Never rejects. */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Reporting gave up on GitHub (or `checks: none`): annotations go to workflow commands instead. */
+  readonly fellBack: boolean;
+  /** Requests sent to GitHub, retries included. */
+  readonly requests: number;
+  /** Annotations GitHub did not receive, failures first: the Action prints them as `::error` commands. */
+  unsentAnnotations(): CheckAnnotation[];
+  openChecks(): OpenCheck[];
+}
+
+interface AnnotationEntry {
+  annotation: CheckAnnotation;
+  /** The level was guessed (no `error:`/`warning:` in the line): failure if the step fails, else warning. */
+  inferred: boolean;
+}
+
+interface Check {
+  name: string;
+  id?: number;
+  dirty: boolean;
+  /** The last state sent was `completed`. */
+  closed: boolean;
+  /** Keys of the annotations GitHub has (see {@link annotationKey}). */
+  sent: Set<string>;
+  render(): { fields: CheckRunFields; output: CheckRunOutput; annotations: CheckAnnotation[] };
+}
+
+interface WorkflowState {
+  compiled: CompiledWorkflow;
+  pipeline: string;
+  workflow?: Workflow;
+  check?: Check;
+  steps: Map<string, Check>;
+  /** Attempt node id -> its Retry node id. */
+  attemptOf: Map<string, string>;
+  logs: Map<string, { lines: string[]; total: number }>;
+  annotations: Map<string, AnnotationEntry[]>;
+  /** Steps not given their own check because the hourly request budget would run out. */
+  folded: number;
+}
+
+/** Creates the check-run reporter. */
+export function createGitHubChecksReporter(options: GitHubChecksReporterOptions): GitHubChecksReporter {
+  return new ChecksReporter(options);
+}
+
+class ChecksReporter implements GitHubChecksReporter {
+  private readonly limits: ReportingLimits;
+  private readonly secrets: string[];
+  private readonly queue: Check[] = [];
+  private readonly all: Check[] = [];
+  private readonly workflows: WorkflowState[] = [];
+  private readonly writeTimes: number[] = [];
+  private writes = 0;
+  private pumping = false;
+  private idleWaiters: (() => void)[] = [];
+  private fallen: boolean;
+  private readonly notRun: CheckAnnotation[] = [];
+
+  constructor(private readonly options: GitHubChecksReporterOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+    this.secrets = [...(options.secrets ?? [])];
+    this.fallen = options.checks === "none";
+  }
+
+  get fellBack(): boolean {
+    return this.fallen;
+  }
+
+  get requests(): number {
+    return this.writes;
+  }
+
+  listener(compiled: CompiledWorkflow, pipeline: string): ControllerEventListener {
+    const state: WorkflowState = {
+      compiled,
+      pipeline,
+      steps: new Map(),
+      attemptOf: new Map(),
+      logs: new Map(),
+      annotations: new Map(),
+      folded: 0,
+    };
+    this.workflows.push(state);
+    return (event) => {
+      try {
+        this.onEvent(state, event);
+      } catch {
+        // Reporting must never break the run; a rendering bug only costs a check's freshness.
+      }
+    };
+  }
+
+  reportNotRun(name: string, title: string, summary: string, conclusion: CheckConclusion = "neutral"): void {
+    if (this.options.checks === "none") return;
+    const now = new Date(this.options.clock.now()).toISOString();
+    const check: Check = {
+      name,
+      dirty: false,
+      closed: false,
+      sent: new Set(),
+      render: () => ({
+        fields: { status: "completed", conclusion, completed_at: now },
+        output: { title, summary: maskSecrets(summary, this.secrets) },
+        annotations: [],
+      }),
+    };
+    this.all.push(check);
+    this.enqueue(check);
+  }
+
+  unsentAnnotations(): CheckAnnotation[] {
+    const out: CheckAnnotation[] = [...this.notRun];
+    for (const wf of this.workflows) {
+      const checks = wf.check ? [wf.check, ...wf.steps.values()] : [...wf.steps.values()];
+      const sent = new Set<string>();
+      for (const c of checks) for (const k of c.sent) sent.add(k);
+      for (const a of this.allAnnotations(wf)) if (!sent.has(annotationKey(a))) out.push(a);
+    }
+    const rank = { failure: 0, warning: 1, notice: 2 };
+    return out.sort((a, b) => rank[a.annotation_level] - rank[b.annotation_level]);
+  }
+
+  openChecks(): OpenCheck[] {
+    return this.all.filter((c) => c.id !== undefined && !c.closed).map((c) => ({ id: c.id!, name: c.name }));
+  }
+
+  flush(timeoutMs?: number): Promise<void> {
+    if (this.fallen || (!this.pumping && this.queue.length === 0)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<Clock["setTimer"]> | undefined;
+      const done = () => {
+        if (timer) this.options.clock.clearTimer(timer);
+        resolve();
+      };
+      this.idleWaiters.push(done);
+      if (timeoutMs !== undefined)
+        timer = this.options.clock.setTimer(timeoutMs, () => {
+          this.fallBack(
+            new SkiffError(
+              GH_CODES["SKF-GH-002"],
+              `GitHub did not take every check-run update within ${Math.round(timeoutMs / 1000)}s`,
+            ),
+          );
+        });
+    });
+  }
+
+  // ---- events ------------------------------------------------------------------------------------------
+
+  private onEvent(state: WorkflowState, event: ControllerEvent): void {
+    switch (event.type) {
+      case "workflow-started":
+        state.workflow = event.workflow;
+        this.workflowCheck(state);
+        return;
+      case "workflow-updated":
+        state.workflow = event.workflow;
+        return;
+      case "node-updated": {
+        state.workflow = event.workflow;
+        const node = event.node;
+        if (node.type === "Retry") for (const c of node.children ?? []) state.attemptOf.set(c, node.id);
+        if (!isLeafStep(event.workflow, node)) {
+          const parent = state.attemptOf.get(node.id);
+          const owner = parent ? state.steps.get(parent) : undefined;
+          if (owner) this.markDirty(owner);
+          return;
+        }
+        if (this.options.checks === "steps") this.stepCheck(state, node);
+        return;
+      }
+      case "log": {
+        const nodeId = event.line.nodeId;
+        const owner = state.attemptOf.get(nodeId) ?? nodeId;
+        let buf = state.logs.get(nodeId);
+        if (!buf) state.logs.set(nodeId, (buf = { lines: [], total: 0 }));
+        buf.lines.push(event.line.text);
+        buf.total++;
+        if (buf.lines.length > this.limits.logTailLines) buf.lines.shift();
+        const name = state.workflow?.status?.nodes?.[owner];
+        const a = parseLogAnnotation(event.line.text, {
+          workspace: this.options.workspace,
+          defaultLevel: "failure",
+          title: name && state.workflow ? stepName(name, state.workflow.metadata.name ?? "") : undefined,
+        });
+        if (a) {
+          const list = state.annotations.get(owner) ?? [];
+          if (list.length < this.limits.maxAnnotationsPerCheck) {
+            const sev = /\b(error|warning|warn|note|info|notice)\b/i.test(event.line.text.slice(0, 200));
+            a.message = maskSecrets(a.message, this.secrets);
+            list.push({ annotation: a, inferred: !sev });
+            state.annotations.set(owner, list);
+          }
+        }
+        return;
+      }
+      case "workflow-finished":
+        state.workflow = event.workflow;
+        for (const node of Object.values(event.workflow.status?.nodes ?? {})) {
+          const step = state.steps.get(node.id);
+          if (step) this.markDirty(step);
+        }
+        if (state.check) this.markDirty(state.check);
+        else this.workflowCheck(state);
+        return;
+    }
+  }
+
+  private workflowCheck(state: WorkflowState): void {
+    if (this.options.checks === "none" || state.check) return;
+    const check: Check = {
+      name: workflowCheckName(state.pipeline),
+      dirty: false,
+      closed: false,
+      sent: new Set(),
+      render: () => {
+        const wf = state.workflow!;
+        const phase = wf.status?.phase;
+        const done = phase === "Succeeded" || phase === "Failed" || phase === "Error";
+        const notes =
+          state.folded > 0
+            ? [
+                `${state.folded} steps have no check run of their own: GitHub allows ${this.limits.writesPerHour} check-run requests an hour. They are all in the table above.`,
+              ]
+            : [];
+        const annotations = this.workflowAnnotations(state);
+        const dropped = this.annotationCount(state) - annotations.length;
+        if (dropped > 0) notes.push(`${dropped} more annotations are not shown: see the job log.`);
+        return {
+          fields: done
+            ? {
+                status: "completed",
+                conclusion: conclusionOf(phase, wf.status?.message),
+                completed_at: wf.status?.finishedAt ?? this.nowIso(),
+              }
+            : { status: "in_progress", started_at: wf.status?.startedAt ?? this.nowIso() },
+          output: renderWorkflowOutput(wf, this.renderContext(state), { notes }),
+          annotations,
+        };
+      },
+    };
+    state.check = check;
+    this.all.push(check);
+    this.markDirty(check);
+  }
+
+  private stepCheck(state: WorkflowState, node: NodeStatus): void {
+    const existing = state.steps.get(node.id);
+    if (existing) {
+      this.markDirty(existing);
+      return;
+    }
+    if (node.phase === "Pending") return;
+    // Each new check costs a create and, later, an update: keep enough of the hour's budget for the
+    // updates of checks already open and for the workflow checks.
+    const open = this.all.filter((c) => !c.closed).length;
+    if (this.writes + open * 2 + this.workflows.length + 2 > this.limits.writesPerHour) {
+      state.folded++;
+      return;
+    }
+    const check: Check = {
+      name: stepCheckName(state.pipeline, state.workflow!, node),
+      dirty: false,
+      closed: false,
+      sent: new Set(),
+      render: () => {
+        const wf = state.workflow!;
+        const current = wf.status?.nodes?.[node.id] ?? node;
+        const finished = ["Succeeded", "Failed", "Error", "Skipped", "Omitted"].includes(current.phase);
+        return {
+          fields: finished
+            ? {
+                status: "completed",
+                conclusion: conclusionOf(current.phase, current.message),
+                ...(current.startedAt ? { started_at: current.startedAt } : {}),
+                completed_at: current.finishedAt ?? this.nowIso(),
+              }
+            : { status: "in_progress", started_at: current.startedAt ?? this.nowIso() },
+          output: renderStepOutput(wf, current, this.logTail(state, current), this.renderContext(state)),
+          annotations: this.stepAnnotations(state, current),
+        };
+      },
+    };
+    state.steps.set(node.id, check);
+    this.all.push(check);
+    this.markDirty(check);
+  }
+
+  private logTail(state: WorkflowState, node: NodeStatus): LogTail {
+    const ids = node.type === "Retry" ? (node.children ?? []).slice(-1) : [node.id];
+    const buf = ids.map((id) => state.logs.get(id)).find((b) => b !== undefined);
+    if (!buf) return { lines: [], omitted: 0 };
+    return { lines: buf.lines, omitted: buf.total - buf.lines.length };
+  }
+
+  /** The annotations of one step: its own failure at the template's line, then those from its log. */
+  private stepAnnotations(state: WorkflowState, node: NodeStatus): CheckAnnotation[] {
+    const out: CheckAnnotation[] = [];
+    const failed = node.phase === "Failed" || node.phase === "Error";
+    if (failed) {
+      const a = this.failureAnnotation(state, node);
+      if (a) out.push(a);
+    }
+    const finished =
+      failed || node.phase === "Succeeded" || node.phase === "Skipped" || node.phase === "Omitted";
+    for (const e of state.annotations.get(node.id) ?? []) {
+      if (e.inferred) {
+        // A line without `error:`/`warning:` is as bad as the step's end: it waits for it.
+        if (!finished) continue;
+        e.annotation.annotation_level = failed ? "failure" : "warning";
+      }
+      out.push(e.annotation);
+    }
+    return out.slice(0, this.limits.maxAnnotationsPerCheck);
+  }
+
+  private annotationCount(state: WorkflowState): number {
+    let n = 0;
+    for (const list of state.annotations.values()) n += list.length;
+    return n + Object.keys(state.workflow?.status?.nodes ?? {}).length;
+  }
+
+  private workflowAnnotations(state: WorkflowState): CheckAnnotation[] {
+    // With step checks, annotations live on the steps; the workflow check repeats only the failures.
+    const wf = state.workflow;
+    if (!wf) return [];
+    const failedSteps = Object.values(wf.status?.nodes ?? {}).filter(
+      (n) => (n.phase === "Failed" || n.phase === "Error") && isLeafStep(wf, n),
+    );
+    if (this.options.checks === "steps")
+      return failedSteps
+        .map((n) => this.failureAnnotation(state, n))
+        .filter((a): a is CheckAnnotation => a !== undefined)
+        .slice(0, ANNOTATIONS_PER_REQUEST);
+    return this.allAnnotations(state).slice(0, this.limits.maxAnnotationsPerCheck);
+  }
+
+  private allAnnotations(state: WorkflowState): CheckAnnotation[] {
+    const wf = state.workflow;
+    if (!wf) return [];
+    const out: CheckAnnotation[] = [];
+    for (const n of Object.values(wf.status?.nodes ?? {}))
+      if (isLeafStep(wf, n)) out.push(...this.stepAnnotations(state, n));
+    return out;
+  }
+
+  private failureAnnotation(state: WorkflowState, node: NodeStatus): CheckAnnotation | undefined {
+    const compiled = state.compiled;
+    const scope = scopeOf(compiled, node);
+    const template = node.templateName ?? node.templateRef?.template;
+    let position = template ? compiled.templatePosition(template, scope) : undefined;
+    if (!position && node.templateRef) position = compiled.templatePosition(node.templateRef.template, scope);
+    const wfName = state.workflow?.metadata.name ?? "";
+    return stepFailureAnnotation(
+      position,
+      this.options.workspace,
+      stepName(node, wfName),
+      node.message ?? node.phase,
+      this.secrets,
+    );
+  }
+
+  private renderContext(state: WorkflowState): RenderContext {
+    return {
+      pipeline: state.pipeline,
+      secrets: this.secrets,
+      now: this.options.clock.now(),
+      ...(this.options.jobUrl ? { jobUrl: this.options.jobUrl } : {}),
+    };
+  }
+
+  private nowIso(): string {
+    return new Date(this.options.clock.now()).toISOString();
+  }
+
+  // ---- the queue ---------------------------------------------------------------------------------------
+
+  private markDirty(check: Check): void {
+    if (check.closed && check.render().annotations.every((a) => check.sent.has(annotationKey(a)))) return;
+    this.enqueue(check);
+  }
+
+  private enqueue(check: Check): void {
+    if (this.fallen) return;
+    if (!check.dirty) {
+      check.dirty = true;
+      this.queue.push(check);
+    }
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      // Yield once so that a burst of events coalesces into one request per check.
+      await Promise.resolve();
+      while (!this.fallen) {
+        const check = this.queue.shift();
+        if (!check) break;
+        check.dirty = false;
+        try {
+          await this.send(check);
+        } catch (e) {
+          this.fallBack(toSkiffError(e));
+        }
+      }
+    } finally {
+      this.pumping = false;
+      if (this.queue.length === 0 || this.fallen) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      } else void this.pump();
+    }
+  }
+
+  private async send(check: Check): Promise<void> {
+    const { fields, output, annotations } = check.render();
+    // Once completed, GitHub keeps the state: only further annotations need sending.
+    const unsent = annotations.filter((a) => !check.sent.has(annotationKey(a)));
+    const batch = unsent.slice(0, ANNOTATIONS_PER_REQUEST);
+    if (check.closed && batch.length === 0) return;
+    const withBatch = (degraded: boolean): CheckRunFields => ({
+      ...fields,
+      output: degraded
+        ? { title: output.title, summary: output.summary.slice(0, 4000) }
+        : { ...output, ...(batch.length > 0 ? { annotations: batch } : {}) },
+    });
+    if (check.id === undefined) {
+      const { id } = await this.request((degraded) =>
+        this.options.client.createCheckRun({
+          name: check.name,
+          head_sha: this.options.headSha,
+          ...withBatch(degraded),
+        }),
+      );
+      check.id = id;
+    } else {
+      const id = check.id;
+      await this.request((degraded) => this.options.client.updateCheckRun(id, withBatch(degraded)));
+    }
+    for (const a of batch) check.sent.add(annotationKey(a));
+    const wasClosed = check.closed;
+    check.closed = fields.status === "completed";
+    if (unsent.length > batch.length) this.enqueue(check);
+    if (!wasClosed) this.options.onOpenChecksChanged?.(this.openChecks());
+  }
+
+  /**
+   * One request with GitHub's limits kept and failures retried: rate limits wait for `Retry-After` (or the
+   * reset), 5xx and network errors back off exponentially, 403/422 are tried once more (a 422 with a smaller
+   * output, in case the output was what GitHub rejected). Throws when GitHub still refuses.
+   */
+  private async request<T>(fn: (degraded: boolean) => Promise<T>): Promise<T> {
+    let degraded = false;
+    for (let attempt = 1; ; attempt++) {
+      await this.pace();
+      this.writes++;
+      this.writeTimes.push(this.options.clock.now());
+      try {
+        return await fn(degraded);
+      } catch (e) {
+        const err =
+          e instanceof GitHubRequestError ? e : new GitHubRequestError(0, String((e as Error)?.message ?? e));
+        const refused = !err.rateLimited && (err.status === 403 || err.status === 422);
+        const transient = err.rateLimited || err.status === 0 || err.status >= 500;
+        const maxAttempts = refused ? 2 : transient ? this.limits.maxAttempts : 1;
+        if (attempt >= maxAttempts || this.fallen) throw err;
+        if (err.status === 422) degraded = true;
+        const backoff = this.limits.baseBackoffMs * 2 ** (attempt - 1);
+        const wait = err.retryAfterMs ?? (err.rateLimited ? Math.max(60_000, backoff) : backoff);
+        if (wait > this.limits.maxRetryWaitMs) throw err;
+        await this.options.clock.sleep(wait);
+      }
+    }
+  }
+
+  /** Waits until one more write keeps within the per-minute limit. */
+  private async pace(): Promise<void> {
+    const windowMs = 60_000;
+    for (;;) {
+      const now = this.options.clock.now();
+      while (this.writeTimes.length > 0 && this.writeTimes[0]! <= now - windowMs) this.writeTimes.shift();
+      if (this.writeTimes.length < this.limits.writesPerMinute) return;
+      await this.options.clock.sleep(this.writeTimes[0]! + windowMs - now);
+    }
+  }
+
+  private fallBack(error: SkiffError): void {
+    if (this.fallen) return;
+    this.fallen = true;
+    this.queue.length = 0;
+    this.options.onFallback?.(error);
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Identifies an annotation across renderings (its level may still change from inferred to final). */
+function annotationKey(a: CheckAnnotation): string {
+  return `${a.path}:${a.start_line}:${a.start_column ?? ""}:${a.title ?? ""}:${a.message}`;
+}
+
+function scopeOf(compiled: CompiledWorkflow, node: NodeStatus): TemplateScope {
+  const id = node.templateScope ?? "";
+  if (id === "" || id === "local/" || id.startsWith("local/")) return compiled.rootScope;
+  const [kind, name] = id.split("/") as [string, string];
+  return {
+    id,
+    kind: kind === "cluster" ? "ClusterWorkflowTemplate" : "WorkflowTemplate",
+    name,
+  };
+}
+
+function toSkiffError(e: unknown): SkiffError {
+  if (e instanceof SkiffError) return e;
+  const err = e as GitHubRequestError;
+  const status = typeof err?.status === "number" ? err.status : 0;
+  const code =
+    status === 403 || status === 422 || status === 404 ? GH_CODES["SKF-GH-001"] : GH_CODES["SKF-GH-002"];
+  const what =
+    status === 0
+      ? "GitHub could not be reached"
+      : `GitHub answered ${status}${err.rateLimited ? " (rate limit)" : ""}`;
+  return new SkiffError(
+    code,
+    `${what}: ${err?.message ?? String(e)}; reporting falls back to the job summary`,
+    {
+      cause: e,
+    },
+  );
+}

@@ -1,0 +1,8 @@
+/** The job summary (`GITHUB_STEP_SUMMARY`): the same table and graph as the check runs, for every pipeline. */
+export {
+  appendJobSummary,
+  JOB_SUMMARY_LIMIT,
+  renderJobSummary,
+  type JobSummaryOptions,
+  type SummaryEntry,
+} from "./summary.js";
