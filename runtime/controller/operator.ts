@@ -2559,6 +2559,7 @@ export class WorkflowOperator {
           resolved.absentRefs,
         );
         if (!n) return;
+        this.markTaskSetupError(n);
         await this.runStepHooks(n, task, scope, inv, parentJson);
         return finish(n);
       }
@@ -2625,7 +2626,9 @@ export class WorkflowOperator {
           childInv,
           resolved.absentRefs,
         );
-        if (n) await this.runStepHooks(n, task, scope, inv, parentJson);
+        if (!n) return;
+        this.markTaskSetupError(n);
+        await this.runStepHooks(n, task, scope, inv, parentJson);
       });
       await Promise.all(runs);
       let phase: NodePhase = "Succeeded";
@@ -2645,6 +2648,13 @@ export class WorkflowOperator {
       this.markPhase(n, "Error", messageOf(e));
       finish(n);
     }
+  }
+
+  /** A DAG task whose template could not be set up: Argo's `task '<node>' errored: <error>`. */
+  private markTaskSetupError(node: NodeStatus): void {
+    const error = this.setupErrors.get(node.id);
+    if (error === undefined) return;
+    this.markPhase(node, "Error", `task '${node.name}' errored: ${error}`);
   }
 
   /** Argo's assessDAGPhase over the created task nodes. */
