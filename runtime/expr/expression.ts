@@ -51,18 +51,22 @@ export function toExprError(e: unknown, expression: string, code: string): Skiff
 /** Names Argo adds to the environment next to the variables (`util/expr/env/env.go`). */
 export const argoFunctionNames = new Set(["asInt", "asFloat", "jsonpath", "toJson", "sprig"]);
 
+/** Argo keeps one sprig map for all evaluations; so does Skiff (frozen, as nothing may change it). */
+let defaultSprig: Record<string, unknown> | undefined;
+
 /** Argo's expression environment: expanded variables plus `asInt`, `asFloat`, `jsonpath`, `toJson`, `sprig`. */
 export function buildExpressionEnv(
   vars: Vars | Readonly<Record<string, unknown>>,
   options: ExpressionOptions = {},
 ): Record<string, unknown> {
   const env = expandVars(vars);
-  const now = options.now ?? (() => new Date());
   env.asInt = (v: unknown) => toInt(v);
   env.asFloat = (v: unknown) => toFloat64(v);
   env.jsonpath = jsonPath;
   env.toJson = (v: unknown) => marshalGoJson(v);
-  env.sprig = createSprig(now);
+  env.sprig = options.now
+    ? createSprig(options.now)
+    : (defaultSprig ??= Object.freeze(createSprig(() => new Date())));
   return env;
 }
 
@@ -95,6 +99,28 @@ export function evaluateParsed(
         : EXPR_CODES["SKF-EXPR-009"];
     throw toExprError(e, expression, code);
   }
+}
+
+/**
+ * Evaluates an expression that must yield a boolean (retry `expression`, hook `expression`, `successCondition`),
+ * with Argo's message when it does not: `unable to cast expression result '…' to bool`.
+ */
+export function evaluateCondition(
+  expression: string,
+  vars: Vars | Record<string, unknown>,
+  options: ExpressionOptions = {},
+): boolean {
+  const result = evaluateExpression(expression, vars, options);
+  if (typeof result !== "boolean") {
+    throw new SkiffError(
+      EXPR_CODES["SKF-EXPR-009"],
+      `unable to cast expression result '${formatGoValue(result)}' to bool`,
+      {
+        hint: "The expression must evaluate to true or false.",
+      },
+    );
+  }
+  return result;
 }
 
 /**

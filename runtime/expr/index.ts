@@ -13,7 +13,7 @@ export type { Vars } from "./types.js";
 export { findTags, substitute, substituteObject } from "./template.js";
 export type { SubstituteOptions, Tag } from "./template.js";
 export { evaluateWhen } from "./govaluate.js";
-export { evaluateExpression, formatExpressionResult } from "./expression.js";
+export { evaluateCondition, evaluateExpression, formatExpressionResult } from "./expression.js";
 export type { ExpressionOptions } from "./expression.js";
 export {
   dependenciesToDepends,

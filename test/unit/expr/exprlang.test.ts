@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   checkExpressionSyntax,
+  evaluateCondition,
   evaluateExpression,
   formatExpressionResult,
 } from "../../../runtime/expr/index.js";
@@ -304,5 +305,18 @@ describe("checkExpressionSyntax expr", () => {
     const problems = checkExpressionSyntax("a +* b", "expr");
     expect(problems).toHaveLength(1);
     expect(problems[0]?.column).toBe(4);
+  });
+});
+
+describe("evaluateCondition", () => {
+  it("returns booleans and rejects other results with Argo's message", () => {
+    expect(evaluateCondition("asInt(retries) < 3", { retries: "1" })).toBe(true);
+    expect(evaluateCondition("lastRetry.status == 'Error'", { "lastRetry.status": "Failed" })).toBe(false);
+    expect(() => evaluateCondition("'yes'", {})).toThrow("unable to cast expression result 'yes' to bool");
+  });
+
+  it("keeps the shared sprig map immutable", () => {
+    expect(() => evaluateExpression("sprig.set(sprig, 'upper', 1)", {})).toThrow(SkiffError);
+    expect(show("sprig.upper('still works')")).toBe("STILL WORKS");
   });
 });
