@@ -2227,7 +2227,7 @@ export class WorkflowOperator {
           }
           if (!ok) continue;
           fired.add(h);
-          runs.push(this.runHook(`${node.name}.hooks.${h}`, hook, node, inv, selfVars(), false));
+          runs.push(this.runHook(`${node.name}.hooks.${h}`, hook, node, inv, selfVars(), scope, step.name));
         }
       };
       check();
@@ -2264,7 +2264,7 @@ export class WorkflowOperator {
           run = false;
         }
       }
-      if (run) runs.push(this.runHook(`${node.name}.onExit`, exitHook, node, inv, vars, true));
+      if (run) runs.push(this.runHook(`${node.name}.onExit`, exitHook, node, inv, vars, scope, step.name));
     }
     void parentJson;
     await Promise.all(runs);
@@ -2276,18 +2276,33 @@ export class WorkflowOperator {
     parent: NodeStatus,
     inv: Invocation,
     vars: ReadonlyMap<string, string | null>,
-    isExit: boolean,
+    scope: SiblingScope,
+    selfName: string,
   ): Promise<NodeStatus | undefined> {
     let args: Arguments = hook.arguments ?? {};
     if (!hook.arguments || (!hook.arguments.parameters?.length && !hook.arguments.artifacts?.length)) {
       args = this.wf.spec.arguments ?? {};
     }
     try {
-      args = substituteObject(args, vars);
+      args = substituteObject(args, vars, { allowUnresolved: [ARTIFACT_REF] });
+      if (args.artifacts?.some((a) => a.from || a.fromExpression)) {
+        // The hook may pass on the parent's own output artifacts.
+        const own = new SiblingScope(scope.prefix, vars, scope.templateScope);
+        for (const [k, v] of scope.artifacts) own.artifacts.set(k, v);
+        const key = `${scope.prefix}.${selfName}`;
+        for (const a of parent.outputs?.artifacts ?? [])
+          own.artifacts.set(`${key}.outputs.artifacts.${a.name}`, a);
+        args = {
+          ...args,
+          artifacts: args.artifacts.flatMap((a: Artifact) => {
+            const r = this.resolveArtifactArg(a, own, vars);
+            return r ? [r] : [];
+          }),
+        };
+      }
     } catch (e) {
       return this.errorNode(name, { ...inv, onCreate: (n) => this.addChild(parent, n.id) }, messageOf(e));
     }
-    void isExit;
     return this.executeTemplate(name, { template: hook.template, templateRef: hook.templateRef }, args, {
       ...inv,
       onExit: true,
@@ -2632,15 +2647,12 @@ export class WorkflowOperator {
       });
       await Promise.all(runs);
       let phase: NodePhase = "Succeeded";
-      let message = "";
       for (const id of group.children ?? []) {
         const c = this.nodes[id];
-        if (c && isFailedOrError(c.phase)) {
-          phase = c.phase;
-          message = c.message ?? "";
-        }
+        if (c && isFailedOrError(c.phase)) phase = c.phase;
       }
-      this.markPhase(group, phase, phase === "Succeeded" ? undefined : message);
+      // Argo gives a TaskGroup its phase only, never a message.
+      this.markPhase(group, phase);
       this.recordLoop(scope, task.name, group, children, task);
     } catch (e) {
       const n = this.nodeByName(nodeName) ?? this.skippedNode(nodeName, task, inv, "Error", messageOf(e));

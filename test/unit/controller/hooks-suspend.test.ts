@@ -212,3 +212,45 @@ spec:
     expect((await wf.done).status?.phase).toBe("Succeeded");
   });
 });
+
+describe("exit handler arguments", () => {
+  it("pass the step's own output parameters and artifacts to its exit handler", async () => {
+    const h = harness();
+    h.exec.script("gen", { outputParameters: { p: "val" } });
+    const { wf, exec } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: exa}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: gen
+        template: gen
+        hooks:
+          exit:
+            template: report
+            arguments:
+              parameters: [{name: v, value: "{{steps.gen.outputs.parameters.p}}"}]
+              artifacts: [{name: a, from: "{{steps.gen.outputs.artifacts.out}}"}]
+  - name: gen
+    container: {image: x}
+    outputs:
+      parameters: [{name: p, valueFrom: {path: /p}}]
+      artifacts: [{name: out, path: /o}]
+  - name: report
+    inputs:
+      parameters: [{name: v}]
+      artifacts: [{name: a, path: /in}]
+    container: {image: x}
+`,
+      h,
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    const report = exec.requests.find((r) => r.templateName === "report");
+    expect(report?.parameters).toEqual([{ name: "v", value: "val" }]);
+    expect(report?.inputArtifacts[0]?.local?.key).toMatch(/^exa\/exa-gen-\d+\/out\.tgz$/);
+  });
+});
