@@ -133,10 +133,18 @@ export function prepareWorkflow(
       const cron = obj as CronWorkflow;
       const cronSpec: Record<string, unknown> = isPlainObject(cron.spec) ? cron.spec : {};
       const wfMeta = isPlainObject(cronSpec.workflowMetadata) ? cronSpec.workflowMetadata : {};
+      // Argo's ConvertCronWorkflowToWorkflow: labels and annotations from workflowMetadata, plus the owner label.
+      const labels: Record<string, string> = {
+        ...(isPlainObject(wfMeta.labels) ? (wfMeta.labels as Record<string, string>) : {}),
+      };
+      if (typeof rawMeta.name === "string") labels["workflows.argoproj.io/cron-workflow"] = rawMeta.name;
       metadata = {
-        ...structuredClone(wfMeta),
         generateName: typeof rawMeta.name === "string" ? `${rawMeta.name}-` : undefined,
         namespace: rawMeta.namespace,
+        labels,
+        ...(isPlainObject(wfMeta.annotations)
+          ? { annotations: structuredClone(wfMeta.annotations as Record<string, string>) }
+          : {}),
       };
       spec = isPlainObject(cronSpec.workflowSpec) ? structuredClone(cronSpec.workflowSpec) : {};
       specOrigin = { positions: own, prefix: ["spec", "workflowSpec"] };
@@ -146,10 +154,23 @@ export function prepareWorkflow(
     case "ClusterWorkflowTemplate": {
       // `argo submit --from workflowtemplate/<name>`: a Workflow that references the template.
       const name = typeof rawMeta.name === "string" ? rawMeta.name : "";
+      const wftSpec = (obj as { spec?: unknown }).spec;
+      const wfMeta =
+        isPlainObject(wftSpec) && isPlainObject(wftSpec.workflowMetadata) ? wftSpec.workflowMetadata : {};
+      const labelKey =
+        obj.kind === "ClusterWorkflowTemplate"
+          ? "workflows.argoproj.io/cluster-workflow-template"
+          : "workflows.argoproj.io/workflow-template";
       metadata = {
         generateName: `${name}-`,
         namespace: rawMeta.namespace,
-        labels: { "workflows.argoproj.io/workflow-template": name },
+        labels: {
+          ...(isPlainObject(wfMeta.labels) ? (wfMeta.labels as Record<string, string>) : {}),
+          [labelKey]: name,
+        },
+        ...(isPlainObject(wfMeta.annotations)
+          ? { annotations: structuredClone(wfMeta.annotations as Record<string, string>) }
+          : {}),
       };
       spec = {
         workflowTemplateRef: {

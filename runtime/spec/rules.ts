@@ -148,7 +148,7 @@ class Checker {
     } else {
       this.checkCall(
         { template: entry },
-        this.prepared.isTemplateValidation ? undefined : args,
+        this.templateValidation ? undefined : args,
         ["spec", "entrypoint"],
         root,
       );

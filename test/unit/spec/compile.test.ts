@@ -4,6 +4,7 @@ import {
   compile,
   Library,
   parseManifests,
+  validate,
   type LoadedManifest,
   type Template,
 } from "../../../runtime/spec/index.js";
@@ -195,7 +196,10 @@ spec:
     ]);
     const c = compileFirst([cron!]);
     expect(c.workflow.kind).toBe("Workflow");
-    expect(c.workflow.metadata).toMatchObject({ name: "nightly-x1y2z", labels: { team: "a" } });
+    expect(c.workflow.metadata).toMatchObject({
+      name: "nightly-x1y2z",
+      labels: { team: "a", "workflows.argoproj.io/cron-workflow": "nightly" },
+    });
     expect(c.positionOf(["spec", "templates", 0, "container", "image"])).toEqual({
       file: "cron.yaml",
       line: 15,
@@ -357,6 +361,44 @@ spec:
     ]);
     expect(problemsOf(() => compileFirst(load(["wf.yaml", text]), { entrypoint: "zz" }))[0]?.code).toBe(
       "SKF-SPEC-031",
+    );
+  });
+
+  it("lints a WorkflowTemplate on its own leniently, but requires its inputs when it is submitted", () => {
+    const text = `apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: greet
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      inputs:
+        parameters:
+          - name: who
+      container:
+        image: alpine
+        args: ["{{inputs.parameters.who}} {{workflow.parameters.extra}}"]
+`;
+    const [wft] = load(["wft.yaml", text]);
+    const library = Library.from([wft!]);
+    expect(validate(wft!, library)).toEqual([]);
+    expect(problemsOf(() => compileFirst([wft!]))).toEqual([
+      { code: "SKF-SPEC-040", line: 6, message: "inputs.parameters.who was not supplied" },
+      {
+        code: "SKF-SPEC-042",
+        line: 14,
+        message: "templates.main: failed to resolve {{workflow.parameters.extra}}",
+      },
+    ]);
+    const c = compileFirst([wft!], { parameters: { who: "you", extra: "!" } });
+    expect(c.workflow.spec.arguments?.parameters?.map((p) => p.name)).toEqual(["who", "extra"]);
+  });
+
+  it("throws a coded error, not a crash, for kinds that are not workflows", () => {
+    const r = parseManifests("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", "cm.yaml");
+    expect(() => compile(r.manifests[0]!, Library.from(r.manifests))).toThrow(
+      expect.objectContaining({ code: "SKF-SPEC-005" }),
     );
   });
 });

@@ -52,9 +52,10 @@ describe.skipIf(!present)("Argo's example corpus", () => {
     let compiled = 0;
     for (const m of runnable) {
       try {
-        // event-consumer expects the event to supply `appellation`; submitting it by hand needs -p.
+        // Templates submitted by hand need what their callers would pass: event-consumer expects the event to
+        // supply `appellation`, print-message's entrypoint takes `message`.
         const parameters: Record<string, string> =
-          m.object.kind === "Workflow" ? {} : { appellation: "world" };
+          m.object.kind === "Workflow" ? {} : { appellation: "world", message: "hi" };
         const c = compile(m, library, { generateNameSuffix: () => "abcde", parameters });
         expect(c.workflow.metadata.name).toMatch(/^[a-z0-9][-a-z0-9.]*$/);
         expect(c.getTemplate(c.entrypoint, c.rootScope)).toBeDefined();
