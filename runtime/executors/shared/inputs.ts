@@ -48,7 +48,19 @@ export async function loadInputArtifacts(artifacts: Artifact[], ctx: InputContex
       if (a.mode !== undefined) opts.mode = a.mode;
       if (a.recurseMode !== undefined) opts.recurseMode = a.recurseMode;
       if (ctx.maxBytes !== undefined) opts.maxBytes = ctx.maxBytes;
-      await placeArtifact(loaded, ctx.hostPath(a.path), opts);
+      if (a.subPath) {
+        // Argo appends subPath to the key; loading the whole artifact and picking the part works for archived
+        // artifacts too.
+        const whole = path.join(tmp, "whole");
+        await placeArtifact(loaded, whole, ctx.maxBytes !== undefined ? { maxBytes: ctx.maxBytes } : {});
+        const part = path.resolve(whole, a.subPath.replace(/^\/+/, ""));
+        if (part !== whole && !part.startsWith(whole + path.sep)) {
+          throw new InputLoadError(`artifact '${a.name}': subPath '${a.subPath}' leaves the artifact`);
+        }
+        await placeArtifact(part, ctx.hostPath(a.path), opts);
+      } else {
+        await placeArtifact(loaded, ctx.hostPath(a.path), opts);
+      }
     } catch (e) {
       if (e instanceof InputLoadError) throw e;
       throw new InputLoadError(`failed to load artifact '${a.name}': ${(e as Error).message}`);

@@ -112,7 +112,7 @@ describe.each(SANDBOX_MODES)("host executor, scripts and outputs (sandbox %s)", 
           command: [
             "sh",
             "-c",
-            `cat ${inBase}/d/a.txt ${inBase}/d/sub/b.txt ${inBase}/f ${inBase}/z/sub/b.txt ${inBase}/raw; stat -c %a ${inBase}/f`,
+            `cat ${inBase}/d/a.txt ${inBase}/d/sub/b.txt ${inBase}/f ${inBase}/z/sub/b.txt ${inBase}/raw ${inBase}/part; stat -c %a ${inBase}/f`,
           ],
         },
       },
@@ -123,13 +123,14 @@ describe.each(SANDBOX_MODES)("host executor, scripts and outputs (sandbox %s)", 
           { ...arts[1]!, path: `${inBase}/f`, mode: 0o600 },
           { ...arts[2]!, path: `${inBase}/z` },
           { name: "raw", path: `${inBase}/raw`, raw: { data: "raw-data\n" } },
+          { ...arts[0]!, name: "part", path: `${inBase}/part`, subPath: "sub/b.txt" },
           { name: "opt", path: `${inBase}/opt`, optional: true },
           { name: "opt2", path: `${inBase}/opt2`, optional: true, local: { key: "nowhere/x.tgz" } },
         ],
       },
     );
     expect(consumed.result.message).toBeUndefined();
-    expect(consumed.result.outputs.result).toBe("one\ntwo\nfile\ntwo\nraw-data\n600");
+    expect(consumed.result.outputs.result).toBe("one\ntwo\nfile\ntwo\nraw-data\ntwo\n600");
     if (sandbox === "none") await rm(inBase, { recursive: true, force: true });
   });
 
