@@ -3,12 +3,15 @@ import { SkiffError } from "../errors/index.js";
 import type { Store } from "../interfaces/store.js";
 import { STORE_CODES } from "./codes.js";
 import { openEmbeddedStore, type EmbeddedStoreOptions } from "./embedded/index.js";
+import type { PostgresStoreOptions } from "./postgres/index.js";
 
 export { STORE_CODES } from "./codes.js";
 export { EmbeddedStore, openEmbeddedStore, type EmbeddedStoreOptions } from "./embedded/index.js";
+export type { PostgresStore, PostgresStoreOptions } from "./postgres/index.js";
 
 /** Options that apply to every store `createStore` can open. */
-export type CreateStoreOptions = Omit<EmbeddedStoreOptions, "dir">;
+export type CreateStoreOptions = Omit<EmbeddedStoreOptions, "dir"> &
+  Omit<PostgresStoreOptions, "connectionString">;
 
 /**
  * Opens the store a URL names: `postgres://` or `postgresql://` -> PostgreSQL; a folder path or a `file:` URL
@@ -16,7 +19,8 @@ export type CreateStoreOptions = Omit<EmbeddedStoreOptions, "dir">;
  */
 export async function createStore(url: string, options: CreateStoreOptions = {}): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(url)) {
-    throw new SkiffError(STORE_CODES["SKF-STORE-006"], "the PostgreSQL store is not available in this build");
+    const { openPostgresStore } = await import("./postgres/index.js");
+    return openPostgresStore({ ...options, connectionString: url });
   }
   let dir = url;
   if (/^file:/i.test(url)) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { watch as watchFs, type FSWatcher } from "node:fs";
-import { mkdir, open, readdir, rmdir } from "node:fs/promises";
+import { mkdir, open, readdir, rmdir, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import type { LogLine } from "../../interfaces/executor.js";
@@ -185,7 +185,7 @@ export class EmbeddedStore implements Store {
   // ---------------------------------------------------------------------------------------------- paths
 
   private workflowPath(namespace: string, name: string): string {
-    return join(this.dir, "workflows", encodeSegment(namespace), `${encodeSegment(name)}.json`);
+    return join(this.dir, "workflows", encodeSegment(namespace), `${encodeSegment(name)}.jsonl`);
   }
 
   private lockPathOf(path: string): string {
@@ -328,21 +328,54 @@ export class EmbeddedStore implements Store {
   private async writeWorkflow(namespace: string, name: string, op: WorkflowWrite): Promise<void> {
     const path = this.workflowPath(namespace, name);
     const entry = await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
-      const current = await this.readEntry(path);
-      checkExpectedVersion({ namespace, name }, op.expected, current ? String(current.rv) : undefined);
-      const rv = (current?.rv ?? 0) + 1;
-      const json = op.json!.replace(this.rvToken, String(rv));
-      // The archive copy goes first: once the live object says "completed", the archive has it too.
-      if (op.archive) {
-        await writeFileAtomic(this.archivePath(namespace, name, op.archiveId!), json, {
-          durable: this.durable,
-          dirs: this.dirs,
-        });
+      const fh = await this.openJournal(path);
+      let closed = false;
+      try {
+        const before = await fh.stat({ bigint: true });
+        const size = Number(before.size);
+        const cached = this.cache.get(path);
+        const current =
+          size === 0
+            ? undefined
+            : cached?.fp === fingerprint(before)
+              ? cached
+              : await this.parseJournal(fh, size);
+        checkExpectedVersion({ namespace, name }, op.expected, current ? String(current.rv) : undefined);
+        const rv = (current?.rv ?? 0) + 1;
+        const json = op.json!.replace(this.rvToken, String(rv));
+        // The archive copy goes first: once the live object says "completed", the archive has it too.
+        if (op.archive) {
+          await writeFileAtomic(this.archivePath(namespace, name, op.archiveId!), json, {
+            durable: this.durable,
+            dirs: this.dirs,
+          });
+        }
+        const record = Buffer.from(json + "\n", "utf8");
+        let after;
+        if (size > 0 && size + record.length > Math.max(COMPACT_MIN_BYTES, COMPACT_FACTOR * record.length)) {
+          // Compaction: a fresh journal holding the newest version only replaces the old one atomically.
+          await fh.close();
+          closed = true;
+          after = await writeFileAtomic(path, record, { durable: this.durable, dirs: this.dirs });
+        } else {
+          let data = record;
+          if (size > 0) {
+            // A crash may have cut the last record short: start on a fresh line so it stays a lone bad line.
+            const last = Buffer.alloc(1);
+            await fh.read(last, 0, 1, size - 1);
+            if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), record]);
+          }
+          await fh.write(data);
+          if (this.durable) await fh.datasync();
+          if (size === 0) await this.dirs.sync(dirname(path));
+          after = await fh.stat({ bigint: true });
+        }
+        const written: Entry = { fp: fingerprint(after), json, rv, uid: op.uid ?? "", summary: op.summary! };
+        this.cache.set(path, written);
+        return written;
+      } finally {
+        if (!closed) await fh.close();
       }
-      const st = await writeFileAtomic(path, json, { durable: this.durable, dirs: this.dirs });
-      const written: Entry = { fp: fingerprint(st), json, rv, uid: op.uid ?? "", summary: op.summary! };
-      this.cache.set(path, written);
-      return written;
     });
     if (this.listeners.size > 0) {
       this.ensureNamespaceWatched(encodeSegment(namespace));
@@ -368,6 +401,23 @@ export class EmbeddedStore implements Store {
     if (last && this.listeners.size > 0) this.offerDeletion(path, last.json);
   }
 
+  private async openJournal(path: string): Promise<FileHandle> {
+    try {
+      return await open(path, "a+");
+    } catch (e) {
+      if (errnoOf(e) !== "ENOENT") throw e;
+      await mkdir(dirname(path), { recursive: true });
+      await this.dirs.sync(dirname(dirname(path)));
+      return open(path, "a+");
+    }
+  }
+
+  /** The newest version in a journal the cache does not know (written by another process). */
+  private async parseJournal(fh: FileHandle, size: number): Promise<Entry | undefined> {
+    const found = await lastRecord(fh, size);
+    return found && toEntry("", found.json, found.doc);
+  }
+
   /** Reads one stored file through the cache; undefined when it does not exist. */
   private async readEntry(path: string): Promise<Entry | undefined> {
     let fh;
@@ -381,24 +431,17 @@ export class EmbeddedStore implements Store {
       throw e;
     }
     try {
-      // Stat and read through one handle, so the fingerprint belongs to the bytes read.
-      const fp = fingerprint(await fh.stat({ bigint: true }));
+      // Stat and read through one handle, and only up to the size seen: the fingerprint matches the bytes read.
+      const st = await fh.stat({ bigint: true });
+      const fp = fingerprint(st);
       const cached = this.cache.get(path);
       if (cached?.fp === fp) return cached;
-      const json = await fh.readFile("utf8");
-      let doc: Workflow;
-      try {
-        doc = JSON.parse(json) as Workflow;
-      } catch (e) {
-        throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${path} is not valid JSON`, { cause: e });
+      const found = st.size === 0n ? undefined : await lastRecord(fh, Number(st.size));
+      if (!found) {
+        this.cache.delete(path);
+        return undefined;
       }
-      const entry: Entry = {
-        fp,
-        json,
-        rv: Number(doc.metadata?.resourceVersion ?? 0) || 0,
-        uid: doc.metadata?.uid ?? "",
-        summary: summarize(doc),
-      };
+      const entry = toEntry(fp, found.json, found.doc);
       this.cache.set(path, entry);
       return entry;
     } finally {
@@ -412,7 +455,7 @@ export class EmbeddedStore implements Store {
     const out: string[] = [];
     for (const ns of namespaces) {
       for (const f of await listNames(join(root, ns))) {
-        if (f.endsWith(".json")) out.push(join(root, ns, f));
+        if (f.endsWith(".jsonl")) out.push(join(root, ns, f));
       }
     }
     return out;
@@ -494,7 +537,7 @@ export class EmbeddedStore implements Store {
       for (const ns of await listNames(root)) {
         this.ensureNamespaceWatched(ns);
         for (const f of await listNames(join(root, ns))) {
-          if (!f.endsWith(".json")) continue;
+          if (!f.endsWith(".jsonl")) continue;
           const path = join(root, ns, f);
           present.add(path);
           const entry = await this.readEntry(path).catch(() => undefined);
@@ -872,5 +915,53 @@ async function readFrom(path: string, offset: number): Promise<{ chunk: string; 
     return { chunk: buf.subarray(0, end).toString("utf8"), offset: offset + end };
   } finally {
     await fh.close();
+  }
+}
+
+function toEntry(fp: string, json: string, doc: Workflow): Entry {
+  return {
+    fp,
+    json,
+    rv: Number(doc.metadata?.resourceVersion ?? 0) || 0,
+    uid: doc.metadata?.uid ?? "",
+    summary: summarize(doc),
+  };
+}
+
+/** A journal is rewritten with its newest record alone once it outgrows this many bytes... */
+const COMPACT_MIN_BYTES = 256 * 1024;
+/** ...or this many times the newest record, whichever is larger. */
+const COMPACT_FACTOR = 4;
+
+/**
+ * The last complete, readable record (line) of a workflow journal. A record is complete once its newline is
+ * written, so a reader racing an append, or a journal cut short by a crash, gets the previous version.
+ */
+async function lastRecord(
+  fh: FileHandle,
+  size: number,
+): Promise<{ json: string; doc: Workflow } | undefined> {
+  const chunk = 256 * 1024;
+  let pos = size;
+  let data = Buffer.alloc(0);
+  for (;;) {
+    const end = data.lastIndexOf(0x0a);
+    const start = end <= 0 ? -1 : data.lastIndexOf(0x0a, end - 1);
+    if (end >= 0 && (start >= 0 || pos === 0)) {
+      const json = data.subarray(start + 1, end).toString("utf8");
+      try {
+        if (json.length > 0) return { json, doc: JSON.parse(json) as Workflow };
+      } catch {
+        // A record cut short by a crash and sealed by the next append's newline: the one before counts.
+      }
+      data = data.subarray(0, start + 1);
+      continue;
+    }
+    if (pos === 0) return undefined;
+    const len = Math.min(chunk, pos);
+    pos -= len;
+    const buf = Buffer.alloc(len);
+    const { bytesRead } = await fh.read(buf, 0, len, pos);
+    data = Buffer.concat([buf.subarray(0, bytesRead), data]);
   }
 }

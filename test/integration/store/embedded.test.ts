@@ -171,6 +171,82 @@ describe("embedded store", () => {
     await store.close();
   });
 
+  it("reads the previous version when the newest record was cut short by a crash", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    await store.put(makeWorkflow("torn", { message: "v1" }));
+    await store.close();
+    const { appendFile } = await import("node:fs/promises");
+    const journal = join(dir, "workflows", "default", "torn.jsonl");
+    await appendFile(journal, '{"apiVersion":"argoproj.io/v1alpha1","kind":"Workf');
+    const reopened = await openEmbeddedStore({ dir });
+    expect((await reopened.get("default", "torn"))?.status?.message).toBe("v1");
+    await reopened.put(makeWorkflow("torn", { message: "v2" }));
+    await reopened.close();
+    const third = await openEmbeddedStore({ dir });
+    const got = await third.get("default", "torn");
+    expect(got?.status?.message).toBe("v2");
+    expect(got?.metadata.resourceVersion).toBe("2");
+    await third.close();
+  });
+
+  it("compacts a workflow's journal while keeping the newest version", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    const journal = join(dir, "workflows", "default", "long.jsonl");
+    const wf = makeWorkflow("long");
+    wf.spec.arguments = { parameters: [{ name: "pad", value: "x".repeat(20_000) }] };
+    for (let i = 1; i <= 40; i++) await store.put({ ...wf, status: { ...wf.status, message: String(i) } });
+    // 40 records of ~20 KB would be ~800 KB without compaction.
+    expect((await stat(journal)).size).toBeLessThan(300 * 1024);
+    await store.close();
+    const again = await openEmbeddedStore({ dir });
+    const got = await again.get("default", "long");
+    expect(got?.status?.message).toBe("40");
+    expect(got?.metadata.resourceVersion).toBe("40");
+    await again.close();
+  });
+
+  it("bundles with esbuild and runs the bundle on Node 20 and Node 24", async () => {
+    const { build } = await import("esbuild");
+    const dir = await tempDir();
+    const entry = join(dir, "entry.ts");
+    await writeFile(
+      entry,
+      [
+        `import { createStore } from ${JSON.stringify(resolve(REPO, "runtime/store/index.ts"))};`,
+        "const store = await createStore(process.argv[2]);",
+        'await store.put({ apiVersion: "argoproj.io/v1alpha1", kind: "Workflow", metadata: { name: "b" }, spec: {} });',
+        'const got = await store.get("default", "b");',
+        "await store.close();",
+        "console.log(got.metadata.resourceVersion);",
+      ].join("\n"),
+    );
+    const out = join(dir, "bundle.mjs");
+    const result = await build({
+      entryPoints: [entry],
+      outfile: out,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      logLevel: "silent",
+      banner: {
+        js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+      },
+    });
+    expect(result.errors).toEqual([]);
+    const node24 = resolve(REPO, "node_modules/.bin/node");
+    const nodes = [process.execPath, ...(existsSync(node24) ? [node24] : [])];
+    const { execFileSync } = await import("node:child_process");
+    for (const [i, node] of nodes.entries()) {
+      const output = execFileSync(node, [out, join(dir, "store")])
+        .toString()
+        .trim();
+      expect(output).toBe(String(i + 1));
+    }
+  });
+
   it("skips a log line cut short by a crash and keeps appending after it", async () => {
     const dir = await tempDir();
     const store = await openEmbeddedStore({ dir });
