@@ -148,9 +148,8 @@ export class HostExecutor implements Executor {
       );
     });
     state.result.catch(() => undefined);
-    if (request.daemon) {
-      await Promise.race([ready.catch(() => undefined), state.result.catch(() => undefined)]);
-    }
+    // Daemons return at once too: the caller waits on ready(), and needs the handle to kill a daemon that
+    // never becomes ready.
     return handle;
   }
 

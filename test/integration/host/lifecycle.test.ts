@@ -222,6 +222,26 @@ describe.each(SANDBOX_MODES)("host executor daemons (sandbox %s)", (sandbox) => 
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
 
+  it("returns a handle at once, so a daemon that never gets ready can be killed", async () => {
+    const req = stepRequest(
+      {
+        name: "daemon",
+        daemon: true,
+        container: {
+          image: "alpine",
+          command: ["sleep", "600"],
+          readinessProbe: { exec: { command: ["false"] } },
+        },
+      },
+      { daemon: true },
+    );
+    const h = await env.executor.start(req);
+    const ready = env.executor.ready(h);
+    await env.executor.kill(h, "stopped");
+    await expect(ready).rejects.toMatchObject({ code: "SKF-EXEC-008" });
+    expect(await env.executor.wait(h)).toMatchObject({ phase: "Failed", message: "stopped" });
+  });
+
   it("rejects ready() when the daemon exits before it is ready", async () => {
     const req = stepRequest(
       {
