@@ -1,6 +1,7 @@
-import type { SkiffError } from "../errors/index.js";
+import { formatPosition, SkiffError } from "../errors/index.js";
 import { Library } from "./library.js";
-import { loadPaths } from "./load.js";
+import { SPEC_CODES } from "./codes.js";
+import { loadPaths, type LoadedManifest } from "./load.js";
 import { validate } from "./validate.js";
 
 export interface LintOptions {
@@ -29,6 +30,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
   const library = Library.from(loaded.manifests);
   const problems = [...loaded.problems];
   const kinds: Record<string, number> = {};
+  problems.push(...duplicateDefinitions(loaded.manifests));
   for (const m of loaded.manifests) {
     kinds[m.object.kind] = (kinds[m.object.kind] ?? 0) + 1;
     problems.push(...validate(m, library));
@@ -62,4 +64,35 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     notes: loaded.notes,
     kinds,
   };
+}
+
+/** Kinds that others look up by name: two definitions would make references ambiguous. */
+const REFERENCED_KINDS = new Set(["WorkflowTemplate", "ClusterWorkflowTemplate", "ConfigMap", "Secret"]);
+
+function duplicateDefinitions(manifests: readonly LoadedManifest[]): SkiffError[] {
+  const first = new Map<string, LoadedManifest>();
+  const problems: SkiffError[] = [];
+  for (const m of manifests) {
+    const name = m.object.metadata?.name;
+    if (!REFERENCED_KINDS.has(m.object.kind) || typeof name !== "string") continue;
+    const key = `${m.object.kind}/${name}`;
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, m);
+      continue;
+    }
+    const where = formatPosition(earlier.positions.get(["metadata", "name"]) ?? { file: earlier.file });
+    problems.push(
+      new SkiffError(
+        SPEC_CODES["SKF-SPEC-023"],
+        `${m.object.kind} ${name} is defined twice (first at ${where ?? earlier.file})`,
+        {
+          position: m.positions.get(["metadata", "name"]) ?? { file: m.file },
+          path: "metadata.name",
+          hint: "References resolve to the first definition. Rename or remove one of them.",
+        },
+      ),
+    );
+  }
+  return problems;
 }

@@ -1,6 +1,9 @@
 import { Command } from "commander";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { lintPaths } from "../../../runtime/spec/index.js";
 import { lintCommand } from "../../../src/cli/commands/lint.js";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures");
@@ -69,5 +72,22 @@ describe("skiff lint", () => {
     const lenient = await runLint(["--no-strict", file]);
     expect(lenient.code).toBe(0);
     expect(lenient.out).toContain("note:");
+  });
+
+  it("reports a WorkflowTemplate defined twice, since references would be ambiguous", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "skiff-lint-"));
+    const wft =
+      "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata:\n  name: lib\nspec:\n  templates:\n    - name: t\n      suspend: {}\n";
+    await writeFile(join(dir, "a.yaml"), wft);
+    await writeFile(join(dir, "b.yaml"), wft);
+    const result = await lintPaths([dir]);
+    expect(result.problems.map((p) => [p.code, p.position?.file, p.position?.line, p.message])).toEqual([
+      [
+        "SKF-SPEC-023",
+        join(dir, "b.yaml"),
+        4,
+        `WorkflowTemplate lib is defined twice (first at ${join(dir, "a.yaml")}:4:3)`,
+      ],
+    ]);
   });
 });
