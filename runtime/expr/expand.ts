@@ -1,7 +1,10 @@
 import type { Vars } from "./types.js";
 
 /** Iterates the entries of flat variables given as a Map or a record. */
-export function varEntries(vars: Vars | Readonly<Record<string, unknown>>): [string, unknown][] {
+export function varEntries(
+  vars: Vars | Readonly<Record<string, unknown>> | [string, unknown][],
+): [string, unknown][] {
+  if (Array.isArray(vars)) return vars;
   return vars instanceof Map ? [...(vars as ReadonlyMap<string, unknown>).entries()] : Object.entries(vars);
 }
 
@@ -10,7 +13,9 @@ export function varEntries(vars: Vars | Readonly<Record<string, unknown>>): [str
  * order (`a` before `a.b`) is dropped first, so the more specific keys win; remaining clashes (a non-adjacent
  * prefix such as `a`, `a-x`, `a.b`) keep the map, where Go's result would depend on map iteration order.
  */
-export function expandVars(vars: Vars | Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function expandVars(
+  vars: Vars | Readonly<Record<string, unknown>> | [string, unknown][],
+): Record<string, unknown> {
   const entries = varEntries(vars);
   const keys = entries.map(([k]) => k).sort();
   const dropped = new Set<string>();

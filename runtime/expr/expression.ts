@@ -1,6 +1,6 @@
 import { SkiffError } from "../errors/index.js";
 import { EXPR_CODES } from "./codes.js";
-import { expandVars } from "./expand.js";
+import { expandVars, varEntries } from "./expand.js";
 import { hasBuiltin, toFloat64, toInt } from "./exprlang/builtins.js";
 import { evaluate } from "./exprlang/interpreter.js";
 import type { EvalOptions } from "./exprlang/interpreter.js";
@@ -58,8 +58,9 @@ let defaultSprig: Record<string, unknown> | undefined;
 export function buildExpressionEnv(
   vars: Vars | Readonly<Record<string, unknown>>,
   options: ExpressionOptions = {},
+  roots?: readonly string[],
 ): Record<string, unknown> {
-  const env = expandVars(vars);
+  const env = expandVars(roots ? restrictToRoots(vars, roots) : vars);
   env.asInt = (v: unknown) => toInt(v);
   env.asFloat = (v: unknown) => toFloat64(v);
   env.jsonpath = jsonPath;
@@ -68,6 +69,40 @@ export function buildExpressionEnv(
     ? createSprig(options.now)
     : (defaultSprig ??= Object.freeze(createSprig(() => new Date())));
   return env;
+}
+
+/** The variables under the given roots only: an expression can reach no others, and expanding all is costly. */
+function restrictToRoots(
+  vars: Vars | Readonly<Record<string, unknown>>,
+  roots: readonly string[],
+): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  const matches = (k: string): boolean =>
+    roots.some((r) => k.startsWith(r) && (k.length === r.length || k[r.length] === "."));
+  if (vars instanceof Map) {
+    for (const [k, v] of vars as ReadonlyMap<string, unknown>) if (matches(k)) out.push([k, v]);
+  } else {
+    for (const k in vars)
+      if (Object.hasOwn(vars, k) && matches(k)) out.push([k, (vars as Record<string, unknown>)[k]]);
+  }
+  return out;
+}
+
+/** Every identifier an expression names (roots of variable paths, locals and function names alike). */
+export function identifierRoots(node: Node): string[] {
+  const names = new Set<string>();
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    if (!n || typeof n !== "object") return;
+    const rec = n as Record<string, unknown>;
+    if (rec.k === "ident") names.add(rec.name as string);
+    for (const value of Object.values(rec)) if (typeof value === "object") visit(value);
+  };
+  visit(node);
+  return [...names].sort();
 }
 
 /**
@@ -81,7 +116,7 @@ export function evaluateExpression(
   options: ExpressionOptions = {},
 ): unknown {
   const node = parseExpression(expression);
-  return evaluateParsed(node, expression, buildExpressionEnv(vars, options), options);
+  return evaluateParsed(node, expression, buildExpressionEnv(vars, options, identifierRoots(node)), options);
 }
 
 export function evaluateParsed(

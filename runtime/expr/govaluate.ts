@@ -365,7 +365,6 @@ function checkBalance(tokens: GToken[]): void {
 function tokenText(t: GToken | undefined): string {
   if (!t) return "<nil>";
   if (Array.isArray(t.value)) return `[${t.value.join(" ")}]`;
-  if (t.value instanceof Date) return t.value.toISOString();
   return formatGoValue(t.value);
 }
 

@@ -5,6 +5,7 @@ import { varEntries } from "./expand.js";
 import {
   buildExpressionEnv,
   calledFunctions,
+  identifierRoots,
   collectReferences,
   evaluateParsed,
   formatExpressionResult,
@@ -62,44 +63,40 @@ export function findTags(text: string): Tag[] {
   return tags;
 }
 
-/** Lookup over flat variables, with the set of every key prefix (so `inputs.parameters` counts as present). */
+/** Lookup over flat variables without copying them (substitution runs often over large variable sets). */
 class VarIndex {
-  private readonly values = new Map<string, unknown>();
-  private prefixes: Set<string> | undefined;
-  private env: Record<string, unknown> | undefined;
+  private keys: string[] | undefined;
+  private readonly envs = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly vars: Vars,
     private readonly options: SubstituteOptions,
-  ) {
-    for (const [k, v] of varEntries(vars)) this.values.set(k, v);
-  }
+  ) {}
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.vars instanceof Map ? this.vars.has(key) : Object.hasOwn(this.vars, key);
   }
 
   get(key: string): unknown {
-    return this.values.get(key);
+    return this.vars instanceof Map ? this.vars.get(key) : (this.vars as Record<string, unknown>)[key];
   }
 
+  /** Whether some key continues `key` with a dot (so `key` is a map in the expression environment). */
   isPrefix(key: string): boolean {
-    if (!this.prefixes) {
-      this.prefixes = new Set();
-      for (const k of this.values.keys()) {
-        let i = k.indexOf(".");
-        while (i >= 0) {
-          this.prefixes.add(k.slice(0, i));
-          i = k.indexOf(".", i + 1);
-        }
-      }
-    }
-    return this.prefixes.has(key);
+    this.keys ??= varEntries(this.vars).map(([k]) => k);
+    const prefix = `${key}.`;
+    return this.keys.some((k) => k.startsWith(prefix));
   }
 
-  expressionEnv(): Record<string, unknown> {
-    this.env ??= buildExpressionEnv(this.vars, this.options);
-    return this.env;
+  /** The expression environment restricted to the roots an expression names (identical for that expression). */
+  expressionEnv(roots: readonly string[]): Record<string, unknown> {
+    const id = roots.join("\n");
+    let env = this.envs.get(id);
+    if (!env) {
+      env = buildExpressionEnv(this.vars, this.options, roots);
+      this.envs.set(id, env);
+    }
+    return env;
   }
 }
 
@@ -212,7 +209,7 @@ function replaceExpression(tag: string, index: VarIndex, options: SubstituteOpti
       if (isNil(index.get(key))) absent.push(key);
     } else if (!index.isPrefix(key)) missing.push(ref.path);
   }
-  const env = index.expressionEnv();
+  const env = index.expressionEnv(identifierRoots(node));
   for (const name of calledFunctions(node))
     if (!(name in env) && !isBuiltinFunction(name)) missing.push([name]);
   if (missing.length > 0) {
