@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -57,6 +57,8 @@ export interface HostSettings {
   inheritEnv: string[];
   readinessPollMs: number;
   keepStepDirs: boolean;
+  /** Host folders bound read-write into every sandbox (absolute paths). */
+  writablePaths: string[];
 }
 
 /** Argo writes a script's `source` here; the sandbox puts it at the same place. */
@@ -383,6 +385,9 @@ export class HostExecutor implements Executor {
       if (p.valueFrom?.path) named.push({ path: p.valueFrom.path, replace: false });
     for (const a of t.outputs?.artifacts ?? []) if (a.path) named.push({ path: a.path, replace: false });
     for (const p of plans) named.push({ path: p.cwd, replace: false });
+    for (const w of this.settings.writablePaths) {
+      if (existsSync(w) && !binds.some((b) => b.mountPath === w)) binds.push({ mountPath: w, hostPath: w });
+    }
     const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
     if (state.request.workspace) opts.workspace = path.resolve(state.request.workspace);
     return createBwrapLayout(opts);

@@ -1,4 +1,5 @@
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
+import path from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import { SystemClock, type Clock } from "../../interfaces/clock.js";
 import type { Executor } from "../../interfaces/executor.js";
@@ -28,6 +29,11 @@ export interface HostExecutorOptions {
   readinessPollMs?: number;
   /** Keep per-step folders after steps end (for debugging); `cleanup()` still removes them. */
   keepStepDirs?: boolean;
+  /**
+   * Host folders steps may write in the sandbox, e.g. tool caches (`~/.npm`, `~/.cache/pip`); a leading `~` is
+   * the host's home. Everything else of the host stays read-only.
+   */
+  writablePaths?: string[];
 }
 
 /**
@@ -66,6 +72,7 @@ export function createHostExecutor(options: HostExecutorOptions = {}): Executor 
     inheritEnv: options.inheritEnv ?? DEFAULT_INHERITED_ENV,
     readinessPollMs: options.readinessPollMs ?? 200,
     keepStepDirs: options.keepStepDirs ?? false,
+    writablePaths: (options.writablePaths ?? []).map((p) => path.resolve(p.replace(/^~(?=$|\/)/, homedir()))),
   });
 }
 

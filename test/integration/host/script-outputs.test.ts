@@ -173,6 +173,22 @@ describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox isolation (bwrap)", () 
   });
   afterAll(() => env.dispose());
 
+  it("binds writablePaths read-write", async () => {
+    const cache = path.join(env.dir, "cache");
+    await mkdir(cache, { recursive: true });
+    const other = await setup("bwrap", { writablePaths: [cache] });
+    try {
+      const { result } = await other.run({
+        name: "c",
+        container: { image: "alpine", command: ["sh", "-c", `echo cached > ${cache}/entry`] },
+      });
+      expect(result.phase).toBe("Succeeded");
+      expect(await readFile(path.join(cache, "entry"), "utf8")).toBe("cached\n");
+    } finally {
+      await other.dispose();
+    }
+  });
+
   it("gives two parallel steps their own /tmp", async () => {
     const template = (word: string) => ({
       name: "w",
