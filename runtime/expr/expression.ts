@@ -1,6 +1,6 @@
 import { SkiffError } from "../errors/index.js";
 import { EXPR_CODES } from "./codes.js";
-import { expandVars, varEntries } from "./expand.js";
+import { expandVars } from "./expand.js";
 import { hasBuiltin, toFloat64, toInt } from "./exprlang/builtins.js";
 import { evaluate } from "./exprlang/interpreter.js";
 import type { EvalOptions } from "./exprlang/interpreter.js";
