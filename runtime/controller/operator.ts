@@ -1211,7 +1211,9 @@ export class WorkflowOperator {
         if (!boundary.limiter.tryAcquire()) await boundary.limiter.acquire();
         boundarySlot = true;
       }
-      if (type === "Pod" && this.workflowLimiter && !inv.onExit) {
+      // A node that waits for a lock does not count as an active pod (Argo), so it takes its workflow
+      // slot only once it holds the lock.
+      if (type === "Pod" && this.workflowLimiter && !inv.onExit && !rt.template.synchronization) {
         if (!this.workflowLimiter.tryAcquire()) await this.workflowLimiter.acquire();
         podSlot = true;
       }
@@ -1249,6 +1251,10 @@ export class WorkflowOperator {
       const vars = this.templateVars(rt, inputs, nodeName, inv, extraVars);
       locks = this.lockRequests(rt.template.synchronization, vars);
       if (locks.length) await this.acquireNodeLocks(node, holderKey, locks);
+      if (type === "Pod" && this.workflowLimiter && !inv.onExit && !podSlot) {
+        if (!this.workflowLimiter.tryAcquire()) await this.workflowLimiter.acquire();
+        podSlot = true;
+      }
       let template: Template;
       try {
         template = substituteObject(rt.template, vars);
@@ -2450,7 +2456,14 @@ export class WorkflowOperator {
       await Promise.all(targets.map(runTask));
       await this.killDaemons(boundary);
       if (boundary.tripped) throw new NodeOutcome("Failed", FAIL_FAST_MESSAGE);
-      const phase = this.assessDagPhase(node, targets, taskNodes, tasks, dag.failFast !== false);
+      const phase = this.assessDagPhase(
+        node,
+        targets,
+        taskNodes,
+        tasks,
+        dag.failFast !== false,
+        childInv.onExit,
+      );
       if (phase !== "Succeeded") throw new NodeOutcome(phase, "");
       node.outputs = this.templateOutputs(template, scope);
       if (!node.outputs) delete node.outputs;
@@ -2676,8 +2689,9 @@ export class WorkflowOperator {
     taskNodes: Map<string, NodeStatus>,
     tasks: Map<string, DAGTask>,
     failFast: boolean,
+    onExit: boolean,
   ): NodePhase {
-    if (this.shutdown) return "Failed";
+    if (this.shutdown && !onExit) return "Failed";
     const targetIds = new Map<string, string>();
     for (const t of targets) {
       const n = taskNodes.get(t);
@@ -2821,6 +2835,3 @@ export function matchesSelector(node: NodeStatus, selector: string): boolean {
       return neg ? !eq : eq;
     });
 }
-
-export type { Item };
-export { itemJson };
