@@ -985,7 +985,7 @@ class Checker {
   }
 
   private resolvable(tag: string, vars: Scope): boolean {
-    if (vars.has(tag) || this.globals.has(tag)) return true;
+    if (vars.has(tag) || this.globals.has(tag) || this.hasWildcard(tag, vars)) return true;
     if ((tag === "item" || tag.startsWith("item.")) && vars.has("item.*")) return true;
     if (tag.startsWith("workflow.outputs.parameters.") && this.anyGlobalOutputParameter) return true;
     if (tag.startsWith("workflow.outputs.artifacts.") && this.anyGlobalOutputArtifact) return true;
