@@ -1,17 +1,37 @@
 import type { LogLine } from "../../interfaces/executor.js";
 
+/** How many bytes of lines a step keeps for late readers before dropping the oldest. */
+export const DEFAULT_LOG_RETENTION_BYTES = 64 * 1024 * 1024;
+
 /**
  * The lines one step wrote, kept for the step's lifetime so that every reader of `Executor.logs` sees them
- * from the start, however late it subscribes. Closed when the step ends; readers then drain and stop.
+ * from the start, however late it subscribes. Beyond `retentionBytes` the oldest lines are dropped (a step
+ * printing gigabytes must not exhaust memory); a reader that fell behind continues at the oldest kept line.
+ * Closed when the step ends; readers then drain and stop.
  */
 export class LogStream {
-  private readonly lines: LogLine[] = [];
+  private lines: LogLine[] = [];
+  /** Absolute index of `lines[0]`. */
+  private base = 0;
+  private bytes = 0;
   private closed = false;
   private waiters: (() => void)[] = [];
+
+  constructor(private readonly retentionBytes: number = DEFAULT_LOG_RETENTION_BYTES) {}
 
   push(line: LogLine): void {
     if (this.closed) return;
     this.lines.push(line);
+    this.bytes += line.text.length;
+    if (this.bytes > this.retentionBytes) {
+      let drop = 0;
+      while (drop < this.lines.length - 1 && this.bytes > this.retentionBytes) {
+        this.bytes -= this.lines[drop]!.text.length;
+        drop++;
+      }
+      this.lines = this.lines.slice(drop);
+      this.base += drop;
+    }
     this.wake();
   }
 
@@ -24,15 +44,21 @@ export class LogStream {
     return this.closed;
   }
 
-  /** Everything written so far (for tests and summaries). */
+  /** The lines kept so far (for tests and summaries). */
   snapshot(): readonly LogLine[] {
     return this.lines;
   }
 
   async *read(): AsyncGenerator<LogLine> {
-    let i = 0;
+    let i = this.base;
     for (;;) {
-      while (i < this.lines.length) yield this.lines[i++]!;
+      if (i < this.base) i = this.base;
+      if (i < this.base + this.lines.length) {
+        // Re-checked after every yield: lines may have been dropped while the reader was away.
+        yield this.lines[i - this.base]!;
+        i++;
+        continue;
+      }
       if (this.closed) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

@@ -135,3 +135,21 @@ describe("http helpers", () => {
     expect(canonicalHeader("X-REQUEST-ID")).toBe("X-Request-Id");
   });
 });
+
+describe("log retention", () => {
+  it("drops the oldest lines beyond the bound; late readers start at the oldest kept line", async () => {
+    const stream = new LogStream(10);
+    const line = (text: string) => ({
+      nodeId: "n",
+      container: "main",
+      stream: "stdout" as const,
+      time: "t",
+      text,
+    });
+    for (const t of ["aaaa", "bbbb", "cccc", "dddd"]) stream.push(line(t));
+    stream.close();
+    const seen: string[] = [];
+    for await (const l of stream.read()) seen.push(l.text);
+    expect(seen).toEqual(["cccc", "dddd"]);
+  });
+});
