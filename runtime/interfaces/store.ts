@@ -30,8 +30,8 @@ export interface LogQuery {
   /** RFC3339: only lines written at or after this time. */
   since?: string;
   /**
-   * Keep waiting for new lines until the workflow has completed (or is deleted), `signal` aborts, or the
-   * consumer stops iterating.
+   * Keep waiting for new lines until the workflow has completed (or does not exist), `signal` aborts, or the
+   * consumer stops iterating. Whoever appends a step's logs does so before putting the completed workflow.
    */
   follow?: boolean;
   signal?: AbortSignal;

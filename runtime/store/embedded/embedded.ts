@@ -71,6 +71,8 @@ export interface EmbeddedStoreOptions {
   lockTimeoutMs?: number;
   /** A lock file older than this is treated as abandoned (ms). */
   staleLockMs?: number;
+  /** How many workflows' newest versions are kept parsed in memory (default 1000). */
+  cacheEntries?: number;
 }
 
 /** On-disk layout version, in `<dir>/format.json`. */
@@ -117,7 +119,7 @@ export class EmbeddedStore implements Store {
   private readonly lockOptions: LockOptions;
   private readonly dirs: DirSyncer;
   /** Parsed-file cache by path, checked against the file's fingerprint on every read. */
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: LruMap<Entry>;
   private readonly writes = new KeyedWriteQueue<WorkflowWrite>((_key, op) => this.applyWrite(op));
   private readonly logWrites = new KeyedWriteQueue<LogWrite>(
     (_key, op) => this.applyLogWrite(op),
@@ -126,7 +128,7 @@ export class EmbeddedStore implements Store {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   /** What `watch` listeners have last been told, by workflow file. */
-  private readonly emitted = new Map<string, { rv: number; uid: string; json: string }>();
+  private readonly emitted = new Map<string, Seen>();
   private readonly wakeups = new Set<() => void>();
   private readonly rvToken = `@rv-${randomUUID()}@`;
   private watchers: FSWatcher[] = [];
@@ -145,6 +147,7 @@ export class EmbeddedStore implements Store {
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 30_000, staleMs: options.staleLockMs ?? 10_000 };
     this.dirs = new DirSyncer(this.durable);
+    this.cache = new LruMap(options.cacheEntries ?? 1000);
   }
 
   /** Creates the folder layout (when writable) and checks the format version. */
@@ -390,9 +393,7 @@ export class EmbeddedStore implements Store {
       if (!current) return undefined;
       // Registered before the file goes, so that whichever of this call and a folder scan notices the
       // deletion first announces it, once.
-      if (this.listeners.size > 0 && !this.emitted.has(path)) {
-        this.emitted.set(path, { rv: current.rv, uid: current.uid, json: current.json });
-      }
+      if (this.listeners.size > 0 && !this.emitted.has(path)) this.emitted.set(path, seenOf(current));
       await removeFile(path, this.dirs);
       this.cache.delete(path);
       return current;
@@ -477,13 +478,48 @@ export class EmbeddedStore implements Store {
   private offer(path: string, entry: Entry): void {
     const seen = this.emitted.get(path);
     if (seen && seen.uid === entry.uid && seen.rv >= entry.rv) return;
-    this.emitted.set(path, { rv: entry.rv, uid: entry.uid, json: entry.json });
+    this.emitted.set(path, seenOf(entry));
     this.emit({ type: "put", workflow: JSON.parse(entry.json) as Workflow });
   }
 
-  private offerDeletion(path: string, json: string): void {
-    if (!this.emitted.delete(path)) return;
-    this.emit({ type: "delete", workflow: JSON.parse(json) as Workflow });
+  /**
+   * Announces a deletion once. The last version comes from the cache when it is there (always for this
+   * store's own deletions); otherwise listeners get its metadata only.
+   */
+  private offerDeletion(path: string, json?: string): void {
+    const seen = this.emitted.get(path);
+    if (!seen) return;
+    this.emitted.delete(path);
+    const last = json ?? this.cache.get(path)?.json;
+    const workflow: Workflow = last
+      ? (JSON.parse(last) as Workflow)
+      : {
+          apiVersion: "argoproj.io/v1alpha1",
+          kind: "Workflow",
+          metadata: {
+            name: seen.name,
+            namespace: seen.namespace,
+            uid: seen.uid,
+            resourceVersion: String(seen.rv),
+          },
+          spec: {},
+        };
+    this.cache.delete(path);
+    this.emit({ type: "delete", workflow });
+  }
+
+  /** One workflow file changed (an `fs.watch` event): compare just that one. */
+  private async checkFile(path: string): Promise<void> {
+    if (this.listeners.size === 0) return;
+    try {
+      const before = this.cache.get(path)?.json;
+      const entry = await this.readEntry(path);
+      if (this.listeners.size === 0) return;
+      if (entry) this.offer(path, entry);
+      else this.offerDeletion(path, before);
+    } catch {
+      // Transient: the next poll compares again.
+    }
   }
 
   private startWatching(): void {
@@ -504,8 +540,11 @@ export class EmbeddedStore implements Store {
     if (this.watchedNamespaces.has(enc) || this.listeners.size === 0) return;
     this.watchedNamespaces.add(enc);
     try {
-      const w = watchFs(join(this.dir, "workflows", enc), { persistent: false }, (_type, file) => {
-        if (file && !String(file).startsWith(".")) void this.scan(true);
+      const dir = join(this.dir, "workflows", enc);
+      const w = watchFs(dir, { persistent: false }, (_type, file) => {
+        const f = file ? String(file) : "";
+        if (f.endsWith(".jsonl") && !f.startsWith(".")) void this.checkFile(join(dir, f));
+        else if (!f) void this.scan(true);
       });
       w.on("error", () => undefined);
       this.watchers.push(w);
@@ -543,14 +582,13 @@ export class EmbeddedStore implements Store {
           const entry = await this.readEntry(path).catch(() => undefined);
           if (!entry || this.listeners.size === 0) continue;
           if (!announce) {
-            if (!this.emitted.has(path))
-              this.emitted.set(path, { rv: entry.rv, uid: entry.uid, json: entry.json });
+            if (!this.emitted.has(path)) this.emitted.set(path, seenOf(entry));
           } else this.offer(path, entry);
         }
       }
       if (announce) {
-        for (const [path, seen] of [...this.emitted]) {
-          if (!present.has(path) && !(await statIfExists(path))) this.offerDeletion(path, seen.json);
+        for (const path of [...this.emitted.keys()]) {
+          if (!present.has(path) && !(await statIfExists(path))) this.offerDeletion(path);
         }
       }
     } catch {
@@ -916,6 +954,47 @@ async function readFrom(path: string, offset: number): Promise<{ chunk: string; 
   } finally {
     await fh.close();
   }
+}
+
+/** A Map that forgets the least recently used entries beyond `max`. */
+class LruMap<V> {
+  private readonly map = new Map<string, V>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+/** What watchers were last told about one workflow. */
+interface Seen {
+  rv: number;
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+function seenOf(entry: Entry): Seen {
+  return { rv: entry.rv, uid: entry.uid, namespace: entry.summary.namespace, name: entry.summary.name };
 }
 
 function toEntry(fp: string, json: string, doc: Workflow): Entry {

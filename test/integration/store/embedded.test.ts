@@ -148,6 +148,14 @@ const harness: StoreContractHarness = {
 };
 
 describeStoreContract("embedded", () => harness);
+// Again with a cache of two entries, so reads and writes go through the journal-reading paths.
+describeStoreContract("embedded with a tiny cache", () => ({
+  ...harness,
+  async createLocation() {
+    const dir = await tempDir();
+    return { open: (o) => openEmbeddedStore({ dir, pollIntervalMs: 50, cacheEntries: 2, ...o }) };
+  },
+}));
 
 describe("embedded store", () => {
   it("names the read-only folder in its hint", async () => {
