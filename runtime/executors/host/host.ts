@@ -621,7 +621,19 @@ export class HostExecutor implements Executor {
         }),
       );
     const out = line("stdout");
-    const err = line("stderr");
+    let sandboxError: string | undefined;
+    const err = new LineSplitter((text) => {
+      // bwrap's own complaints (a mount it could not make) explain a failure better than the exit code.
+      if (this.settings.bwrapPath && sandboxError === undefined && text.startsWith("bwrap: "))
+        sandboxError = text;
+      state.logs.push({
+        nodeId: state.request.nodeId,
+        container: plan.name,
+        stream: "stderr",
+        time: iso(clock.now()),
+        text,
+      });
+    });
     const startedAt = clock.now();
     const proc = new GroupProcess(
       {
@@ -643,6 +655,7 @@ export class HostExecutor implements Executor {
       out.end();
       err.end();
       state.processes.delete(proc);
+      if (sandboxError && exit.exitCode !== 0 && !exit.spawnError) exit.spawnError = sandboxError;
       return { exit, startedAt };
     });
     return { process: proc, done };

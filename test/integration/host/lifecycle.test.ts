@@ -163,6 +163,16 @@ describe.each(SANDBOX_MODES)("host executor lifecycle (sandbox %s)", (sandbox) =
     await expect(
       env.executor.start(stepRequest({ name: "x", resource: { action: "create", manifest: "{}" } })),
     ).rejects.toMatchObject({ code: "SKF-EXEC-003" });
+    const cyclic = {
+      containers: [
+        { name: "a", image: "alpine", command: ["true"], dependencies: ["b"] },
+        { name: "b", image: "alpine", command: ["true"], dependencies: ["a"] },
+      ],
+    };
+    await expect(env.executor.start(stepRequest({ name: "x", containerSet: cyclic }))).rejects.toMatchObject({
+      code: "SKF-EXEC-007",
+      message: expect.stringContaining("cycle"),
+    });
   });
 
   it("runs an image's entrypoint from the images config, mapping tools onto host ones", async () => {

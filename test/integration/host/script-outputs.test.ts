@@ -173,6 +173,15 @@ describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox isolation (bwrap)", () 
   });
   afterAll(() => env.dispose());
 
+  it("puts bwrap's own error in the message when the sandbox cannot be made", async () => {
+    const { result } = await env.run({
+      name: "bad",
+      container: { image: "alpine", command: ["true"], workingDir: "/proc/skiff-no-such-dir" },
+    });
+    expect(result.phase).toBe("Failed");
+    expect(result.message).toMatch(/^main: Error \(exit code 1\): bwrap: .*skiff-no-such-dir/);
+  });
+
   it("binds writablePaths read-write", async () => {
     const cache = path.join(env.dir, "cache");
     await mkdir(cache, { recursive: true });
