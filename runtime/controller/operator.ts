@@ -24,7 +24,6 @@ import type {
   Artifact,
   DAGTask,
   InvocationBase,
-  Item,
   LifecycleHook,
   NodeFlag,
   NodePhase,
@@ -54,7 +53,6 @@ import { InMemoryMemoCache, Limiter, LimiterClosed, defaultSyncManager, type Loc
 import type { SyncManager } from "./limits.js";
 import {
   expandSequence,
-  itemJson,
   loopIndexOf,
   parseWithParam,
   toLoopItems,
