@@ -48,6 +48,7 @@ function dependsError(depends: string, message: string, pos: number): SkiffError
     `invalid depends '${depends}': ${message} (column ${column})`,
     {
       position: { column },
+      cause: new Error(message),
     },
   );
 }
@@ -266,7 +267,10 @@ export function checkDependsSyntax(depends: string): { message: string; column: 
     parseDepends(depends);
     return [];
   } catch (e) {
-    if (e instanceof SkiffError) return [{ message: e.message, column: e.position?.column ?? 1 }];
+    if (e instanceof SkiffError) {
+      const reason = e.cause instanceof Error ? e.cause.message : e.message;
+      return [{ message: reason, column: e.position?.column ?? 1 }];
+    }
     throw e;
   }
 }

@@ -758,8 +758,10 @@ export function checkWhenSyntax(expression: string): { message: string; column: 
     return [];
   } catch (e) {
     if (e instanceof WhenError) {
-      const err = whenError(expression, e);
-      return [{ message: err.message, column: err.position?.column ?? 1 }];
+      const hint = e.inner.message.includes("Invalid token")
+        ? ' (hint: try wrapping the affected expression in quotes ("))'
+        : "";
+      return [{ message: e.inner.message.trimEnd() + hint, column: (e.inner.offset ?? 0) + 1 }];
     }
     throw e;
   }

@@ -4,6 +4,7 @@
  */
 import { checkDependsSyntax } from "./depends.js";
 import { parseExpression } from "./expression.js";
+import { EvalError } from "./exprlang/values.js";
 import { checkWhenSyntax } from "./govaluate.js";
 import { findTags } from "./template.js";
 
@@ -36,8 +37,9 @@ function checkExprSyntax(expression: string): SyntaxProblem[] {
     parseExpression(expression);
     return [];
   } catch (e) {
-    const err = e as { message?: string; position?: { column?: number } };
-    return [{ message: err.message ?? String(e), column: err.position?.column ?? 1 }];
+    const err = e as { message?: string; position?: { column?: number }; cause?: unknown };
+    const reason = err.cause instanceof EvalError ? err.cause.message : (err.message ?? String(e));
+    return [{ message: reason, column: err.position?.column ?? 1 }];
   }
 }
 
@@ -63,10 +65,13 @@ function checkGovaluateSyntax(text: string): SyntaxProblem[] {
   }
   placeholder += text.slice(from);
   if (problems.length > 0) return problems;
-  return checkWhenSyntax(placeholder).map((p) => ({ ...p, message: p.message.replace(placeholder, text) }));
+  return checkWhenSyntax(placeholder);
 }
 
-/** Syntax check only, for lint: returns problems (message + column), never throws. */
+/**
+ * Syntax check only, for lint: returns problems, never throws. Each message is the bare reason (no expression
+ * text, no location): the column says where, 1-based, counted in the text given.
+ */
 export function checkExpressionSyntax(
   expression: string,
   kind: "expr" | "govaluate" | "depends",

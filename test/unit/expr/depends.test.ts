@@ -121,5 +121,6 @@ describe("checkExpressionSyntax depends", () => {
     const problems = checkExpressionSyntax("A && B.Nope", "depends");
     expect(problems).toHaveLength(1);
     expect(problems[0]?.column).toBe(8);
+    expect(problems[0]?.message).toMatch(/^unknown result 'Nope' for task 'B'/);
   });
 });

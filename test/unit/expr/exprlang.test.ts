@@ -303,8 +303,7 @@ describe("checkExpressionSyntax expr", () => {
   it("accepts valid expressions and reports invalid ones with a column", () => {
     expect(checkExpressionSyntax("filter(items, {# > 1})", "expr")).toEqual([]);
     const problems = checkExpressionSyntax("a +* b", "expr");
-    expect(problems).toHaveLength(1);
-    expect(problems[0]?.column).toBe(4);
+    expect(problems).toEqual([{ message: 'unexpected token Operator("*")', column: 4 }]);
   });
 });
 

@@ -193,7 +193,9 @@ describe("checkExpressionSyntax govaluate", () => {
     const problems = checkExpressionSyntax("{{steps.a.outputs.result}} =! heads", "govaluate");
     expect(problems).toHaveLength(1);
     expect(problems[0]?.column).toBe(28);
-    expect(problems[0]?.message).toContain("{{steps.a.outputs.result}} =! heads");
+    expect(problems[0]?.message).toBe(
+      `Invalid token: '=!' (hint: try wrapping the affected expression in quotes ("))`,
+    );
   });
 
   it("checks expression tags inside a when as expr-lang", () => {
