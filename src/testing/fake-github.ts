@@ -22,6 +22,7 @@ const OPERATIONS = [
     status: 200,
   },
   { id: "pulls/get", method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}", status: 200 },
+  { id: "repos/get-commit", method: "GET", path: "/repos/{owner}/{repo}/commits/{ref}", status: 200 },
   {
     id: "pulls/list-files",
     method: "GET",
@@ -95,6 +96,8 @@ export interface FakeGitHub {
   readonly violations: { request: RecordedRequest; problems: string[] }[];
   readonly checkRuns: Map<number, FakeCheckRun>;
   readonly pullRequests: Map<number, FakePullRequest>;
+  /** Commit messages by SHA (`repos/get-commit`). */
+  readonly commits: Map<string, string>;
   script(response: ScriptedResponse): void;
   /** Most writes seen within any 60-second window. */
   maxWritesPerMinute(): number;
@@ -325,6 +328,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const violations: { request: RecordedRequest; problems: string[] }[] = [];
   const checkRuns = new Map<number, FakeCheckRun>();
   const pullRequests = new Map<number, FakePullRequest>();
+  const commits = new Map<string, string>();
   const scripted: (ScriptedResponse & { left: number })[] = [];
   const writeTimes: number[] = [];
   let nextId = 1;
@@ -548,6 +552,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
           },
         });
       }
+      case "repos/get-commit": {
+        const message = commits.get(params.ref!);
+        if (message === undefined) return fail(404, "No commit found for SHA: " + params.ref);
+        const sample = sampleFromSchema(op.responseSchema, op.components) as Json;
+        record.status = 200;
+        return answer(res, op, 200, {
+          ...sample,
+          sha: params.ref,
+          commit: { ...(sample.commit as Json), message },
+        });
+      }
       case "pulls/list-files": {
         const pr = pullRequests.get(Number(params.pull_number));
         if (!pr) return fail(404, "Not Found");
@@ -596,6 +611,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     violations,
     checkRuns,
     pullRequests,
+    commits,
     script: (r) => scripted.push({ ...r, left: r.times ?? 1 }),
     maxWritesPerMinute: () => {
       let best = 0;

@@ -89,6 +89,17 @@ export class MemoryGitHub implements GitHubClient {
     return [...pr.files];
   }
 
+  /** Commit messages by SHA. */
+  commits = new Map<string, string>();
+
+  async getCommitMessage(sha: string): Promise<string> {
+    await Promise.resolve();
+    this.enter("getCommitMessage", [sha]);
+    const message = this.commits.get(sha);
+    if (message === undefined) throw new GitHubRequestError(404, "Not Found");
+    return message;
+  }
+
   /** Check runs by name. */
   byName(name: string): MemoryCheckRun | undefined {
     return [...this.checkRuns.values()].find((r) => r.name === name);

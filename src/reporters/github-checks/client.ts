@@ -59,6 +59,8 @@ export interface GitHubClient {
   getPullRequest(number: number): Promise<PullRequestInfo>;
   /** The paths a pull request changes (GitHub lists at most 3000). */
   listPullRequestFiles(number: number): Promise<string[]>;
+  /** A commit's message (pull-request events carry none, and `[skip ci]` is read from it). */
+  getCommitMessage(sha: string): Promise<string>;
 }
 
 /** Thrown by a {@link GitHubClient} when GitHub answers with an error status or cannot be reached. */

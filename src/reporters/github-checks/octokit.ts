@@ -74,6 +74,11 @@ export function createOctokitClient(options: OctokitClientOptions): GitHubClient
         });
         return files.map((f) => f.filename);
       }),
+    getCommitMessage: (sha: string) =>
+      call(async (signal) => {
+        const { data } = await octokit.rest.repos.getCommit({ owner, repo, ref: sha, request: { signal } });
+        return data.commit.message;
+      }),
   };
 }
 

@@ -1,0 +1,81 @@
+import * as core from "@actions/core";
+import { parse as parseYaml } from "yaml";
+import { SkiffError } from "../../runtime/errors/index.js";
+import { GH_CODES } from "../reporters/github-checks/codes.js";
+import type { ChecksMode } from "../reporters/github-checks/reporter.js";
+
+/** The action's inputs (see action.yml), checked. */
+export interface ActionInputs {
+  pipelines: string;
+  executor: "auto" | "host" | "docker" | "kubernetes";
+  parameters: Record<string, string>;
+  githubToken: string;
+  checks: ChecksMode;
+  failOnFailure: boolean;
+  config: string;
+  /** Secret values by name: masked everywhere and given to workflows as the Secret `github-secrets`. */
+  secrets: Record<string, string>;
+}
+
+const EXECUTORS = ["auto", "host", "docker", "kubernetes"] as const;
+const CHECKS = ["steps", "workflow", "none"] as const;
+
+/**
+ * Reads `name=value` lines or a YAML mapping. Lines let a workflow write `parameters: |` with one parameter
+ * a line; a mapping lets it paste YAML.
+ */
+export function parsePairs(text: string, input: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (trimmed === "") return {};
+  const out: Record<string, string> = {};
+  const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trim().startsWith("#"));
+  if (lines.every((l) => /^\s*[\w.-]+=/.test(l))) {
+    for (const l of lines) {
+      const i = l.indexOf("=");
+      out[l.slice(0, i).trim()] = l.slice(i + 1);
+    }
+    return out;
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(trimmed);
+  } catch (e) {
+    throw new SkiffError(
+      GH_CODES["SKF-GH-004"],
+      `${input} is neither name=value lines nor YAML: ${(e as Error).message}`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new SkiffError(GH_CODES["SKF-GH-004"], `${input} must be name=value lines or a YAML mapping`);
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  return out;
+}
+
+function oneOf<T extends string>(input: string, value: string, allowed: readonly T[], fallback: T): T {
+  if (value === "") return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new SkiffError(
+    GH_CODES["SKF-GH-004"],
+    `${input} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`,
+  );
+}
+
+/** Reads and checks every input. Throws SKF-GH-004 naming the first bad one. */
+export function readInputs(): ActionInputs {
+  const failOnFailure = core.getInput("fail-on-failure").trim().toLowerCase();
+  if (failOnFailure !== "" && !["true", "false"].includes(failOnFailure))
+    throw new SkiffError(
+      GH_CODES["SKF-GH-004"],
+      `fail-on-failure must be true or false, not ${JSON.stringify(failOnFailure)}`,
+    );
+  return {
+    pipelines: core.getInput("pipelines") || ".skiff",
+    executor: oneOf("executor", core.getInput("executor"), EXECUTORS, "auto"),
+    parameters: parsePairs(core.getInput("parameters"), "parameters"),
+    githubToken: core.getInput("github-token"),
+    checks: oneOf("checks", core.getInput("checks"), CHECKS, "steps"),
+    failOnFailure: failOnFailure !== "false",
+    config: core.getInput("config"),
+    secrets: parsePairs(core.getInput("secrets"), "secrets"),
+  };
+}

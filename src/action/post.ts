@@ -1,0 +1,3 @@
+import { finaliseOpenChecks } from "./finalise.js";
+
+await finaliseOpenChecks();
