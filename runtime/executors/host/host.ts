@@ -102,6 +102,11 @@ export class HostExecutor implements Executor {
 
   constructor(private readonly settings: HostSettings) {}
 
+  /** Whether steps run in a bubblewrap sandbox. */
+  get sandboxed(): boolean {
+    return this.settings.bwrapPath !== undefined;
+  }
+
   async start(request: StepRequest): Promise<StepHandle> {
     const t = request.template;
     const kind = t.container

@@ -48,7 +48,9 @@ export const DEFAULT_HOST_IMAGES: ImagesConfig = {
  * Creates the host executor: each leaf step runs as processes on this machine, sandboxed by bubblewrap
  * when available. Throws SKF-EXEC-004 when `sandbox: "bwrap"` is asked for and bwrap cannot run.
  */
-export function createHostExecutor(options: HostExecutorOptions = {}): Executor {
+export function createHostExecutor(
+  options: HostExecutorOptions = {},
+): Executor & { readonly sandboxed: boolean } {
   const mode = options.sandbox ?? "auto";
   let bwrapPath: string | undefined;
   if (mode !== "none") {
