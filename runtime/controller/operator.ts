@@ -51,13 +51,7 @@ import {
 } from "./graph.js";
 import { InMemoryMemoCache, Limiter, LimiterClosed, defaultSyncManager, type LockRequest } from "./limits.js";
 import type { SyncManager } from "./limits.js";
-import {
-  expandSequence,
-  loopIndexOf,
-  parseWithParam,
-  toLoopItems,
-  type LoopItem,
-} from "./loops.js";
+import { expandSequence, loopIndexOf, parseWithParam, toLoopItems, type LoopItem } from "./loops.js";
 import type { ControllerOptions } from "./types.js";
 import { LayeredVars, rfc3339, strftimeParts } from "./vars.js";
 
@@ -2713,10 +2707,14 @@ export class WorkflowOperator {
       const key = id + "|" + p;
       if (seen.has(key)) continue;
       seen.add(key);
-      if (n.type === "TaskGroup" || n.type === "Retry") {
-        // The group's children are its expansions/attempts; what follows hangs off their outbound nodes.
+      let next = n.children ?? [];
+      if (n.type === "Retry") {
+        // A Retry node mirrors its last attempt; the traversal goes on from that attempt's children.
+        const attempts = next.filter((c) => this.nodes[c]?.nodeFlag?.retried);
+        const last = attempts[attempts.length - 1];
+        next = last ? (this.nodes[last]?.children ?? []) : [];
       }
-      for (const c of n.children ?? []) {
+      for (const c of next) {
         const child = this.nodes[c];
         if (child?.nodeFlag?.hooked) continue;
         queue.push({ id: c, phase: p });

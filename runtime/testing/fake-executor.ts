@@ -74,6 +74,7 @@ export class FakeExecutor implements Executor {
   readonly kills: { nodeName: string; reason: string }[] = [];
   maxConcurrency = 0;
   private running = new Map<string, Running>();
+  private readonly done = new Map<string, Running>();
   private readonly scripts = new Map<string, StepScriptSource>();
   private readonly calls = new Map<string, number>();
   private readonly clock: Clock;
@@ -141,7 +142,7 @@ export class FakeExecutor implements Executor {
   }
 
   wait(handle: StepHandle): Promise<StepResult> {
-    const run = this.running.get(handle.id);
+    const run = this.running.get(handle.id) ?? this.done.get(handle.id);
     if (!run) return Promise.reject(new SkiffError(CODE, `unknown handle ${handle.id}`));
     return run.result;
   }
@@ -185,6 +186,7 @@ export class FakeExecutor implements Executor {
     if (run.done) return;
     run.done = true;
     this.running.delete(run.handle.id);
+    this.done.set(run.handle.id, run);
     this.finished.push(run.request.nodeName);
     run.finish(result);
   }
