@@ -643,6 +643,14 @@ export class PostgresStore implements Store {
   }
 
   private async *followLogs(namespace: string, name: string, query: LogQuery): AsyncGenerator<LogLine> {
+    try {
+      yield* this.readLogRows(namespace, name, query);
+    } finally {
+      if (!this.wantsNotifications()) this.stopListening();
+    }
+  }
+
+  private async *readLogRows(namespace: string, name: string, query: LogQuery): AsyncGenerator<LogLine> {
     const params: unknown[] = [namespace, name];
     const conds = ["namespace = $1", "name = $2"];
     if (query.nodeId !== undefined) {
@@ -662,7 +670,6 @@ export class PostgresStore implements Store {
     const idParam = params.length;
     const sql = `SELECT id::text AS id, line FROM ${this.s}.logs WHERE ${conds.join(" AND ")} AND id > $${idParam}::bigint ORDER BY id LIMIT 1000`;
     let finalPass = false;
-    if (query.follow) void this.startListening();
     for (;;) {
       const rows = await this.read<{ id: string; line: string }>(
         sql,
@@ -691,6 +698,7 @@ export class PostgresStore implements Store {
         resolve();
       };
       this.wakeups.add(wake);
+      void this.startListening();
       void pause(this.pollIntervalMs, signal).then(wake);
     });
   }
