@@ -61,7 +61,7 @@ const ROOT_SKIPPED = new Set(["/proc", "/dev", "/tmp"]);
  * which every host entry is bound read-only; a folder that must take new entries (the parent of a path the
  * template names) becomes a per-step folder too, with the host's entries bound read-only inside it. New files
  * therefore land in the step's folder, the host's files are read-only, and two steps never see each other's
- * files. `/tmp` is private, the workspace and volumes are bound read-write.
+ * files. `/tmp` and `/var/tmp` are private, the workspace and volumes are bound read-write.
  */
 export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout {
   const fsRoot = path.join(options.stepDir, "fs");
@@ -70,6 +70,10 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   mkdirSync(tmpHost, { recursive: true });
 
   const binds = [{ mountPath: "/tmp", hostPath: tmpHost }, ...options.binds];
+  // Tools expect a writable /var/tmp as much as /tmp; it is private too.
+  if (isHostDirectory("/var/tmp") && !options.binds.some((b) => b.mountPath === "/var/tmp")) {
+    binds.push({ mountPath: "/var/tmp", hostPath: path.join(options.stepDir, "var-tmp") });
+  }
   if (options.workspace) binds.push({ mountPath: options.workspace, hostPath: options.workspace });
   const bindPaths = new Set(binds.map((b) => b.mountPath));
 

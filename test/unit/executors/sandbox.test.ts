@@ -23,6 +23,7 @@ describe("bwrap layout", () => {
     });
     expect(layout.sandboxed).toBe(true);
     expect(layout.hostPath("/tmp/a.txt")).toBe(path.join(dir, "tmp", "a.txt"));
+    expect(layout.hostPath("/var/tmp/b")).toBe(path.join(dir, "var-tmp", "b"));
     expect(layout.hostPath("/workspace/x")).toBe(path.join(dir, "volumes", "ws", "x"));
     expect(layout.hostPath("/out/result.txt")).toBe(path.join(dir, "fs", "out", "result.txt"));
     expect(layout.hostPath("/etc/skiff-input")).toBe(path.join(dir, "fs", "etc", "skiff-input"));
