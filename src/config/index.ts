@@ -15,12 +15,9 @@ export const CONFIG_CODES = defineErrorCodes({
   },
 });
 
-/** Argo's controller `images:` entry, with Skiff's host-executor extension. */
-export interface ImageConfig {
-  entrypoint?: string[];
-  cmd?: string[];
-  host?: { commands?: Record<string, string>; path?: string[]; env?: Record<string, string> };
-}
+import type { ImageConfig } from "../../runtime/executors/shared/images.js";
+
+export type { ImageConfig };
 
 /** A Skiff config file (`--config`, or `.skiff/config.yaml` in the repository). */
 export interface SkiffConfig {
@@ -109,6 +106,23 @@ export async function loadConfig(
               (!Array.isArray(s[f]) || !(s[f] as unknown[]).every((x) => typeof x === "string"))
             )
               fail(`images.${image}.${f} must be a list of strings`, [k, image, f]);
+          }
+          const host = s.host;
+          if (host !== undefined) {
+            if (!isRecord(host)) fail(`images.${image}.host must be a mapping`, [k, image, "host"]);
+            const h = host as Record<string, unknown>;
+            if (h.path !== undefined) {
+              if (!Array.isArray(h.path) || !h.path.every((x) => typeof x === "string"))
+                fail(`images.${image}.host.path must be a list of folders`, [k, image, "host", "path"]);
+              h.path = (h.path as string[]).map((d) => resolve(config.baseDir, d));
+            }
+            for (const f of ["commands", "env"] as const) {
+              if (
+                h[f] !== undefined &&
+                (!isRecord(h[f]) || !Object.values(h[f]).every((x) => typeof x === "string"))
+              )
+                fail(`images.${image}.host.${f} must map names to strings`, [k, image, "host", f]);
+            }
           }
           config.images[image] = s as ImageConfig;
         }

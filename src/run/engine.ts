@@ -25,6 +25,10 @@ export interface RunHooks {
   clock?: Clock;
   /** The folder steps see as their workspace (default: the current directory). */
   workspace?: string;
+  /** Aborting terminates the workflow (as `skiff terminate` would). */
+  signal?: AbortSignal;
+  /** Wraps the executor (benchmarks and tests observe step starts and ends through this). */
+  wrapExecutor?: (executor: Executor) => Executor;
 }
 
 /** Creates the executor a config asks for. `auto` is the host executor until the Docker one exists. */
@@ -54,7 +58,8 @@ export async function runCompiledWorkflow(
   config: SkiffConfig,
   hooks: RunHooks = {},
 ): Promise<Workflow> {
-  const executor = createExecutor(config);
+  const base = createExecutor(config);
+  const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const artifactRoot = config.artifactRepository.local?.path ?? join(config.stateDir, "artifacts");
   const name = compiled.workflow.metadata.name ?? "workflow";
   const namespace = compiled.workflow.metadata.namespace ?? "default";
@@ -97,6 +102,8 @@ export async function runCompiledWorkflow(
     }
   });
 
+  const onAbort = () => running?.stop("Terminate");
+  hooks.signal?.addEventListener("abort", onAbort, { once: true });
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
@@ -112,6 +119,7 @@ export async function runCompiledWorkflow(
     return wf;
   } finally {
     stopWatching();
+    hooks.signal?.removeEventListener("abort", onAbort);
     if (hooks.signals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

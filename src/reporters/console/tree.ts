@@ -91,16 +91,16 @@ function displayParents(nodes: Record<string, NodeStatus>): Map<string, string> 
   return parent;
 }
 
-function sortKey(n: NodeStatus): string {
-  return `${n.startedAt ?? "~"}\u0000${n.name}`;
-}
-
 /** Renders `status.nodes` as the STEP/TEMPLATE/PODNAME/DURATION/MESSAGE table of `argo get`. */
 export function renderNodeTree(wf: Workflow, options: TreeOptions = {}): string[] {
   const nodes = wf.status?.nodes ?? {};
   const wfName = wf.metadata.name ?? "";
   const now = options.now ?? Date.now();
   const parents = displayParents(nodes);
+  // Ties on startedAt (second precision) keep the order the controller created the nodes in.
+  const order = new Map(Object.keys(nodes).map((id, i) => [id, i]));
+  const sortKey = (n: NodeStatus) =>
+    `${n.startedAt ?? "~"}\u0000${String(order.get(n.id) ?? 0).padStart(9, "0")}`;
   const kids = new Map<string, NodeStatus[]>();
   const roots: NodeStatus[] = [];
   for (const n of Object.values(nodes)) {
