@@ -11,7 +11,7 @@ import { findTags } from "./template.js";
 export { EXPR_CODES } from "./codes.js";
 export { AbsentOptionalError, PendingReferenceError } from "./errors.js";
 export type { Vars } from "./types.js";
-export { findTags, substitute, substituteObject } from "./template.js";
+export { exactReference, findTags, substitute, substituteObject } from "./template.js";
 export type { SubstituteOptions, Tag } from "./template.js";
 export { evaluateWhen } from "./govaluate.js";
 export { evaluateCondition, evaluateExpression, formatExpressionResult } from "./expression.js";

@@ -63,6 +63,18 @@ export function findTags(text: string): Tag[] {
   return tags;
 }
 
+/**
+ * The key of a text that is exactly one simple tag (`"{{steps.p.outputs.parameters.x}}"` -> that key), else
+ * undefined. Argo treats such an argument as not supplied when the value is an absent optional (§2.4).
+ */
+export function exactReference(text: string): string | undefined {
+  const tags = findTags(text);
+  const tag = tags[0];
+  if (tags.length !== 1 || !tag || tag.expression || tag.start !== 0 || tag.end !== text.length)
+    return undefined;
+  return tag.inner.trim();
+}
+
 /** Lookup over flat variables without copying them (substitution runs often over large variable sets). */
 class VarIndex {
   private keys: string[] | undefined;

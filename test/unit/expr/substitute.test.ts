@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   AbsentOptionalError,
   PendingReferenceError,
+  exactReference,
   findTags,
   substitute,
   substituteObject,
@@ -38,6 +39,19 @@ describe("findTags", () => {
 
   it("ignores an unterminated tag", () => {
     expect(findTags("x {{ y")).toEqual([]);
+  });
+});
+
+describe("exactReference", () => {
+  it.each([
+    ["{{steps.p.outputs.parameters.x}}", "steps.p.outputs.parameters.x"],
+    ["{{ steps.p.outputs.result }}", "steps.p.outputs.result"],
+    [" {{steps.p.outputs.result}}", undefined],
+    ["{{a}}{{b}}", undefined],
+    ["{{=steps.p.outputs.result}}", undefined],
+    ["plain", undefined],
+  ])("%s", (text, expected) => {
+    expect(exactReference(text)).toBe(expected);
   });
 });
 
