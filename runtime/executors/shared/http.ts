@@ -96,8 +96,7 @@ export async function runHttpStep(
         message: `${goMethod} "${h.url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
       };
     }
-    const cause = (e as { cause?: { message?: string } }).cause?.message;
-    return { phase: "Failed", message: `${goMethod} "${h.url}": ${cause ?? (e as Error).message}` };
+    return { phase: "Failed", message: `${goMethod} "${h.url}": ${goNetError(e, h.url)}` };
   } finally {
     if (timer) options.clock.clearTimer(timer);
     options.signal?.removeEventListener("abort", onAbort);
@@ -110,4 +109,26 @@ export function canonicalHeader(name: string): string {
     .split("-")
     .map((p) => (p ? p[0]!.toUpperCase() + p.slice(1).toLowerCase() : p))
     .join("-");
+}
+
+/** Go's wording for common connection errors, which Argo's messages carry; other errors keep their own text. */
+function goNetError(e: unknown, url: string): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  let host = "";
+  try {
+    const u = new URL(url);
+    host = u.port ? u.host : `${u.hostname}:${u.protocol === "https:" ? 443 : 80}`;
+  } catch {
+    // keep the raw message
+  }
+  switch (cause?.code) {
+    case "ENOTFOUND":
+      return `dial tcp: lookup ${host.replace(/:\d+$/, "")}: no such host`;
+    case "ECONNREFUSED":
+      return `dial tcp ${host}: connect: connection refused`;
+    case "ECONNRESET":
+      return `read tcp ${host}: connection reset by peer`;
+    default:
+      return cause?.message ?? (e as Error).message;
+  }
 }
