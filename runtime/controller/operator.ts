@@ -231,6 +231,9 @@ export class WorkflowOperator {
   private readonly sync: SyncManager;
   private readonly namespace: string;
   private shutdown: "" | "Stop" | "Terminate" = "";
+  private cancelWorkflowLock: ((e: Error) => void) | undefined;
+  /** Supplied suspend outputs set through `setOutputParameters` (Argo drops their valueFrom then). */
+  private readonly suppliedSet = new Set<string>();
   private deadline: number | undefined;
   private deadlineExceeded = false;
   private deadlineTimer: TimerHandle | undefined;
@@ -305,6 +308,7 @@ export class WorkflowOperator {
     for (const s of [...this.suspends]) s.resolve({ phase: "Failed", message });
     for (const w of [...this.waitingLocks.values()]) w.cancel(new NodeOutcome("Failed", message));
     for (const b of [...this.backoffs]) b.cancel();
+    this.cancelWorkflowLock?.(new NodeOutcome("Failed", message));
     if (this.suspended) this.resumeAll();
     this.touch();
   }
@@ -342,13 +346,16 @@ export class WorkflowOperator {
     for (const node of nodes) {
       for (const [name, value] of Object.entries(values)) {
         const p = node.outputs?.parameters?.find((x) => x.name === name);
-        if (!p || !p.valueFrom?.supplied) {
+        const key = `${node.id}/${name}`;
+        if (!p || !(p.valueFrom?.supplied || this.suppliedSet.has(key))) {
           throw new SkiffError(
             C["SKF-CTRL-010"],
             `node ${node.displayName} has no supplied output parameter '${name}'`,
           );
         }
         p.value = value;
+        delete p.valueFrom;
+        this.suppliedSet.add(key);
         if (p.globalName) this.exportGlobalParameter(p.globalName, value);
       }
     }
@@ -375,7 +382,15 @@ export class WorkflowOperator {
       if (!this.sync.tryAcquire(wfHolder, wfLocks)) {
         const blocking = this.sync.blockingLock(wfHolder, wfLocks);
         this.setWorkflowPhase("Pending", blocking ? this.lockMessage(blocking) : undefined);
-        await this.sync.acquire(wfHolder, wfLocks);
+        this.cancelWorkflowLock = (e) => this.sync.cancel(wfHolder, e);
+        try {
+          await this.sync.acquire(wfHolder, wfLocks);
+        } catch {
+          // Stopped while waiting for the lock: nothing ran.
+          return await this.finish("Failed", `Stopped with strategy '${this.shutdown || "Stop"}'`);
+        } finally {
+          this.cancelWorkflowLock = undefined;
+        }
         status.message = undefined;
       }
     }

@@ -168,7 +168,7 @@ spec:
     expect(h.exec.requests[0]?.template.container?.args).toEqual(["yes"]);
     const node = Object.values(final.status?.nodes ?? {}).find((x) => x.type === "Suspend");
     expect(node?.progress).toBe("1/1");
-    expect(node?.outputs?.parameters?.[0]?.value).toBe("yes");
+    expect(node?.outputs?.parameters?.[0]).toEqual({ name: "answer", value: "yes" });
   });
 
   it("auto-resumes after duration, using the supplied default", async () => {

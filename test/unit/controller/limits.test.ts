@@ -182,6 +182,32 @@ spec:
     expect((await b.done).status?.phase).toBe("Succeeded");
     expect(h.exec.maxConcurrency).toBe(1);
   });
+
+  it("stopping a workflow that waits for its lock ends it without running anything", async () => {
+    const h = harness();
+    h.exec.script("t", { duration: 1000 });
+    const yaml = (name: string) => `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: ${name}}
+spec:
+  entrypoint: t
+  synchronization: {mutexes: [{name: held}]}
+  templates:
+  - name: t
+    container: {image: x}
+`;
+    const a = start(yaml("h1"), h);
+    const b = start(yaml("h2"), h);
+    await new Promise((r) => setImmediate(r));
+    b.stop("Stop");
+    const fb = await b.done;
+    expect(fb.status?.phase).toBe("Failed");
+    expect(fb.status?.message).toBe("Stopped with strategy 'Stop'");
+    expect(Object.keys(fb.status?.nodes ?? {})).toEqual([]);
+    expect((await a.done).status?.phase).toBe("Succeeded");
+    expect(h.exec.requests).toHaveLength(1);
+  });
 });
 
 describe("memoization", () => {
