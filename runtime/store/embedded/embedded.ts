@@ -284,6 +284,11 @@ export class EmbeddedStore implements Store {
     return this.enqueue({ kind: "delete", namespace, name });
   }
 
+  /** Deletes only the version gc looked at: a workflow put again meanwhile stays. */
+  private deleteVersion(namespace: string, name: string, rv: number): Promise<void> {
+    return this.enqueue({ kind: "delete", namespace, name, expected: String(rv) });
+  }
+
   watch(listener: (e: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     if (this.listeners.size === 1 && !this.closed) this.startWatching();
@@ -321,7 +326,7 @@ export class EmbeddedStore implements Store {
   private async applyWrite(op: WorkflowWrite): Promise<void> {
     try {
       if (op.kind === "put") await this.writeWorkflow(op.namespace, op.name, op);
-      else await this.removeWorkflow(op.namespace, op.name);
+      else await this.removeWorkflow(op.namespace, op.name, op.expected);
     } catch (e) {
       const what = op.kind === "put" ? "workflow" : "deletion of workflow";
       throw writeError(`${what} ${op.namespace}/${op.name}`, e);
@@ -386,11 +391,12 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  private async removeWorkflow(namespace: string, name: string): Promise<void> {
+  private async removeWorkflow(namespace: string, name: string, expected?: string): Promise<void> {
     const path = this.workflowPath(namespace, name);
     const last = await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
       const current = await this.readEntry(path);
       if (!current) return undefined;
+      checkExpectedVersion({ namespace, name }, expected, String(current.rv));
       // Registered before the file goes, so that whichever of this call and a folder scan notices the
       // deletion first announces it, once.
       if (this.listeners.size > 0 && !this.emitted.has(path)) this.emitted.set(path, seenOf(current));
@@ -792,7 +798,12 @@ export class EmbeddedStore implements Store {
         const expiresAt = ttlExpiresAt(JSON.parse(entry.json) as Workflow);
         if (expiresAt === undefined || expiresAt > now) continue;
         const { namespace, name } = entry.summary;
-        await this.delete(namespace, name);
+        try {
+          await this.deleteVersion(namespace, name, entry.rv);
+        } catch (e) {
+          if (e instanceof SkiffError && e.code === STORE_CODES["SKF-STORE-002"]) continue;
+          throw e;
+        }
         result.deleted.push({ namespace, name });
         const archived = await listNames(
           join(this.dir, "archive", encodeSegment(namespace), encodeSegment(name)),

@@ -451,14 +451,22 @@ export class PostgresStore implements Store {
     );
   }
 
+  /** Deletes only the version gc looked at: a workflow put again meanwhile stays. */
+  private deleteVersion(namespace: string, name: string, rv: string): Promise<void> {
+    return this.track(
+      this.writes.push(`${namespace}\u0000${name}`, { kind: "delete", namespace, name, expected: rv }, false),
+    );
+  }
+
   private async removeWorkflow(op: PutWrite): Promise<void> {
     // Other processes get the document in the notification when it fits NOTIFY's 8000-byte payload, else
     // its metadata and phase.
     const { rows } = await this.pool.query<{ doc: Workflow }>(
       `WITH del AS (
-         DELETE FROM ${this.s}.workflows WHERE namespace = $1 AND name = $2 RETURNING doc
+         DELETE FROM ${this.s}.workflows WHERE namespace = $1 AND name = $2
+           AND ($5::text IS NULL OR resource_version::text = $5) RETURNING doc
        ),
-       lease AS (DELETE FROM ${this.s}.leases WHERE namespace = $1 AND name = $2),
+       lease AS (DELETE FROM ${this.s}.leases WHERE namespace = $1 AND name = $2 AND EXISTS (SELECT 1 FROM del)),
        note AS (
          SELECT pg_notify($3, json_build_object('t', 'delete', 'ns', $1::text, 'n', $2::text, 'src', $4::text,
            'doc', CASE WHEN octet_length(del.doc::text) < 7000 THEN del.doc ELSE jsonb_build_object(
@@ -467,9 +475,15 @@ export class PostgresStore implements Store {
          FROM del
        )
        SELECT del.doc FROM del, (SELECT count(*) FROM note) AS notified`,
-      [op.namespace, op.name, this.channel, this.instanceId],
+      [op.namespace, op.name, this.channel, this.instanceId, op.expected ?? null],
     );
     const doc = rows[0]?.doc;
+    if (!doc && op.expected !== undefined) {
+      throw new SkiffError(
+        STORE_CODES["SKF-STORE-002"],
+        `workflow ${op.namespace}/${op.name} changed before deletion`,
+      );
+    }
     if (doc && this.listeners.size > 0) this.offerDeletion(op.namespace, op.name, doc);
   }
 
@@ -772,11 +786,12 @@ export class PostgresStore implements Store {
         namespace: string;
         name: string;
         phase: string;
+        rv: string;
         finished: string | null;
         ttl: unknown;
         tmpl: unknown;
       }>(
-        `SELECT namespace, name, phase, doc->'status'->>'finishedAt' AS finished, doc->'spec'->'ttlStrategy' AS ttl,
+        `SELECT namespace, name, phase, resource_version::text AS rv, doc->'status'->>'finishedAt' AS finished, doc->'spec'->'ttlStrategy' AS ttl,
            doc->'status'->'storedWorkflowTemplateSpec'->'ttlStrategy' AS tmpl
          FROM ${s}.workflows WHERE phase IN ('Succeeded', 'Failed', 'Error')
            AND (doc->'spec' ? 'ttlStrategy' OR doc->'status'->'storedWorkflowTemplateSpec' ? 'ttlStrategy')
@@ -794,7 +809,12 @@ export class PostgresStore implements Store {
         } as unknown as Workflow;
         const expiresAt = ttlExpiresAt(probe);
         if (expiresAt === undefined || expiresAt > now) continue;
-        await this.delete(r.namespace, r.name);
+        try {
+          await this.deleteVersion(r.namespace, r.name, r.rv);
+        } catch (e) {
+          if (e instanceof SkiffError && e.code === STORE_CODES["SKF-STORE-002"]) continue;
+          throw e;
+        }
         result.deleted.push({ namespace: r.namespace, name: r.name });
         await this.pool.query(
           `DELETE FROM ${s}.logs WHERE namespace = $1 AND name = $2

@@ -157,8 +157,10 @@ export function describeStoreContract(name: string, getHarness: () => StoreContr
         expect(await store.get("default", "other")).toBeUndefined();
         expect(await store.get("elsewhere", "hello")).toBeUndefined();
 
+        expect(await store.acquireLease("default", "hello", "controller", 60_000, T0)).toBe(true);
         await store.delete("default", "hello");
         expect(await store.get("default", "hello")).toBeUndefined();
+        expect(await store.getLease("default", "hello")).toBeUndefined();
         await store.delete("default", "hello"); // deleting twice is fine
       });
 
