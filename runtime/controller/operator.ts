@@ -2318,7 +2318,8 @@ export class WorkflowOperator {
     }
     return this.executeTemplate(name, { template: hook.template, templateRef: hook.templateRef }, args, {
       ...inv,
-      onExit: true,
+      // Only exit handlers are exempt from the deadline and Stop; other hooks run like any step.
+      onExit: inv.onExit || name.endsWith(".onExit"),
       flag: { hooked: true },
       captureResult: false,
       local: undefined,
@@ -2345,7 +2346,7 @@ export class WorkflowOperator {
         boundary: undefined,
         scope: this.compiled.rootScope,
         depth: 0,
-        onExit: true,
+        onExit: false,
         captureResult: false,
         flag: { hooked: true },
       };
