@@ -15,7 +15,7 @@ import type {
   StepRequest,
   StepResult,
 } from "../../interfaces/executor.js";
-import type { Container, K8sObject } from "../../spec/types.js";
+import { templateTypeOf, type Container, type K8sObject, type TemplateType } from "../../spec/types.js";
 import { EXEC_CODES } from "../shared/codes.js";
 import { runDataStep } from "../shared/data.js";
 import { runHttpStep } from "../shared/http.js";
@@ -90,6 +90,15 @@ interface StepState {
   rejectReady(e: unknown): void;
 }
 
+type RunnableType = "container" | "script" | "containerSet" | "http" | "data";
+const RUNNABLE: ReadonlySet<TemplateType> = new Set<RunnableType>([
+  "container",
+  "script",
+  "containerSet",
+  "http",
+  "data",
+]);
+
 let nextStepId = 1;
 
 /** Runs leaf steps as host processes; see README.md beside this file. */
@@ -108,25 +117,14 @@ export class HostExecutor implements Executor {
   }
 
   async start(request: StepRequest): Promise<StepHandle> {
-    const t = request.template;
-    const kind = t.container
-      ? "container"
-      : t.script
-        ? "script"
-        : t.containerSet
-          ? "containerSet"
-          : t.http
-            ? "http"
-            : t.data
-              ? "data"
-              : undefined;
-    if (!kind) {
-      const what = Object.keys(t).find((k) => ["resource", "plugin", "suspend", "steps", "dag"].includes(k));
+    const type = templateTypeOf(request.template);
+    if (!type || !RUNNABLE.has(type)) {
       throw new SkiffError(
         EXEC_CODES["SKF-EXEC-003"],
-        `template '${request.templateName}' is a ${what ?? "template without a runnable block"}, which the host executor cannot run`,
+        `template '${request.templateName}' is a ${type ?? "template without a runnable block"}, which the host executor cannot run`,
       );
     }
+    const kind = type as RunnableType;
     const plans = kind === "http" || kind === "data" ? [] : this.planContainers(request, kind);
     const handle: StepHandle = { id: `host-${nextStepId++}`, nodeId: request.nodeId };
     let resolveReady!: (r: DaemonReady) => void;
@@ -304,7 +302,7 @@ export class HostExecutor implements Executor {
   // ---------------------------------------------------------------------------------------------------
   // Running
 
-  private async runStep(state: StepState, kind: string, plans: ContainerPlan[]): Promise<StepResult> {
+  private async runStep(state: StepState, kind: RunnableType, plans: ContainerPlan[]): Promise<StepResult> {
     const clock = this.settings.clock;
     const startedAt = clock.now();
     const timer =
@@ -400,7 +398,7 @@ export class HostExecutor implements Executor {
 
   private async runPod(
     state: StepState,
-    kind: string,
+    kind: RunnableType,
     plans: ContainerPlan[],
     startedAtMs: number,
   ): Promise<StepResult> {
