@@ -1,10 +1,28 @@
 // Renders docs/errors.md from the error-code catalogue. `npm run docs:errors` rewrites the file; a unit
 // test fails when the committed file is out of date.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { listErrorCodes } from "../runtime/errors/index.js";
 
-/** Loads every module that defines error codes (the CLI reaches all of them). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(p));
+    else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) out.push(p);
+  }
+  return out;
+}
+
+/** Imports every module that defines error codes, so the catalogue is complete. */
 export async function loadAllCodes(): Promise<void> {
-  await import("../src/cli/main.js");
+  const files = [...sourceFiles(join(ROOT, "runtime")), ...sourceFiles(join(ROOT, "src"))].filter((f) =>
+    readFileSync(f, "utf8").includes("defineErrorCodes("),
+  );
+  for (const f of files.sort()) await import(pathToFileURL(f).href);
 }
 
 export function renderErrorsDoc(): string {
@@ -25,9 +43,10 @@ export function renderErrorsDoc(): string {
   return lines.join("\n") + "\n";
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
-  const { writeFileSync } = await import("node:fs");
+export const ERRORS_DOC = join(ROOT, "docs", "errors.md");
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await loadAllCodes();
-  writeFileSync(new URL("../docs/errors.md", import.meta.url), renderErrorsDoc());
+  writeFileSync(ERRORS_DOC, renderErrorsDoc());
   console.log("docs/errors.md written");
 }

@@ -15,10 +15,6 @@ export const RUN_CODES = defineErrorCodes({
     title: "Bad command-line parameter",
     hint: "Parameters are given as -p name=value; a parameter file is a YAML or JSON mapping of names to values.",
   },
-  "SKF-CLI-002": {
-    title: "Unknown output format",
-    hint: "Use -o json, yaml, wide or name.",
-  },
 });
 
 export interface RunOptions {
