@@ -166,10 +166,25 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
 /** Whether bwrap can run here (it needs user namespaces or privileges); checked once per executor. */
 export function probeBwrap(bwrapPath: string): boolean {
   try {
-    const r = spawnSync(bwrapPath, ["--ro-bind", "/", "/", "--dev", "/dev", "--unshare-pid", "true"], {
-      stdio: "ignore",
-      timeout: 10_000,
-    });
+    const r = spawnSync(
+      bwrapPath,
+      [
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-pid",
+        "--die-with-parent",
+        "true",
+      ],
+      {
+        stdio: "ignore",
+        timeout: 10_000,
+      },
+    );
     return r.status === 0;
   } catch {
     return false;
