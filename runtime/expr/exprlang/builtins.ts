@@ -50,10 +50,9 @@ export function toInt(v: unknown): bigint {
     return int64(BigInt(Math.trunc(v)));
   }
   if (typeof v === "string") {
-    if (!/^[+-]?\d+$/.test(v))
-      throw new EvalError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(v)) throw new EvalError(`invalid operation: int(${v})`);
     const n = BigInt(v);
-    if (n !== int64(n)) throw new EvalError(`strconv.Atoi: parsing ${JSON.stringify(v)}: value out of range`);
+    if (n !== int64(n)) throw new EvalError(`invalid operation: int(${v})`);
     return n;
   }
   throw new EvalError(`invalid operation: int(${goTypeName(v)})`);
@@ -69,7 +68,7 @@ export function toFloat64(v: unknown): number {
       if (/inf/i.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
       return Number(t);
     }
-    throw new EvalError(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+    throw new EvalError(`invalid operation: float(${v})`);
   }
   throw new EvalError(`invalid operation: float(${goTypeName(v)})`);
 }
@@ -93,20 +92,15 @@ function sumOf(values: (number | bigint)[]): number | bigint {
   return values.reduce<number>((a, b) => a + toFloat(b), 0);
 }
 
+/** expr-lang's `date()` layouts, in its order (RFC 3339 also accepts fractional seconds, as Go's parser does). */
 const dateLayouts = [
-  "2006-01-02T15:04:05Z07:00",
-  "2006-01-02 15:04:05Z07:00",
-  "2006-01-02T15:04:05",
-  "2006-01-02 15:04:05",
-  "2006-01-02 15:04",
   "2006-01-02",
   "15:04:05",
-  "15:04",
-  "Mon, 02 Jan 2006 15:04:05 MST",
-  "Mon, 02 Jan 2006 15:04:05 -0700",
+  "2006-01-02 15:04:05",
+  "2006-01-02T15:04:05Z07:00",
   "02 Jan 06 15:04 MST",
-  "Mon Jan _2 15:04:05 2006",
-  "Mon Jan _2 15:04:05 MST 2006",
+  "Monday, 02-Jan-06 15:04:05 MST",
+  "Mon, 02 Jan 2006 15:04:05 MST",
 ];
 
 /** expr-lang `date(text[, layout[, timezone]])`. */
@@ -181,7 +175,8 @@ const builtins: Record<string, Builtin> = {
   len: (a) => {
     arity("len", a, 1);
     const v = a[0];
-    if (typeof v === "string") return BigInt([...v].length);
+    // Go's len counts bytes of a string.
+    if (typeof v === "string") return BigInt(Buffer.byteLength(v, "utf8"));
     if (Array.isArray(v)) return BigInt(v.length);
     if (isDict(v)) return BigInt(Object.keys(v).length);
     throw new EvalError(`invalid argument for len (type ${goTypeName(v)})`);
@@ -242,13 +237,21 @@ const builtins: Record<string, Builtin> = {
     );
   },
   replace: (a) => {
-    arity("replace", a, 3);
-    return str("replace", a[0]).split(str("replace", a[1])).join(str("replace", a[2]));
+    arity("replace", a, 3, 4);
+    const parts = str("replace", a[0]).split(str("replace", a[1]));
+    const n = a.length === 4 ? intArg("replace", a[3]) : -1;
+    if (n < 0 || n >= parts.length - 1) return parts.join(str("replace", a[2]));
+    return (
+      parts.slice(0, n + 1).join(str("replace", a[2])) +
+      str("replace", a[1]) +
+      parts.slice(n + 1).join(str("replace", a[1]))
+    );
   },
   repeat: (a) => {
     arity("repeat", a, 2);
     const n = intArg("repeat", a[1]);
-    if (n < 0) throw new EvalError("strings: negative Repeat count");
+    if (n < 0) throw new EvalError(`invalid argument for repeat (expected positive integer, got ${n})`);
+    if (n > 1e6) throw new EvalError("memory budget exceeded");
     return str("repeat", a[0]).repeat(n);
   },
   join: (a) => {
@@ -260,13 +263,13 @@ const builtins: Record<string, Builtin> = {
     arity("indexOf", a, 2);
     const s = str("indexOf", a[0]);
     const i = s.indexOf(str("indexOf", a[1]));
-    return BigInt(i < 0 ? -1 : [...s.slice(0, i)].length);
+    return BigInt(i < 0 ? -1 : Buffer.byteLength(s.slice(0, i), "utf8"));
   },
   lastIndexOf: (a) => {
     arity("lastIndexOf", a, 2);
     const s = str("lastIndexOf", a[0]);
     const i = s.lastIndexOf(str("lastIndexOf", a[1]));
-    return BigInt(i < 0 ? -1 : [...s.slice(0, i)].length);
+    return BigInt(i < 0 ? -1 : Buffer.byteLength(s.slice(0, i), "utf8"));
   },
   hasPrefix: (a) => (arity("hasPrefix", a, 2), str("hasPrefix", a[0]).startsWith(str("hasPrefix", a[1]))),
   hasSuffix: (a) => (arity("hasSuffix", a, 2), str("hasSuffix", a[0]).endsWith(str("hasSuffix", a[1]))),

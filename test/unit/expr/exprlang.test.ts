@@ -98,7 +98,7 @@ describe("expr-lang: literals and operators", () => {
     expect(evaluateExpression("1 + 2", {})).toBe(3n);
     expect(evaluateExpression("1.0 + 2", {})).toBe(3);
     expect(evaluateExpression("4 / 2", {})).toBe(2);
-    expect(evaluateExpression("len('héllo')", {})).toBe(5n);
+    expect(evaluateExpression("len('héllo')", {})).toBe(6n);
   });
 
   it("wraps int64 overflow", () => {
@@ -150,7 +150,8 @@ describe("expr-lang: Argo environment", () => {
   });
 
   it("fails asInt on text that is not an integer", () => {
-    expect(evalError("asInt('abc')").message).toContain('strconv.Atoi: parsing "abc": invalid syntax');
+    expect(evalError("asInt('abc')").message).toContain("invalid operation: int(abc)");
+    expect(evalError("asFloat('x1')").message).toContain("invalid operation: float(x1)");
   });
 });
 
@@ -191,6 +192,10 @@ describe("expr-lang: closures and builtins", () => {
     ["split('a,b,c', ',', 2)", '["a","b,c"]'],
     ["splitAfter('a,b', ',')", '["a,","b"]'],
     ["replace('aaa', 'a', 'b')", "bbb"],
+    ["replace('aaa', 'a', 'b', 2)", "bba"],
+    ["date('10:20:30').Hour()", "10"],
+    ["date('Mon, 02 Jan 2006 15:04:05 UTC').Year()", "2006"],
+    ["date('02.01.2024', '02.01.2006').Month()", "1"],
     ["repeat('ab', 3)", "ababab"],
     ["join(['a', 'b'], '-')", "a-b"],
     ["indexOf('hello', 'l')", "2"],
@@ -270,6 +275,8 @@ describe("expr-lang: errors", () => {
     ["# > 1", "SKF-EXPR-008", "cannot use pointer accessor outside predicate"],
     ["a ?? b + 1", "SKF-EXPR-008", "cannot be mixed"],
     ["1 @ 2", "SKF-EXPR-008", "unrecognized character"],
+    ["date('2024/01/02')", "SKF-EXPR-009", "invalid date 2024/01/02"],
+    ["repeat('a', -1)", "SKF-EXPR-009", "invalid argument for repeat (expected positive integer, got -1)"],
   ])("%s", (expression, code, message) => {
     const e = evalError(expression);
     expect(e.code).toBe(code);
