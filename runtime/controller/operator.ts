@@ -904,23 +904,31 @@ export class WorkflowOperator {
   ): ProcessedInputs {
     const parameters: Parameter[] = [];
     for (const decl of template.inputs?.parameters ?? []) {
+      // Argo's ProcessArgs: value or default, then the argument's value (or valueFrom), then a ConfigMap.
       const p: Parameter = { ...decl };
-      let value: string | undefined = decl.default;
-      if (decl.valueFrom?.configMapKeyRef) {
-        const ref = substituteObject(decl.valueFrom.configMapKeyRef, this.globals);
-        value = this.configMapValue(ref.name, ref.key) ?? decl.valueFrom.default ?? value;
-      }
-      if (decl.value !== undefined) value = decl.value;
+      let value: string | undefined = decl.value ?? decl.default;
+      let valueFrom = decl.valueFrom;
       const arg = args.parameters?.find((a) => a.name === decl.name);
       if (arg) {
         if (arg.value !== undefined) value = arg.value;
-        else if (arg.valueFrom?.configMapKeyRef) {
-          const ref = substituteObject(arg.valueFrom.configMapKeyRef, this.globals);
-          const v = this.configMapValue(ref.name, ref.key) ?? arg.valueFrom.default;
-          if (v !== undefined) value = v;
-        } else if (arg.valueFrom?.default !== undefined && value === undefined) {
-          value = arg.valueFrom.default;
+        else if (arg.valueFrom) valueFrom = arg.valueFrom;
+      }
+      if (valueFrom?.configMapKeyRef) {
+        const ref = substituteObject(valueFrom.configMapKeyRef, this.globals);
+        const cm = this.compiled.configMaps.get(ref.name);
+        const v = cm?.data?.[ref.key];
+        if (v !== undefined) value = v;
+        else if (valueFrom.default !== undefined) value = valueFrom.default;
+        else {
+          throw new SkiffError(
+            C["SKF-CTRL-005"],
+            `unable to retrieve inputs.parameters.${decl.name} from ConfigMap: ` +
+              (cm
+                ? `ConfigMap '${ref.name}' does not have the key '${ref.key}'`
+                : `ConfigMap '${ref.name}' does not exist`),
+          );
         }
+        p.valueFrom = valueFrom;
       }
       if (value === undefined && decl.enum?.length) value = decl.enum[0];
       if (value === undefined) {

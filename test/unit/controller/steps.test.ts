@@ -396,3 +396,40 @@ spec:
     expect(n("nested[1].use").inputs?.parameters?.[0]?.value).toBe("inner");
   });
 });
+
+describe("input parameters from ConfigMaps", () => {
+  const yaml = (cm: string) => `
+${cm}
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: cmp}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: a
+        template: t
+        arguments: {parameters: [{name: x, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]}
+  - name: t
+    inputs: {parameters: [{name: x}]}
+    container: {image: x, args: ["{{inputs.parameters.x}}"]}
+`;
+
+  it("reads an argument's configMapKeyRef", async () => {
+    const { wf, exec } = await run(
+      yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {k: from-cm}\n---"),
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    expect(exec.requests[0]?.template.container?.args).toEqual(["from-cm"]);
+  });
+
+  it("errors the step group when the ConfigMap is missing", async () => {
+    const { wf, n } = await run(yaml(""));
+    expect(n("cmp[0].a").phase).toBe("Error");
+    expect(n("cmp[0].a").message).toBe(
+      "unable to retrieve inputs.parameters.x from ConfigMap: ConfigMap 'cfg' does not exist",
+    );
+    expect(wf.status?.phase).toBe("Failed");
+  });
+});
