@@ -17,6 +17,7 @@ export {
 export { Library } from "./library.js";
 export { applyTemplateDefaults, type CompileOptions } from "./compile.js";
 export { compile, validate } from "./validate.js";
+export { validateStructure } from "./rules.js";
 export { lintPaths, type LintOptions, type LintResult } from "./lint.js";
 export { dependsTaskNames, parseDepends, TASK_RESULTS } from "./depends.js";
 export { findTags } from "./tags.js";

@@ -3,6 +3,7 @@ import { checkExpressionSyntax } from "../expr/index.js";
 import { SkiffError } from "../errors/index.js";
 import { SPEC_CODES } from "./codes.js";
 import type { PreparedWorkflow } from "./compile.js";
+import type { LoadedManifest } from "./load.js";
 import type { CompiledWorkflow, TemplateScope } from "./compiled.js";
 import { parseDepends, TASK_RESULTS } from "./depends.js";
 import { isPlainObject } from "./merge.js";
@@ -96,16 +97,7 @@ class Checker {
   run(): void {
     const source = this.prepared.source;
     const raw = source.object as unknown as Dict;
-    checkStructure(raw, (code, message, path) => {
-      const position =
-        source.positions.get(path) ?? source.positions.get(path.slice(0, -1)) ?? source.positions.get([]);
-      this.problems.push(
-        new SkiffError(code, message, {
-          position: position ?? { file: source.file },
-          path: formatPath(path),
-        }),
-      );
-    });
+    this.problems.push(...validateStructure(source));
     this.checkObjectNames(raw);
 
     this.checkExpressions(raw);
@@ -1844,6 +1836,22 @@ function isCronSchedule(s: string): boolean {
   }
   const fields = text.split(/\s+/);
   return fields.length === 5 && fields.every((f) => /^[0-9A-Za-z*/,?-]+$/.test(f));
+}
+
+/**
+ * Only the shape checks (field types, required fields, unknown fields, enums) of one manifest: what Argo's
+ * JSON Schema and strict decoding reject.
+ */
+export function validateStructure(source: LoadedManifest): SkiffError[] {
+  const problems: SkiffError[] = [];
+  checkStructure(source.object as unknown as Dict, (code, message, path) => {
+    const position =
+      source.positions.get(path) ?? source.positions.get(path.slice(0, -1)) ?? source.positions.get([]);
+    problems.push(
+      new SkiffError(code, message, { position: position ?? { file: source.file }, path: formatPath(path) }),
+    );
+  });
+  return problems;
 }
 
 /** Argo's workflow validation rules over a prepared workflow; every problem, never throws. */

@@ -2,11 +2,11 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import {
-  Library,
   loadPaths,
   parseManifests,
-  validate,
+  validateStructure,
   type LoadedManifest,
 } from "../../../runtime/spec/index.js";
 
@@ -53,8 +53,8 @@ function validatorFor(schema: Schema) {
   };
 }
 
-function skiffStructuralProblems(m: LoadedManifest, library: Library): string[] {
-  return validate(m, library)
+function skiffStructuralProblems(m: LoadedManifest): string[] {
+  return validateStructure(m)
     .filter((p) => STRUCTURAL.has(p.code))
     .map((p) => `${p.code} ${p.path ?? ""} ${p.message}`);
 }
@@ -62,7 +62,6 @@ function skiffStructuralProblems(m: LoadedManifest, library: Library): string[] 
 describe.skipIf(!present)("structure checks agree with Argo's JSON Schema", () => {
   it("on Argo's examples: both accept every object (after the IntOrString correction)", async () => {
     const loaded = await loadPaths([CORPUS], { strict: false });
-    const library = Library.from(loaded.manifests);
     const schemaFor = validatorFor(loadSchema(true));
     const disagreements: string[] = [];
     let checked = 0;
@@ -70,7 +69,7 @@ describe.skipIf(!present)("structure checks agree with Argo's JSON Schema", () =
       if (m.object.kind === "ConfigMap" || m.object.kind === "Secret") continue;
       const v = schemaFor(m.object.kind);
       const schemaOk = v(m.object) === true;
-      const skiff = skiffStructuralProblems(m, library);
+      const skiff = skiffStructuralProblems(m);
       checked++;
       if (schemaOk !== (skiff.length === 0)) {
         disagreements.push(
@@ -125,12 +124,49 @@ describe.skipIf(!present)("structure checks agree with Argo's JSON Schema", () =
       const m = loaded.manifests[0];
       if (!m) throw new Error(`${what}: did not load`);
       const schemaOk = schemaFor("Workflow")(m.object) === true;
-      const skiff = skiffStructuralProblems(m, Library.from([m]));
+      const skiff = skiffStructuralProblems(m);
       expect({ what, schemaOk, skiffOk: skiff.length === 0 }).toEqual({
         what,
         schemaOk: false,
         skiffOk: false,
       });
     }
+  });
+
+  it("on mutated examples: a value of the wrong type in a spec, template, step or task field is rejected by both or neither", async () => {
+    const loaded = await loadPaths([CORPUS], { strict: false });
+    const workflows = loaded.manifests.filter((m) => m.object.kind === "Workflow");
+    const schemaFor = validatorFor(loadSchema(true));
+    const replacement = fc.constantFrom<unknown>("s", 7, 1.5, true, [], {}, ["x"], { k: "v" });
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.nat(), replacement, (wi, si, fi, value) => {
+        const source = workflows[wi % workflows.length]!;
+        const object = structuredClone(source.object) as { spec: Record<string, unknown> };
+        // Field holders of Argo's own types: the spec, its templates, their steps and DAG tasks.
+        const holders: Record<string, unknown>[] = [object.spec];
+        for (const t of (object.spec.templates as Record<string, unknown>[] | undefined) ?? []) {
+          holders.push(t);
+          for (const g of (t.steps as Record<string, unknown>[][] | undefined) ?? []) holders.push(...g);
+          holders.push(...((t.dag as { tasks?: Record<string, unknown>[] } | undefined)?.tasks ?? []));
+        }
+        const holder = holders[si % holders.length]!;
+        const fields = Object.keys(holder);
+        if (fields.length === 0) return;
+        holder[fields[fi % fields.length]!] = value;
+        const mutated: LoadedManifest = { ...source, object: object as LoadedManifest["object"] };
+        const schemaOk = schemaFor("Workflow")(mutated.object) === true;
+        // The schema requires container.image; Argo accepts a container without one when templateDefaults
+        // supplies it, so Skiff checks the image in validate() (SKF-SPEC-011), not in the shape check.
+        if (fields[fi % fields.length] === "container" && typeof value === "object" && !Array.isArray(value))
+          return;
+        const skiff = skiffStructuralProblems(mutated);
+        expect({ field: fields[fi % fields.length], value, skiffOk: skiff.length === 0 }).toEqual({
+          field: fields[fi % fields.length],
+          value,
+          skiffOk: schemaOk,
+        });
+      }),
+      { numRuns: 1500 },
+    );
   });
 });
