@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import {
   chmod,
@@ -292,5 +293,5 @@ async function applyMode(target: string, mode: number, recurse: boolean): Promis
 }
 
 function partialName(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${process.pid}-${Date.now()}`);
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${randomUUID()}`);
 }

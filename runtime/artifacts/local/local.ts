@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ArtifactDriver } from "../../interfaces/artifacts.js";
@@ -34,11 +35,16 @@ export class LocalArtifactDriver implements ArtifactDriver {
   async save(artifact: Artifact, localPath: string): Promise<void> {
     const dest = this.pathOf(artifact);
     await mkdir(path.dirname(dest), { recursive: true });
-    const partial = `${dest}.partial-${process.pid}-${Date.now()}`;
+    const partial = `${dest}.partial-${randomUUID()}`;
     try {
       await cp(localPath, partial, { recursive: true });
-      await rm(dest, { recursive: true, force: true });
-      await rename(partial, dest);
+      try {
+        // A file replaces a file atomically; a folder (or a change of kind) needs the old one gone first.
+        await rename(partial, dest);
+      } catch {
+        await rm(dest, { recursive: true, force: true });
+        await rename(partial, dest);
+      }
     } catch (e) {
       await rm(partial, { recursive: true, force: true });
       throw e;
