@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { watch as watchFs, type FSWatcher } from "node:fs";
-import { mkdir, open, readdir, rmdir, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rmdir, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import type { LogLine } from "../../interfaces/executor.js";
@@ -831,6 +831,7 @@ export class EmbeddedStore implements Store {
         }
       }
       await this.gcLeases(now);
+      await removeLeftovers(this.dir, now - LEFTOVER_AGE_MS, 4);
     } catch (e) {
       throw writeError("garbage collection", e);
     }
@@ -922,6 +923,29 @@ export class EmbeddedStore implements Store {
     return readJson<Lease>(this.leasePath(namespace, name)).catch((e: unknown) => {
       throw readError(`lease of workflow ${namespace}/${name}`, e);
     });
+  }
+}
+
+/** Temp files of a write that crashed are removed by `gc` once they are this old. */
+const LEFTOVER_AGE_MS = 3_600_000;
+
+/** Removes temp files (and locks moved aside when broken) last changed before `before`. */
+async function removeLeftovers(dir: string, before: number, depth: number): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return;
+    throw e;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (depth > 0) await removeLeftovers(path, before, depth - 1);
+    } else if (e.name.startsWith(".") && (e.name.endsWith(".tmp") || e.name.endsWith(".stale"))) {
+      const st = await statIfExists(path);
+      if (st && Number(st.mtimeMs) < before) await unlink(path).catch(() => undefined);
+    }
   }
 }
 

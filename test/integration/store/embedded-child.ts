@@ -33,11 +33,29 @@ async function readOnlyFolder(): Promise<void> {
   }
   const name = (args.before as Workflow).metadata.name!;
   const readBack = await store.get("default", name);
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => "no error",
+      (e: unknown) => (isSkiffError(e) ? e.code : String(e)),
+    );
+  const others = {
+    logs: await codeOf(
+      store.appendLogs("default", name, [
+        { nodeId: "n", container: "main", stream: "stdout", time: "2024-01-01T00:00:00Z", text: "x" },
+      ]),
+    ),
+    memo: await codeOf(
+      store
+        .memoCache()
+        .save("c", "k", { nodeID: "n", outputs: {}, creationTimestamp: "", lastHitTimestamp: "" }),
+    ),
+    lease: await codeOf(store.acquireLease("default", name, "me", 1000, 0)),
+  };
   await store.close();
   const err = isSkiffError(error)
     ? { skiff: true, code: error.code, message: error.message, hint: error.hint }
     : { skiff: false, message: String(error) };
-  process.stdout.write(JSON.stringify({ error: error === undefined ? null : err, readBack }) + "\n");
+  process.stdout.write(JSON.stringify({ error: error === undefined ? null : err, readBack, others }) + "\n");
 }
 
 async function leaseRace(): Promise<void> {

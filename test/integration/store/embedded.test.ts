@@ -117,6 +117,9 @@ function runChild(
   return { lines, write: (s) => child.stdin.write(s), done, firstLine };
 }
 
+/** What the other kinds of writes reported in the last read-only run. */
+let lastReadOnlyOthers: Record<string, string> = {};
+
 const harness: StoreContractHarness = {
   async createLocation() {
     const dir = await tempDir();
@@ -132,7 +135,9 @@ const harness: StoreContractHarness = {
     const out = JSON.parse(child.lines[child.lines.length - 1]!) as {
       error: { skiff: boolean; code?: string; message: string; hint?: string } | null;
       readBack: Workflow | undefined;
+      others: Record<string, string>;
     };
+    lastReadOnlyOthers = out.others;
     const error =
       out.error === null
         ? undefined
@@ -164,6 +169,11 @@ describe("embedded store", () => {
       makeWorkflow("ro", { phase: "Failed" }),
     );
     expect((outcome.error as SkiffError).hint).toMatch(/read-only/);
+    expect(lastReadOnlyOthers).toEqual({
+      logs: "SKF-STORE-001",
+      memo: "SKF-STORE-001",
+      lease: "SKF-STORE-001",
+    });
   });
 
   it("lets exactly one of two Node processes win each lease (on two Node majors when present)", async () => {
@@ -307,6 +317,23 @@ describe("embedded store", () => {
       "upper",
     ]);
     expect(await readdir(dir)).not.toContain("escape.json");
+    await store.close();
+  });
+
+  it("removes temp files of crashed writes on gc once they are an hour old", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    await store.put(makeWorkflow("w"));
+    const leftover = join(dir, "workflows", "default", ".w.jsonl.4242.1.tmp");
+    await writeFile(leftover, "half a workflow");
+    const { utimes } = await import("node:fs/promises");
+    const mtime = Date.parse("2024-01-01T00:00:00Z");
+    await utimes(leftover, mtime / 1000, mtime / 1000);
+    await store.gc(mtime + 3_599_000);
+    expect(existsSync(leftover)).toBe(true);
+    await store.gc(mtime + 3_601_000);
+    expect(existsSync(leftover)).toBe(false);
+    expect((await store.get("default", "w"))?.metadata.name).toBe("w");
     await store.close();
   });
 
