@@ -290,3 +290,83 @@ spec:
     ]);
   });
 });
+
+describe("artifact outputs of steps and DAG templates", () => {
+  it("resolves output artifacts by from and fromExpression, and global artifacts by name", async () => {
+    const h = harness();
+    const { wf, n, exec } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: ao}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: sub, template: sub}
+    - - name: use
+        template: use
+        arguments:
+          artifacts:
+          - {name: a, from: "{{steps.sub.outputs.artifacts.first}}"}
+          - {name: b, from: "{{workflow.outputs.artifacts.shared}}"}
+  - name: sub
+    dag:
+      tasks:
+      - {name: gen, template: gen}
+    outputs:
+      artifacts:
+      - {name: first, from: "{{tasks.gen.outputs.artifacts.out}}"}
+      - {name: second, fromExpression: "tasks.gen.outputs.artifacts.out"}
+  - name: gen
+    container: {image: x}
+    outputs: {artifacts: [{name: out, path: /o, globalName: shared}]}
+  - name: use
+    inputs: {artifacts: [{name: a, path: /a}, {name: b, path: /b}]}
+    container: {image: x}
+`,
+      h,
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    const key = `ao/${exec.requests[0]?.podName}/out.tgz`;
+    expect(n("ao[0].sub").outputs?.artifacts).toEqual([
+      { name: "first", local: { key } },
+      { name: "second", local: { key } },
+    ]);
+    expect(exec.requests[1]?.inputArtifacts).toEqual([
+      { name: "a", path: "/a", local: { key } },
+      { name: "b", path: "/b", local: { key } },
+    ]);
+  });
+
+  it("an optional input artifact whose producer has none is dropped; a required one errors", async () => {
+    const h = harness();
+    h.exec.script("gen", { outputArtifacts: { out: null } });
+    const { n, exec } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: oa}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: gen, template: gen}
+    - - name: use
+        template: use
+        arguments: {artifacts: [{name: a, from: "{{steps.gen.outputs.artifacts.out}}", optional: true}]}
+  - name: gen
+    container: {image: x}
+    outputs: {artifacts: [{name: out, path: /o, optional: true}]}
+  - name: use
+    inputs: {artifacts: [{name: a, path: /a, optional: true}]}
+    container: {image: x}
+`,
+      h,
+    );
+    expect(n("oa[1].use").phase).toBe("Succeeded");
+    expect(exec.requests[1]?.inputArtifacts).toEqual([]);
+  });
+});
