@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -58,6 +58,11 @@ describe("local driver", () => {
     await driver.save(d, folder);
     await driver.load(d, path.join(dir, "loaded2"));
     expect(await readFile(path.join(dir, "loaded2", "s", "f"), "utf8")).toBe("in folder");
+    await writeFile(path.join(folder, "s", "f"), "second");
+    await driver.save(d, folder);
+    await driver.load(d, path.join(dir, "loaded3"));
+    expect(await readFile(path.join(dir, "loaded3", "s", "f"), "utf8")).toBe("second");
+    expect((await readdir(path.join(dir, "repo", "wf", "pod"))).sort()).toEqual(["folder"]);
   });
 
   it("reports missing artifacts and refuses keys that leave the root", async () => {
