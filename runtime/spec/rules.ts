@@ -10,7 +10,7 @@ import { isPlainObject } from "./merge.js";
 import { formatPath } from "./positions.js";
 import { checkStructure } from "./structure.js";
 import { collectStrings, findTags } from "./tags.js";
-import { TEMPLATE_TYPES, type Template, type TemplateType } from "./types.js";
+import { TEMPLATE_TYPES, type TemplateType } from "./types.js";
 import { parseDuration } from "./units.js";
 
 export interface CheckOptions {
@@ -234,7 +234,7 @@ class Checker {
       if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
       else if (isPlainObject(value)) {
         for (const [k, v] of Object.entries(value)) {
-          // Resource manifests and scripts are other languages; only their tags are Argo's.
+          // depends has its own grammar, checked with the DAG.
           if (k === "depends") continue;
           walk(v, [...path, k]);
         }
@@ -1860,5 +1860,3 @@ export function checkWorkflow(prepared: PreparedWorkflow, options: CheckOptions)
   checker.run();
   return checker.problems;
 }
-
-export type { Template };
