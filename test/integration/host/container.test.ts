@@ -40,6 +40,24 @@ describe.each(SANDBOX_MODES)("host executor, container steps (sandbox %s)", (san
     expect(result.outputs.exitCode).toBe("3");
   });
 
+  it("does not pass the host's other environment variables (secrets stay out)", async () => {
+    process.env.SKIFF_TEST_SECRET = "secret";
+    try {
+      const { result } = await env.run(
+        {
+          name: "env",
+          container: { image: "alpine", command: ["sh", "-c", 'echo "${SKIFF_TEST_SECRET:-unset} $PATH"'] },
+        },
+        { captureResult: true },
+      );
+      const [secret, pathVar] = result.outputs.result!.split(" ");
+      expect(secret).toBe("unset");
+      expect(pathVar).toBe(process.env.PATH);
+    } finally {
+      delete process.env.SKIFF_TEST_SECRET;
+    }
+  });
+
   it("passes env and workingDir", async () => {
     const { result } = await env.run(
       {
