@@ -6,7 +6,7 @@ import { evaluate } from "./exprlang/interpreter.js";
 import type { EvalOptions } from "./exprlang/interpreter.js";
 import { parse, predicateBuiltins } from "./exprlang/parser.js";
 import type { Node } from "./exprlang/parser.js";
-import { EvalError, formatGoValue, marshalGoJson } from "./exprlang/values.js";
+import { EvalError, GoDuration, formatGoValue, formatRFC3339Nano, marshalGoJson } from "./exprlang/values.js";
 import { jsonPath } from "./jsonpath.js";
 import { createSprig } from "./sprig.js";
 import type { Vars } from "./types.js";
@@ -170,6 +170,23 @@ export function formatExpressionResult(value: unknown): string {
     if (e instanceof EvalError) return formatGoValue(value);
     throw e;
   }
+}
+
+/**
+ * An expression result as plain JSON-able JS: ints (bigint) become numbers, times RFC 3339 strings, durations
+ * nanoseconds, the way Go's JSON encoding would show them. For callers that store or serialize results.
+ */
+export function toPlainValue(value: unknown): unknown {
+  if (typeof value === "bigint") return Number(value);
+  if (value instanceof Date) return formatRFC3339Nano(value);
+  if (value instanceof GoDuration) return value.nanoseconds;
+  if (Array.isArray(value)) return value.map(toPlainValue);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toPlainValue(v);
+    return out;
+  }
+  return value;
 }
 
 /** A static variable path an expression reads, e.g. `["steps", "a", "outputs", "result"]`. */

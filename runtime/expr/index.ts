@@ -14,7 +14,8 @@ export type { Vars } from "./types.js";
 export { exactReference, findTags, substitute, substituteObject } from "./template.js";
 export type { SubstituteOptions, Tag } from "./template.js";
 export { evaluateWhen } from "./govaluate.js";
-export { evaluateCondition, evaluateExpression, formatExpressionResult } from "./expression.js";
+export { evaluateCondition, evaluateExpression, formatExpressionResult, toPlainValue } from "./expression.js";
+export { GoDuration } from "./exprlang/values.js";
 export type { ExpressionOptions } from "./expression.js";
 export {
   dependenciesToDepends,

@@ -4,6 +4,7 @@ import {
   evaluateCondition,
   evaluateExpression,
   formatExpressionResult,
+  toPlainValue,
 } from "../../../runtime/expr/index.js";
 import { SkiffError } from "../../../runtime/errors/index.js";
 
@@ -324,5 +325,16 @@ describe("evaluateCondition", () => {
   it("keeps the shared sprig map immutable", () => {
     expect(() => evaluateExpression("sprig.set(sprig, 'upper', 1)", {})).toThrow(SkiffError);
     expect(show("sprig.upper('still works')")).toBe("STILL WORKS");
+  });
+});
+
+describe("toPlainValue", () => {
+  it("turns Go-typed results into JSON-able values", () => {
+    const result = evaluateExpression(
+      "{n: len([1, 2]), t: date('2024-01-02'), d: duration('1s'), l: [1, 2.5]}",
+      {},
+    );
+    expect(toPlainValue(result)).toEqual({ n: 2, t: "2024-01-02T00:00:00Z", d: 1e9, l: [1, 2.5] });
+    expect(JSON.stringify(toPlainValue(result))).toContain('"n":2');
   });
 });
