@@ -865,7 +865,12 @@ export class WorkflowOperator {
       } catch (e) {
         return this.errorNode(nodeName, inv, messageOf(e), "Skipped", holder);
       }
-      return this.executeRetry(nodeName, holder, rt, inputs, inv, retry as RetryStrategy);
+      const retryNode = await this.executeRetry(nodeName, holder, rt, inputs, inv, retry as RetryStrategy);
+      if (retryNode && isFulfilled(retryNode)) {
+        this.exportOutputs(retryNode.outputs, this.globals);
+        await this.saveMemo(retryNode, inv);
+      }
+      return retryNode;
     }
     return this.executeNode(nodeName, holder, rt, inputs, inv, {});
   }
@@ -997,7 +1002,7 @@ export class WorkflowOperator {
     if (!entry || !fresh) return undefined;
     const node = this.createNode({
       name: nodeName,
-      type: nodeTypeOfTemplate(rt.template),
+      type: rt.template.retryStrategy ? "Retry" : nodeTypeOfTemplate(rt.template),
       phase: "Succeeded",
       boundaryID: inv.boundaryID,
       templateName: holderTemplateName(holder),

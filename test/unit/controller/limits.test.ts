@@ -261,3 +261,32 @@ spec:
     expect(h.exec.requests).toHaveLength(2);
   });
 });
+
+describe("memoization with retries", () => {
+  it("saves the Retry node's outputs and hits on the next run", async () => {
+    const h = harness();
+    const memoCache = new InMemoryMemoCache();
+    h.exec.script("t", (_r, call) => ({ exitCode: call === 0 ? 1 : 0, outputParameters: { p: "v" } }));
+    const yaml = `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: mr}
+spec:
+  entrypoint: t
+  templates:
+  - name: t
+    retryStrategy: {limit: 2}
+    memoize: {key: k1, cache: {configMap: {name: c}}}
+    container: {image: x}
+    outputs: {parameters: [{name: p, valueFrom: {path: /p}}]}
+`;
+    const first = await start(yaml, h, { memoCache }).done;
+    expect(first.status?.nodes?.mr?.type).toBe("Retry");
+    expect(first.status?.nodes?.mr?.memoizationStatus).toEqual({ hit: false, key: "k1", cacheName: "c" });
+    const second = await start(yaml, h, { memoCache }).done;
+    expect(second.status?.nodes?.mr?.memoizationStatus?.hit).toBe(true);
+    expect(second.status?.nodes?.mr?.type).toBe("Retry");
+    expect(second.status?.nodes?.mr?.outputs?.parameters?.[0]?.value).toBe("v");
+    expect(h.exec.requests).toHaveLength(2);
+  });
+});
