@@ -57,12 +57,16 @@ const WORKFLOW_COMMAND_LIMIT = 10;
 export async function run(deps: ActionDependencies = {}): Promise<ActionResult> {
   const env = deps.env ?? process.env;
   const result: ActionResult = { phase: "Skipped", workflows: [], outputs: {} };
+  // The clock's timers do not hold the process open; backoff before a retry must.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     await runAction(env, deps, result);
   } catch (e) {
     const err = toSkiffError(e);
     core.setFailed(`${err.code} ${err.message}${err.hint ? `\n${err.hint}` : ""}`);
     result.phase = "Failed";
+  } finally {
+    clearInterval(keepAlive);
   }
   core.setOutput("phase", result.phase);
   core.setOutput("workflows", JSON.stringify(result.workflows));

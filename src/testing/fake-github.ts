@@ -86,6 +86,8 @@ export interface FakeGitHubOptions {
   tokens?: string[];
   /** Answer 403 "secondary rate limit" when more writes than this arrive within a minute (GitHub: 80). */
   writesPerMinute?: number;
+  /** Wait this long before answering, as a distant API does. */
+  responseDelayMs?: number;
 }
 
 export interface FakeGitHub {
@@ -99,6 +101,8 @@ export interface FakeGitHub {
   /** Commit messages by SHA (`repos/get-commit`). */
   readonly commits: Map<string, string>;
   script(response: ScriptedResponse): void;
+  /** Forgets every scripted answer. */
+  clearScripts(): void;
   /** Most writes seen within any 60-second window. */
   maxWritesPerMinute(): number;
   checkRunByName(name: string): FakeCheckRun | undefined;
@@ -590,6 +594,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (options.responseDelayMs) setTimeout(go, options.responseDelayMs);
+      else go();
+    });
+    const go = () => {
       try {
         handle(req, res, Buffer.concat(chunks).toString("utf8"));
       } catch (e) {
@@ -600,7 +608,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
           problems: [`the fake failed: ${(e as Error).message}`],
         });
       }
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -613,6 +621,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     pullRequests,
     commits,
     script: (r) => scripted.push({ ...r, left: r.times ?? 1 }),
+    clearScripts: () => {
+      scripted.length = 0;
+    },
     maxWritesPerMinute: () => {
       let best = 0;
       for (let i = 0, j = 0; i < writeTimes.length; i++) {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -57,6 +57,15 @@ export function parseOutputs(text: string): Record<string, string> {
  * the in-process fake can answer.
  */
 export async function runAction(c: ActionCase): Promise<ActionRun> {
+  return startAction(c).done;
+}
+
+/** Starts the action and returns its process, for tests that stop it midway. */
+export function startAction(c: ActionCase): {
+  child: ChildProcess;
+  done: Promise<ActionRun>;
+  env: NodeJS.ProcessEnv;
+} {
   const dir = mkdtempSync(join(tmpdir(), "skiff-action-"));
   const workspace = join(dir, "workspace");
   for (const [path, text] of Object.entries(c.files)) {
@@ -103,8 +112,7 @@ export async function runAction(c: ActionCase): Promise<ActionRun> {
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((r) => child.on("close", r));
-  return {
+  const done = new Promise<number | null>((r) => child.on("close", r)).then((code) => ({
     code,
     stdout,
     stderr,
@@ -112,11 +120,23 @@ export async function runAction(c: ActionCase): Promise<ActionRun> {
     summary: readFileSync(files.summary, "utf8"),
     workspace,
     env,
-  };
+  }));
+  return { child, done, env };
 }
 
 /** GITHUB_STATE lines (`name<<delimiter` blocks) as the post step receives them: `STATE_<name>` variables. */
-export function stateEnv(run: ActionRun): Record<string, string> {
+export function stateEnv(run: { env: NodeJS.ProcessEnv }): Record<string, string> {
   const state = parseOutputs(readFileSync(run.env.GITHUB_STATE!, "utf8"));
   return Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+}
+
+/** The check runs the action lists as open (its post step's input), or undefined before it wrote any. */
+export function openChecks(env: NodeJS.ProcessEnv): { id: number; name: string }[] | undefined {
+  const file = stateEnv({ env })["STATE_open-checks-file"];
+  if (!file) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as { id: number; name: string }[];
+  } catch {
+    return undefined;
+  }
 }
