@@ -375,7 +375,7 @@ export class WorkflowOperator {
     try {
       wfLocks = this.lockRequests(this.wf.spec.synchronization, this.globalVars());
     } catch (e) {
-      return this.finish("Error", messageOf(e));
+      return this.finish("Failed", `Failed to acquire the synchronization lock. ${messageOf(e)}`);
     }
     const wfHolder = `${this.namespace}/${this.name}`;
     if (wfLocks.length) {
@@ -432,6 +432,11 @@ export class WorkflowOperator {
       }
       let phase = mapped;
       let message: string | undefined = root?.message;
+      const entryError = root ? this.setupErrors.get(root.id) : undefined;
+      if (entryError !== undefined && root?.phase === "Error") {
+        // Argo: an entry template that cannot be executed errors the workflow with this wrapper.
+        message = `error in entry template execution: ${entryError}`;
+      }
       if (isFailedOrError(rootPhase) && this.shutdown) message = `Stopped with strategy '${this.shutdown}'`;
       const exitNode = await this.runWorkflowExitHandler(mapped);
       if (exitNode && phase === "Succeeded" && isFailedOrError(exitNode.phase)) {
@@ -2827,19 +2832,44 @@ function isTransient(message: string | undefined): boolean {
   return TRANSIENT.some((r) => r.test(message));
 }
 
-/** Go's `time.Duration.String()` for whole milliseconds. */
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+const MONTH = 30 * DAY;
+const YEAR = 12 * MONTH;
+
+/** Argo's util/humanize TruncatedDuration: one unit, e.g. `10 seconds`, `1 minute`, `3 hours`. */
+function truncatedDuration(ms: number): string {
+  const steps: [number, (d: number) => string][] = [
+    [SECOND, () => "0 seconds"],
+    [2 * SECOND, () => "1 second"],
+    [MINUTE, (d) => `${Math.floor(d / SECOND)} seconds`],
+    [2 * MINUTE, () => "1 minute"],
+    [HOUR, (d) => `${Math.floor(d / MINUTE)} minutes`],
+    [2 * HOUR, () => "1 hour"],
+    [DAY, (d) => `${Math.floor(d / HOUR)} hours`],
+    [2 * DAY, () => "1 day"],
+    [WEEK, (d) => `${Math.floor(d / DAY)} days`],
+    [2 * WEEK, () => "1 week"],
+    [MONTH, (d) => `${Math.floor(d / WEEK)} weeks`],
+    [2 * MONTH, () => "1 month"],
+    [YEAR, (d) => `${Math.floor(d / MONTH)} months`],
+    [18 * MONTH, () => "1 year"],
+    [2 * YEAR, () => "2 years"],
+  ];
+  for (const [limit, fmt] of steps) if (ms < limit) return fmt(ms);
+  return `${Math.floor(ms / YEAR)} years`;
+}
+
+/** Argo's util/humanize Duration (up to two units), used in `Backoff for <duration>`. */
 export function humanizeDuration(ms: number): string {
-  if (ms <= 0) return "0s";
-  if (ms < 1000) return `${ms}ms`;
-  let s = ms / 1000;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = Number.isInteger(s) ? String(s) : String(Number(s.toFixed(3)));
-  if (h) return `${h}h${m}m${sec}s`;
-  if (m) return `${m}m${sec}s`;
-  return `${sec}s`;
+  const d = Math.max(0, ms);
+  if (d < MINUTE) return truncatedDuration(d);
+  if (d < HOUR) return `${truncatedDuration(d)} ${Math.floor((d % MINUTE) / SECOND)} seconds`;
+  if (d < DAY) return `${truncatedDuration(d)} ${Math.floor((d % HOUR) / MINUTE)} minutes`;
+  return `${truncatedDuration(d)} ${Math.floor((d % DAY) / HOUR)} hours`;
 }
 
 /** Argo's node field selector: `name=x`, `displayName=x`, `templateName=x`, `phase=x`, `id=x`, comma-joined. */

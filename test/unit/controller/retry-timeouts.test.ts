@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { humanizeDuration } from "../../../runtime/controller/index.js";
 import { START, harness, run, start, until } from "./helpers.js";
 
 const RETRY = (strategy: string) => `
@@ -58,14 +59,14 @@ describe("retryStrategy", () => {
     const wf = start(RETRY("{limit: 2, backoff: {duration: '10s', factor: 2}}"), h);
     await until(() => h.exec.requests.length === 1);
     h.clock.advance(0);
-    await until(() => wf.snapshot().status?.nodes?.retry?.message === "Backoff for 10s");
+    await until(() => wf.snapshot().status?.nodes?.retry?.message === "Backoff for 10 seconds");
     h.clock.advance(9_999);
     await until(() => true, 20);
     expect(h.exec.requests).toHaveLength(1);
     h.clock.advance(1);
     await until(() => h.exec.requests.length === 2);
     h.clock.advance(0);
-    await until(() => wf.snapshot().status?.nodes?.retry?.message === "Backoff for 20s");
+    await until(() => wf.snapshot().status?.nodes?.retry?.message === "Backoff for 20 seconds");
     h.clock.advance(20_000);
     await until(() => h.exec.requests.length === 3);
     h.clock.advance(0);
@@ -108,6 +109,17 @@ spec:
     expect(n("wr(0)[0].a(1)").phase).toBe("Failed");
     expect(n("wr(1)[0].a(1)").phase).toBe("Failed");
     expect(n("wr(0)[0].a(0)").boundaryID).toBe(n("wr(0)").id);
+  });
+});
+
+describe("humanizeDuration", () => {
+  it("formats like Argo's util/humanize", () => {
+    expect(humanizeDuration(1000)).toBe("1 second");
+    expect(humanizeDuration(59_000)).toBe("59 seconds");
+    expect(humanizeDuration(90_000)).toBe("1 minute 30 seconds");
+    expect(humanizeDuration(3600_000)).toBe("1 hour 0 minutes");
+    expect(humanizeDuration(5400_000)).toBe("1 hour 30 minutes");
+    expect(humanizeDuration(24 * 3600_000)).toBe("1 day 0 hours");
   });
 });
 

@@ -433,3 +433,45 @@ spec:
     expect(wf.status?.phase).toBe("Failed");
   });
 });
+
+describe("workflow-level errors", () => {
+  it("an entry template that cannot be set up errors the workflow with Argo's wrapper", async () => {
+    const { wf, n } = await run(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other}
+data: {}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: entry}
+spec:
+  entrypoint: t
+  templates:
+  - name: t
+    inputs: {parameters: [{name: x, valueFrom: {configMapKeyRef: {name: other, key: missing}}}]}
+    container: {image: x}
+`);
+    expect(n("entry").phase).toBe("Error");
+    expect(wf.status?.phase).toBe("Error");
+    expect(wf.status?.message).toBe(
+      "error in entry template execution: unable to retrieve inputs.parameters.x from ConfigMap: ConfigMap 'other' does not have the key 'missing'",
+    );
+  });
+
+  it("a workflow semaphore without its ConfigMap fails the workflow", async () => {
+    const { wf } = await run(`
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: nosem}
+spec:
+  entrypoint: t
+  synchronization: {semaphores: [{configMapKeyRef: {name: absent, key: k}}]}
+  templates:
+  - name: t
+    container: {image: x}
+`);
+    expect(wf.status?.phase).toBe("Failed");
+    expect(wf.status?.message).toMatch(/^Failed to acquire the synchronization lock\. /);
+  });
+});
