@@ -115,49 +115,58 @@ function expandTemplate(template: string, groups: (string | null)[], names: Reco
   });
 }
 
-function regexFindAll(pattern: string, s: string, n: number): string[] {
+interface GoMatch {
+  start: number;
+  end: number;
+  groups: (string | null)[];
+}
+
+/** Go's allMatches: successive non-overlapping matches, skipping an empty match right after the previous one. */
+function goMatches(pattern: string, s: string, n: number): GoMatch[] {
   const m = compileRegex(pattern).matcher(s);
-  const out: string[] = [];
-  while ((n < 0 || out.length < n) && m.find()) out.push(m.group(0) ?? "");
+  const out: GoMatch[] = [];
+  let prevEnd = -1;
+  while ((n < 0 || out.length < n) && m.find()) {
+    const start = m.start();
+    const end = m.end();
+    if (start === end && start === prevEnd) continue;
+    prevEnd = end;
+    const groups: (string | null)[] = [];
+    for (let i = 0; i <= m.groupCount(); i++) groups.push(m.group(i));
+    out.push({ start, end, groups });
+  }
   return out;
 }
 
+function regexFindAll(pattern: string, s: string, n: number): string[] {
+  return goMatches(pattern, s, n).map((m) => m.groups[0] ?? "");
+}
+
 function regexReplace(pattern: string, s: string, repl: string, literal: boolean): string {
-  const re = compileRegex(pattern);
-  const m = re.matcher(s);
-  const names = re.namedGroups() as Record<string, number>;
+  const names = compileRegex(pattern).namedGroups() as Record<string, number>;
   let out = "";
   let last = 0;
-  while (m.find()) {
-    out += s.slice(last, m.start());
-    if (literal) out += repl;
-    else {
-      const groups: (string | null)[] = [];
-      for (let i = 0; i <= m.groupCount(); i++) groups.push(m.group(i));
-      out += expandTemplate(repl, groups, names);
-    }
-    last = m.end();
-    if (m.end() === m.start() && last < s.length) {
-      // Empty match: Go advances one character and keeps it.
-    }
+  for (const m of goMatches(pattern, s, -1)) {
+    out += s.slice(last, m.start) + (literal ? repl : expandTemplate(repl, m.groups, names));
+    last = m.end;
   }
   return out + s.slice(last);
 }
 
+/** Go's Regexp.Split. */
 function regexSplit(pattern: string, s: string, n: number): string[] {
   if (n === 0) return [];
-  const re = compileRegex(pattern);
   if (pattern.length > 0 && s.length === 0) return [""];
-  const m = re.matcher(s);
   const out: string[] = [];
   let beg = 0;
-  while (m.find()) {
+  let end = 0;
+  for (const m of goMatches(pattern, s, n)) {
     if (n > 0 && out.length === n - 1) break;
-    if (m.end() === 0) continue;
-    out.push(s.slice(beg, m.start()));
-    beg = m.end();
+    end = m.start;
+    if (m.end !== 0) out.push(s.slice(beg, end));
+    beg = m.end;
   }
-  out.push(s.slice(beg));
+  if (end !== s.length) out.push(s.slice(beg));
   return out;
 }
 

@@ -3,7 +3,6 @@ import {
   EvalError,
   GoDuration,
   formatGoValue,
-  fromJsonValue,
   goTypeName,
   int64,
   isDict,
@@ -301,7 +300,7 @@ const builtins: Record<string, Builtin> = {
   fromJSON: (a) => {
     arity("fromJSON", a, 1);
     try {
-      return fromJsonValue(JSON.parse(str("fromJSON", a[0])));
+      return JSON.parse(str("fromJSON", a[0])) as unknown;
     } catch (e) {
       if (e instanceof EvalError) throw e;
       throw new EvalError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);

@@ -208,11 +208,6 @@ export function quoteJsonString(s: string): string {
   );
 }
 
-/** Converts JSON-decoded data (JS numbers) into the value model: Go decodes every JSON number as float64. */
-export function fromJsonValue(v: unknown): unknown {
-  return v;
-}
-
 // ---------------------------------------------------------------- durations
 
 const unitNs: Record<string, number> = {
