@@ -29,7 +29,7 @@ export function parsePairs(text: string, input: string): Record<string, string> 
   if (trimmed === "") return {};
   const out: Record<string, string> = {};
   const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trim().startsWith("#"));
-  if (lines.every((l) => /^\s*[\w.-]+=/.test(l))) {
+  if (lines.every((l) => /^\s*[\w.-]+\s*=/.test(l))) {
     for (const l of lines) {
       const i = l.indexOf("=");
       out[l.slice(0, i).trim()] = l.slice(i + 1);

@@ -1,0 +1,57 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describe, expect, it } from "vitest";
+import { renderActionTables, replaceActionTables } from "../../../src/action/docs.js";
+import { parsePairs } from "../../../src/action/inputs.js";
+import { ROOT } from "./harness.js";
+
+describe("action.yml", () => {
+  const text = readFileSync(join(ROOT, "action.yml"), "utf8");
+  const action = parseYaml(text) as {
+    runs: Record<string, string>;
+    inputs: Record<string, { default?: string }>;
+    outputs: Record<string, unknown>;
+  };
+
+  it("runs the committed bundles on node24, with a post step", () => {
+    expect(action.runs).toMatchObject({
+      using: "node24",
+      main: "dist/action.js",
+      post: "dist/action-post.js",
+    });
+  });
+
+  it("has the inputs and outputs the docs promise", () => {
+    expect(Object.keys(action.inputs)).toEqual([
+      "pipelines",
+      "executor",
+      "parameters",
+      "secrets",
+      "github-token",
+      "checks",
+      "fail-on-failure",
+      "config",
+    ]);
+    expect(action.inputs["github-token"]!.default).toBe("${{ github.token }}");
+    expect(Object.keys(action.outputs)).toEqual(["phase", "workflows", "outputs"]);
+  });
+
+  it("is documented with tables generated from it (UPDATE_GOLDEN=1 rewrites them)", () => {
+    const file = join(ROOT, "docs/github-action.md");
+    const doc = readFileSync(file, "utf8");
+    const fresh = replaceActionTables(doc, text);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, fresh);
+    expect(readFileSync(file, "utf8")).toBe(fresh);
+    expect(renderActionTables(text)).toContain("| `checks` |");
+  });
+});
+
+describe("parameters and secrets inputs", () => {
+  it("reads name=value lines and YAML mappings", () => {
+    expect(parsePairs("a=1\nb = x=y\n\n# note\n", "parameters")).toEqual({ a: "1", b: " x=y" });
+    expect(parsePairs("a: 1\nb: {c: d}", "parameters")).toEqual({ a: "1", b: '{"c":"d"}' });
+    expect(parsePairs("", "parameters")).toEqual({});
+    expect(() => parsePairs("- a\n- b", "parameters")).toThrow(/name=value lines or a YAML mapping/);
+  });
+});
