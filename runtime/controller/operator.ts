@@ -439,11 +439,14 @@ export class WorkflowOperator {
       }
       if (isFailedOrError(rootPhase) && this.shutdown) message = `Stopped with strategy '${this.shutdown}'`;
       const exitNode = await this.runWorkflowExitHandler(mapped);
+      const exitError = exitNode ? this.setupErrors.get(exitNode.id) : undefined;
+      if (exitError !== undefined) {
+        return await this.finish("Error", `error in exit template execution : ${exitError}`);
+      }
       if (exitNode && phase === "Succeeded" && isFailedOrError(exitNode.phase)) {
         phase = exitNode.phase === "Error" ? "Error" : "Failed";
         message = exitNode.message;
       }
-      if (this.deadlineTimer) this.options.clock.clearTimer(this.deadlineTimer);
       return await this.finish(phase, message);
     } catch (e) {
       for (const n of Object.values(this.nodes)) {
@@ -457,6 +460,7 @@ export class WorkflowOperator {
 
   private async finish(phase: WorkflowPhase, message: string | undefined): Promise<Workflow> {
     const status = this.wf.status as NonNullable<Workflow["status"]>;
+    if (this.deadlineTimer) this.options.clock.clearTimer(this.deadlineTimer);
     this.finished = true;
     status.finishedAt = iso(this.options.clock.now());
     if (message) status.message = message;
@@ -2421,9 +2425,9 @@ export class WorkflowOperator {
       .map((n) => ({
         displayName: n.displayName,
         message: n.message ?? "",
-        templateName: n.templateName ?? "",
+        templateName: n.templateName ?? n.templateRef?.template ?? "",
         phase: n.phase,
-        podName: n.type === "Pod" ? podNameOf(this.name, n.name, n.templateName ?? "") : "",
+        podName: podNameOf(this.name, n.name, n.templateName ?? n.templateRef?.template ?? ""),
         finishedAt: n.finishedAt ?? "",
       }));
     return JSON.stringify(JSON.stringify(failures.length ? failures : null));
