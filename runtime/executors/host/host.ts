@@ -232,7 +232,10 @@ export class HostExecutor implements Executor {
       const env = this.environment(request, c, image);
       this.assertCommandExists(argv[0]!, env.PATH ?? "", c, name);
       const deps = (c as { dependencies?: string[] }).dependencies ?? [];
-      return { name, role, container: c, argv, env, cwd: c.workingDir ?? "/", dependencies: deps };
+      // As a pod starts in its image's WORKDIR, a step without `workingDir` starts in the workspace (the
+      // checkout, for CI runs), which a sandbox binds at its own path.
+      const cwd = c.workingDir ?? (request.workspace ? path.resolve(request.workspace) : "/");
+      return { name, role, container: c, argv, env, cwd, dependencies: deps };
     };
     (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));
     if (kind === "container") plans.push(plan(t.container!, "main", "main"));
@@ -279,6 +282,7 @@ export class HostExecutor implements Executor {
     env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     if (image?.host?.path?.length) env.PATH = [...image.host.path, env.PATH].join(":");
     Object.assign(env, image?.host?.env ?? {}, request.env);
+    if (request.workspace) env.SKIFF_WORKSPACE = path.resolve(request.workspace);
     for (const e of c.env ?? []) env[e.name] = e.value ?? "";
     return env;
   }
