@@ -30,8 +30,9 @@ export interface ParseOptions {
    */
   ignoreUnknownKinds?: boolean;
   /**
-   * Reject duplicate keys (default true, like `argo lint --strict`). When false the last value wins, as with
-   * go-yaml's non-strict decoding, and each duplicate is noted.
+   * Reject duplicate keys (default false). By default the last value wins, as with the YAML decoding Argo
+   * uses, and each duplicate is noted: Argo's own examples hold one, and `skiff lint` must accept what Argo
+   * accepts. `skiff lint --strict` turns duplicates into problems.
    */
   strict?: boolean;
 }
@@ -59,7 +60,7 @@ export function parseManifests(text: string, file: string, options: ParseOptions
   }
   list.forEach((doc, docIndex) => {
     const errors =
-      options.strict === false ? doc.errors.filter((e) => e.code !== "DUPLICATE_KEY") : doc.errors;
+      options.strict === true ? doc.errors : doc.errors.filter((e) => e.code !== "DUPLICATE_KEY");
     if (errors.length > 0) {
       // After the first syntax error the parser's later complaints are mostly echoes of it; duplicate keys
       // are independent of each other and all reported.

@@ -16,7 +16,7 @@ export function lintCommand(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
     )
-    .option("--no-strict", "accept duplicate keys (the last one wins), like `argo lint --strict=false`")
+    .option("--strict", "reject duplicate keys (by default the last one wins and a note says so)", false)
     .action(async (paths: string[], options: LintCliOptions) => {
       const result = await lintPaths(paths, { strict: options.strict });
       if (options.output === "json") {

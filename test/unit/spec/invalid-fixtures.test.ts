@@ -24,7 +24,8 @@ function expectedProblems(text: string): string[] {
 }
 
 function actualProblems(text: string, file: string): string[] {
-  const loaded = parseManifests(text, file);
+  // A fixture whose first line is `# lint: strict` is checked as `skiff lint --strict` would.
+  const loaded = parseManifests(text, file, { strict: text.startsWith("# lint: strict") });
   const library = Library.from(loaded.manifests);
   const problems = [...loaded.problems, ...loaded.manifests.flatMap((m) => validate(m, library))];
   for (const p of problems) {

@@ -65,11 +65,11 @@ describe("skiff lint", () => {
     ]);
   });
 
-  it("accepts duplicate keys with --no-strict and notes them", async () => {
+  it("notes duplicate keys by default and rejects them with --strict", async () => {
     const file = join(FIXTURES, "invalid", "duplicate-key.yaml");
-    expect((await runLint([file])).code).toBe(2);
+    expect((await runLint(["--strict", file])).code).toBe(2);
     vi.restoreAllMocks();
-    const lenient = await runLint(["--no-strict", file]);
+    const lenient = await runLint([file]);
     expect(lenient.code).toBe(0);
     expect(lenient.out).toContain("note:");
   });

@@ -51,10 +51,10 @@ describe("parseManifests", () => {
 
   it("reports duplicate keys with their line, or notes them when not strict", () => {
     const text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n";
-    const strict = parseManifests(text, "d.yaml");
+    const strict = parseManifests(text, "d.yaml", { strict: true });
     expect(strict.manifests).toEqual([]);
     expect(strict.problems.map((p) => [p.code, p.position?.line])).toEqual([["SKF-SPEC-002", 5]]);
-    const lenient = parseManifests(text, "d.yaml", { strict: false });
+    const lenient = parseManifests(text, "d.yaml");
     expect(lenient.manifests[0]?.object.metadata.name).toBe("b");
     expect(lenient.notes.map((p) => p.code)).toEqual(["SKF-SPEC-002"]);
   });
