@@ -1,4 +1,4 @@
-import type { Artifact, Container, Parameter, Template } from "../spec/types.js";
+import type { Artifact, Container, K8sObject, Parameter, Template } from "../spec/types.js";
 import type { ArtifactRepository } from "./artifacts.js";
 
 /**
@@ -31,9 +31,19 @@ export interface StepRequest {
   deadline?: number;
   /** Extra environment variables (Argo's `ARGO_*` ones among them). */
   env: Record<string, string>;
-  /** A directory shared by all steps of the workflow (the checkout, for CI runs). */
+  /**
+   * A directory shared by all steps of the workflow (the checkout, for CI runs). Steps start in it unless
+   * their container sets `workingDir`.
+   */
   workspace?: string;
-  /** True for daemon templates: `start` resolves once the step is running and ready. */
+  /**
+   * The volumes the step's `volumeMounts` may name: the workflow's `spec.volumes`, one
+   * `{name, persistentVolumeClaim: {claimName}}` per `spec.volumeClaimTemplates` entry (claimName is
+   * `<workflow>-<name>`, as Argo names the PVC it creates), then the template's own `volumes` (which win).
+   * Executors keep a claim's contents for the whole workflow (and an existing claim's across workflows).
+   */
+  volumes?: K8sObject[];
+  /** True for daemon templates: `start` returns at once; `ready()` resolves once the step is up. */
   daemon: boolean;
   /**
    * Evaluates an expr-lang expression (data-template transformations, HTTP `successCondition`) with Argo's
