@@ -220,3 +220,32 @@ describe("kind: Pipeline -> Argo Workflow", () => {
     ]);
   });
 });
+
+describe("skiff convert", () => {
+  it("prints the Workflow and exits 0, or the problems with their lines and exits 2", async () => {
+    const { main } = await import("../../../src/cli/main.js");
+    const { parse } = await import("yaml");
+    let out = "";
+    let err = "";
+    const write = process.stdout.write.bind(process.stdout);
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(["convert", resolve(FIXTURES, "minimal.yaml")])).toBe(0);
+      expect(await main(["convert", resolve(FIXTURES, "cycle.yaml")])).toBe(2);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+    }
+    expect(parse(out)).toMatchObject({
+      kind: "Workflow",
+      metadata: { generateName: "minimal-" },
+      spec: {
+        entrypoint: "main",
+        templates: [{ name: "main" }, { name: "hello", script: { source: "echo hello" } }],
+      },
+    });
+    expect(err).toContain("cycle.yaml:6:5: SKF-PIPE-004 tasks need each other in a cycle: a -> c -> b -> a");
+  });
+});
