@@ -1132,24 +1132,30 @@ export class WorkflowOperator {
       };
       if (this.shutdown) return fail(`Stopped with strategy '${this.shutdown}'`);
       if (this.deadlineExceeded && !inv.onExit) {
-        return fail(`retry exceeded workflow deadline ${iso(this.deadline ?? 0)}`);
+        return fail(`retry exceeded workflow deadline ${goTime(this.deadline ?? 0)}`);
       }
       let waitMs = 0;
+      let timeToWait = 0;
       if (backoff) {
         const now = this.options.clock.now();
         const maxMs = backoff.maxDuration !== undefined ? parseDuration(backoff.maxDuration) : undefined;
-        if (maxMs !== undefined && now - firstStart >= maxMs) return fail("Max duration limit exceeded");
-        if (backoff.duration !== undefined) {
-          const base = parseDuration(backoff.duration);
-          const factor = backoff.factor !== undefined ? Number(backoff.factor) : 0;
-          waitMs = factor > 0 ? base * Math.pow(factor, k) : base;
-          if (backoff.cap !== undefined) waitMs = Math.min(waitMs, parseDuration(backoff.cap));
-          const finishedAt = Date.parse(attempt.finishedAt ?? "") || now;
-          waitMs = Math.max(0, finishedAt + waitMs - now);
-          if (maxMs !== undefined && now + waitMs > firstStart + maxMs) {
-            return fail("Backoff would exceed max duration limit");
-          }
+        if (maxMs !== undefined && now > firstStart + maxMs) return fail("Max duration limit exceeded");
+        if (backoff.duration === undefined || backoff.duration === "") {
+          this.markPhase(retryNode, "Error", "no base duration specified for retryStrategy");
+          return retryNode;
         }
+        const base = parseDuration(backoff.duration);
+        const factor = backoff.factor !== undefined ? Number(backoff.factor) : 0;
+        // Argo: duration * factor^(attempts - 1), clipped to cap, counted from the last attempt's end.
+        timeToWait = factor > 0 ? base * Math.pow(factor, k) : base;
+        if (backoff.cap !== undefined && backoff.cap !== "")
+          timeToWait = Math.min(timeToWait, parseDuration(backoff.cap));
+        const finishedAt = Date.parse(attempt.finishedAt ?? "") || now;
+        const waitingDeadline = finishedAt + timeToWait;
+        if (maxMs !== undefined && waitingDeadline > firstStart + maxMs) {
+          return fail("Backoff would exceed max duration limit");
+        }
+        waitMs = Math.max(0, waitingDeadline - now);
       }
       const retryable =
         policy === "Always"
@@ -1162,27 +1168,29 @@ export class WorkflowOperator {
       if (!retryable) return fail(attempt.message ?? "");
       if (limit !== undefined && k + 1 > limit) return fail("No more retries left");
       if (strategy.expression) {
-        let ok = false;
+        let ok: boolean;
         try {
-          const env = new LayeredVars(this.globalVars(), [
-            ["retries", String(k + 1)],
+          // Argo's buildRetryStrategyLocalScope: `retries` is the last attempt's index.
+          const env = new Map<string, string | null>([
+            ["retries", String(k)],
             ["lastRetry.exitCode", attempt.outputs?.exitCode ?? "-1"],
             ["lastRetry.status", attempt.phase],
             ["lastRetry.duration", String(durationSeconds(attempt))],
             ["lastRetry.message", attempt.message ?? ""],
           ]);
           ok = evaluateExpression(strategy.expression, env) === true;
-        } catch {
-          ok = false;
+        } catch (e) {
+          this.markPhase(retryNode, "Error", messageOf(e));
+          return retryNode;
         }
         if (!ok) return fail("retryStrategy.expression evaluated to false");
       }
       if (waitMs > 0 && limit !== undefined) {
-        this.markPhase(retryNode, "Running", `Backoff for ${humanizeDuration(waitMs)}`);
+        this.markPhase(retryNode, "Running", `Backoff for ${humanizeDuration(timeToWait)}`);
         const cancelled = await this.backoffWait(retryNode, waitMs);
         if (cancelled) {
           if (this.shutdown) return fail(`Stopped with strategy '${this.shutdown}'`);
-          return fail(`retry exceeded workflow deadline ${iso(this.deadline ?? 0)}`);
+          return fail(`retry exceeded workflow deadline ${goTime(this.deadline ?? 0)}`);
         }
         this.markPhase(retryNode, "Running", "");
       }
@@ -2815,7 +2823,14 @@ function durationSeconds(n: NodeStatus): number {
   const s = Date.parse(n.startedAt ?? "");
   const f = Date.parse(n.finishedAt ?? "");
   if (!Number.isFinite(s) || !Number.isFinite(f)) return 0;
-  return Math.round((f - s) / 1000);
+  return (f - s) / 1000;
+}
+
+/** Go's default `time.Time` formatting (`2006-01-02 15:04:05 +0000 UTC`), as Argo prints deadlines. */
+function goTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const frac = iso.slice(20, 23).replace(/0+$/, "");
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? "." + frac : ""} +0000 UTC`;
 }
 
 const TRANSIENT = [

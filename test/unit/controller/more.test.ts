@@ -194,7 +194,7 @@ spec:
 `,
       h,
     );
-    expect(n("rdl").message).toBe("retry exceeded workflow deadline 2024-01-01T00:00:05Z");
+    expect(n("rdl").message).toBe("retry exceeded workflow deadline 2024-01-01 00:00:05 +0000 UTC");
     expect(wf.status?.phase).toBe("Failed");
   });
 });
