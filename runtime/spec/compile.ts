@@ -31,6 +31,14 @@ export interface CompileOptions {
   generateNameSuffix?: () => string;
   /** Default `"default"`. */
   namespace?: string;
+  /**
+   * Argo's controller `workflowDefaults`: a Workflow whose metadata and spec fill in what the workflow
+   * (after `workflowTemplateRef`) leaves unset. The workflow wins; maps are merged, lists replaced.
+   */
+  workflowDefaults?: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec?: WorkflowSpec;
+  };
 }
 
 /** Where a subtree of the compiled workflow was written: `positions.get([...prefix, ...rest])`. */
@@ -250,6 +258,18 @@ export function prepareWorkflow(
       });
       spec = merged;
     }
+  }
+
+  const defaultsSpec = options.workflowDefaults?.spec;
+  if (isPlainObject(defaultsSpec)) {
+    const d = structuredClone(defaultsSpec) as Record<string, unknown>;
+    normalizeParameters(d);
+    spec = strategicMerge(d as never, spec as never) as WorkflowSpec;
+  }
+  for (const field of ["labels", "annotations"] as const) {
+    const extra = options.workflowDefaults?.metadata?.[field];
+    if (extra)
+      metadata[field] = { ...extra, ...((metadata[field] as Record<string, string> | undefined) ?? {}) };
   }
 
   applyParameterOverrides(spec, options.parameters);

@@ -16,6 +16,7 @@ export const CONFIG_CODES = defineErrorCodes({
 });
 
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
+import type { CompileOptions } from "../../runtime/spec/index.js";
 
 export type { ImageConfig };
 
@@ -27,6 +28,10 @@ export interface SkiffConfig {
   host: { sandbox: "auto" | "bwrap" | "none" };
   images: Record<string, ImageConfig>;
   artifactRepository: { local?: { path: string } };
+  /** Argo's controller `workflowDefaults`: fills what each workflow leaves unset (the workflow wins). */
+  workflowDefaults?: CompileOptions["workflowDefaults"];
+  /** PEM files of extra certificate authorities trusted by HTTP steps (a company proxy, a mirror). */
+  extraCAFiles: string[];
   /** The folder the config file was read from (relative paths resolve against it). */
   baseDir: string;
 }
@@ -43,6 +48,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): SkiffConfig
     host: { sandbox: "auto" },
     images: {},
     artifactRepository: {},
+    extraCAFiles: [],
     baseDir: process.cwd(),
   };
 }
@@ -132,6 +138,20 @@ export async function loadConfig(
         if (isRecord(v.local) && typeof v.local.path === "string")
           config.artifactRepository.local = { path: resolve(config.baseDir, v.local.path) };
         else fail("artifactRepository supports `local: {path}` here", [k]);
+        break;
+      case "workflowDefaults":
+        if (
+          !isRecord(v) ||
+          (v.spec !== undefined && !isRecord(v.spec)) ||
+          (v.metadata !== undefined && !isRecord(v.metadata))
+        )
+          return fail("workflowDefaults must be a Workflow-like mapping with `metadata` and/or `spec`", [k]);
+        config.workflowDefaults = v as SkiffConfig["workflowDefaults"];
+        break;
+      case "extraCAFiles":
+        if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+          return fail("extraCAFiles must be a list of PEM file paths", [k]);
+        config.extraCAFiles = (v as string[]).map((f) => resolve(config.baseDir, f));
         break;
       default:
         fail(`unknown config field "${k}"`, [k]);

@@ -127,7 +127,12 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
   }
   let compiled;
   try {
-    compiled = compileRunnables(loaded, { entrypoint: opts.entrypoint, parameters, name: opts.name });
+    compiled = compileRunnables(loaded, {
+      entrypoint: opts.entrypoint,
+      parameters,
+      name: opts.name,
+      workflowDefaults: config.workflowDefaults,
+    });
   } catch (e) {
     printError(e as SkiffError);
     return EXIT.rejected;
