@@ -7,7 +7,7 @@ export type { ControllerOptions, RunningWorkflow } from "./types.js";
 export type { MemoCache, MemoEntry } from "../interfaces/memo.js";
 export { CONTROLLER_CODES } from "./codes.js";
 export { InMemoryMemoCache, SyncManager, defaultSyncManager, Limiter } from "./limits.js";
-export { matchesSelector, humanizeDuration } from "./operator.js";
+export { matchesSelector, humanizeDuration } from "./support.js";
 export { isCompleted, isFulfilled, isFailedOrError, outboundNodes, displayNameOf } from "./graph.js";
 export { itemDescription, expandSequence, parseWithParam } from "./loops.js";
 
