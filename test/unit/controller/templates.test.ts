@@ -244,3 +244,44 @@ spec:
     expect(h2.exec.requests.map((r) => r.nodeName)).toEqual(["ev[1].b"]);
   });
 });
+
+describe("recovery of a DAG", () => {
+  it("resumes a DAG without re-running finished tasks, re-running the one that was running", async () => {
+    const yaml = `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: rd}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: A, template: t}
+      - {name: B, template: t, depends: A}
+      - {name: C, template: t, depends: B}
+  - name: t
+    container: {image: x}
+`;
+    const compiled = compileYaml(yaml);
+    const h = harness({ auto: false });
+    h.exec.script("rd.B", { duration: 10_000 });
+    const first = start(compiled, h);
+    await new Promise((r) => setImmediate(r));
+    h.clock.advance(0);
+    for (let i = 0; i < 20 && h.exec.requests.length < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(h.exec.requests.map((r) => r.nodeName)).toEqual(["rd.A", "rd.B"]);
+    // The controller "dies" here: take what a store would hold and start again.
+    const persisted = first.snapshot();
+    first.stop("Terminate");
+    await first.done;
+    const h2 = harness();
+    const resumed = await resumeWorkflow(compiled, persisted, { executor: h2.exec, clock: h2.clock }).done;
+    expect(resumed.status?.phase).toBe("Succeeded");
+    expect(h2.exec.requests.map((r) => r.nodeName)).toEqual(["rd.B", "rd.C"]);
+    const nodes = Object.values(resumed.status?.nodes ?? {});
+    expect(nodes.find((x) => x.name === "rd.A")?.children).toEqual([
+      nodes.find((x) => x.name === "rd.B")?.id,
+    ]);
+  });
+});
