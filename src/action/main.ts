@@ -17,16 +17,12 @@ import { workflowCommand } from "../reporters/github-checks/annotations.js";
 import type { CheckAnnotation, GitHubClient } from "../reporters/github-checks/client.js";
 import { GH_CODES } from "../reporters/github-checks/codes.js";
 import { createOctokitClient } from "../reporters/github-checks/octokit.js";
-import {
-  createGitHubChecksReporter,
-  type OpenCheck,
-  type ReportingLimits,
-} from "../reporters/github-checks/reporter.js";
+import { createGitHubChecksReporter, type ReportingLimits } from "../reporters/github-checks/reporter.js";
 import { appendJobSummary, renderJobSummary, type SummaryEntry } from "../reporters/job-summary/index.js";
 import { runCompiledWorkflow, type RunHooks } from "../run/engine.js";
 import { readGitHubEvent } from "./github-event.js";
 import { readInputs } from "./inputs.js";
-import { OPEN_CHECKS_STATE } from "./state.js";
+import { OPEN_CHECKS_STATE, type OpenChecksFile } from "./state.js";
 
 /** Name of the Secret that holds the `secrets` input, for `secretKeyRef`. */
 export const ACTION_SECRET_NAME = "github-secrets";
@@ -122,7 +118,7 @@ async function runAction(
         `Check runs could not be written (${e.message}). Results are in this summary and the job's annotations.`,
       );
     },
-    onOpenChecksChanged: (open) => writeOpenChecks(openChecksFile, open),
+    onOpenChecksChanged: (open) => writeOpenChecks(openChecksFile, { open: [...open], finished: false }),
   });
 
   const pipelinesPath = resolve(workspace, inputs.pipelines);
@@ -213,6 +209,9 @@ async function runAction(
   }
 
   await reporter.flush(Number(env.SKIFF_GITHUB_FLUSH_TIMEOUT_MS) || 5 * 60_000);
+  // Checks still open now lost their last update to a GitHub failure; the post step closes them as such.
+  if (reporter.openChecks().length > 0)
+    writeOpenChecks(openChecksFile, { open: reporter.openChecks(), finished: true });
   if (reporter.fellBack) printAnnotations(reporter.unsentAnnotations());
   const markdown = renderJobSummary(entries, {
     secrets,
@@ -281,9 +280,9 @@ function printAnnotations(annotations: readonly CheckAnnotation[]): void {
   if (dropped > 0) core.info(`${dropped} more annotations are in the step logs above.`);
 }
 
-function writeOpenChecks(file: string, open: readonly OpenCheck[]): void {
+function writeOpenChecks(file: string, state: OpenChecksFile): void {
   try {
-    writeFileSync(file, JSON.stringify(open));
+    writeFileSync(file, JSON.stringify(state));
   } catch {
     // The post step then finds nothing to close; the run itself is unaffected.
   }

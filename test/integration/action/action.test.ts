@@ -411,6 +411,35 @@ tasks:
     ]);
   });
 
+  it("survives GitHub failing mid-run: retries 5xx, falls back once, and the post step closes what stayed open", async () => {
+    fake.script({ operation: "checks/update", status: 503, times: Infinity });
+    let run;
+    try {
+      run = await runAction({ fake, files: { ".skiff/ci.yaml": CI }, event: "push", payload: pushPayload() });
+    } finally {
+      fake.clearScripts();
+    }
+    expect(run.code).toBe(0);
+    expect(run.outputs.phase).toBe("Succeeded");
+    expect(run.stdout.match(/^::warning::/gm)).toHaveLength(1);
+    expect(run.stdout).toContain("SKF-GH-002 GitHub answered 503");
+    // Four attempts of the first update (1 s, 2 s, 4 s apart), then no more requests.
+    expect(fake.requests.filter((r) => r.status === 503)).toHaveLength(4);
+    expect([...fake.checkRuns.values()].every((r) => r.status === "in_progress")).toBe(true);
+    const post = await runAction({
+      fake,
+      files: {},
+      event: "push",
+      payload: pushPayload(),
+      script: ACTION_POST,
+      env: stateEnv(run),
+    });
+    expect(post.code).toBe(0);
+    expect([...fake.checkRuns.values()].map((r) => [r.status, r.conclusion, r.output.title])).toEqual(
+      [...fake.checkRuns.values()].map(() => ["completed", "neutral", "Result not reported"]),
+    );
+  });
+
   it("runs 200 steps within GitHub's request limits, the steps never waiting on the API", async () => {
     const wide = `kind: Pipeline\nmetadata:\n  name: wide\ntasks:\n${Array.from(
       { length: 200 },

@@ -135,7 +135,7 @@ export function openChecks(env: NodeJS.ProcessEnv): { id: number; name: string }
   const file = stateEnv({ env })["STATE_open-checks-file"];
   if (!file) return undefined;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as { id: number; name: string }[];
+    return (JSON.parse(readFileSync(file, "utf8")) as { open: { id: number; name: string }[] }).open;
   } catch {
     return undefined;
   }
