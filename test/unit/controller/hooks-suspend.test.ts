@@ -254,3 +254,26 @@ spec:
     expect(report?.inputArtifacts[0]?.local?.key).toMatch(/^exa\/exa-gen-\d+\/out\.tgz$/);
   });
 });
+
+describe("workflow-level hooks on the final status", () => {
+  it("fires a hook on workflow.status == Succeeded before the exit handler", async () => {
+    const { wf, n, exec } = await run(`
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wh}
+spec:
+  entrypoint: t
+  hooks:
+    exit: {template: t}
+    done: {template: t, expression: workflow.status == "Succeeded"}
+    failed: {template: t, expression: workflow.status == "Failed"}
+  templates:
+  - name: t
+    container: {image: x}
+`);
+    expect(wf.status?.phase).toBe("Succeeded");
+    expect(n("wh.hooks.done").phase).toBe("Succeeded");
+    expect(n.has("wh.hooks.failed")).toBe(false);
+    expect(exec.requests.map((r) => r.nodeName)).toEqual(["wh", "wh.hooks.done", "wh.onExit"]);
+  });
+});

@@ -250,3 +250,16 @@ spec:
     expect(h.exec.requests).toHaveLength(1);
   });
 });
+
+describe("OnTransientError", () => {
+  it("retries only attempts whose message looks transient", async () => {
+    const h = harness();
+    h.exec.script("t", (_r, call) =>
+      call === 0 ? { phase: "Error", message: "dial tcp: connection refused", exitCode: 1 } : { exitCode: 1 },
+    );
+    const { n } = await run(RETRY("{limit: 5, retryPolicy: OnTransientError}"), h);
+    expect(n.has("retry(1)")).toBe(true);
+    expect(n.has("retry(2)")).toBe(false);
+    expect(n("retry").message).toBe("main: Error (exit code 1)");
+  });
+});
