@@ -314,7 +314,9 @@ export class WorkflowOperator {
     const message = `Stopped with strategy '${strategy}'`;
     for (const pod of [...this.running]) {
       if (pod.onExit && strategy === "Stop") continue;
-      this.killPod(pod, "Failed", `workflow shutdown with strategy:  ${strategy}`);
+      // HTTP nodes have no pod in Argo: they are failed like suspend nodes.
+      const reason = pod.node.type === "HTTP" ? message : `workflow shutdown with strategy:  ${strategy}`;
+      this.killPod(pod, "Failed", reason);
     }
     for (const s of [...this.suspends]) s.resolve({ phase: "Failed", message });
     for (const w of [...this.waitingLocks.values()]) w.cancel(new NodeOutcome("Failed", message));
