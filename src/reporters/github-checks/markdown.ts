@@ -75,12 +75,19 @@ export function durationOf(
   return formatDuration(end - Date.parse(item.startedAt));
 }
 
-/** A step's name relative to its workflow: `build`, `test(0:node:20)`, `[0].hello`. */
+/**
+ * A step's name relative to its workflow: `build`, `test(0:node:20)`, `outer.inner`. Step-group indexes
+ * (`[0].`) are dropped: step names are unique within their template, so the rest still tells steps apart.
+ */
 export function stepName(node: NodeStatus, workflowName: string): string {
-  if (node.name === workflowName) return node.displayName || node.name;
-  if (node.name.startsWith(`${workflowName}.`)) return node.name.slice(workflowName.length + 1);
-  if (node.name.startsWith(workflowName)) return node.name.slice(workflowName.length);
-  return node.displayName || node.name;
+  // A workflow that is a single step: its generated name changes every run, its template's does not.
+  if (node.name === workflowName) return node.templateName ?? node.templateRef?.template ?? node.displayName;
+  if (!node.name.startsWith(workflowName)) return node.displayName || node.name;
+  const rest = node.name
+    .slice(workflowName.length)
+    .replace(/\[\d+\]\./g, ".")
+    .replace(/^\./, "");
+  return rest === "" ? node.displayName || node.name : rest;
 }
 
 const LEAF_TYPES = new Set(["Pod", "Container", "HTTP", "Plugin", "Suspend", "Skipped"]);
@@ -168,7 +175,7 @@ export function mermaidGraph(wf: Workflow): string {
   shown.forEach((n, i) => ids.set(n.id, `n${i}`));
   const lines = ["```mermaid", "flowchart TD"];
   for (const n of shown) {
-    const label = `${PHASE_MARKS[n.phase]} ${n.id === name || n.name === name ? name : n.displayName || stepName(n, name)}`;
+    const label = `${PHASE_MARKS[n.phase]} ${n.name === name && n.type !== "Pod" ? name : stepName(n, name)}`;
     lines.push(`  ${ids.get(n.id)}["${label.replace(/"/g, "#quot;")}"]:::${n.phase.toLowerCase()}`);
   }
   const edges = new Set<string>();

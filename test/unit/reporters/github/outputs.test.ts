@@ -181,3 +181,22 @@ describe("log annotations", () => {
     ).toBe("::error file=src/a%2Cb.ts,line=3,col=2,title=Step test%3A failed::100%25 broken%0Asecond line");
   });
 });
+
+describe("step names", () => {
+  it("are relative to the workflow, without step-group indexes", async () => {
+    const { stepName } = await import("../../../../src/reporters/github-checks/markdown.js");
+    const node = (name: string) => ({
+      id: name,
+      name,
+      displayName: "d",
+      type: "Pod" as const,
+      phase: "Running" as const,
+    });
+    expect(stepName(node("wf.build"), "wf")).toBe("build");
+    expect(stepName(node("wf[0].hello"), "wf")).toBe("hello");
+    expect(stepName(node("wf[1].outer[0].inner(0:a)"), "wf")).toBe("outer.inner(0:a)");
+    expect(stepName(node("wf.onExit"), "wf")).toBe("onExit");
+    expect(stepName(node("other"), "wf")).toBe("d");
+    expect(stepName({ ...node("wf"), templateName: "flaky" }, "wf")).toBe("flaky");
+  });
+});
