@@ -1,4 +1,12 @@
-import type { Artifact, Container, K8sObject, Parameter, Template } from "../spec/types.js";
+import type {
+  Artifact,
+  ConfigMap,
+  Container,
+  K8sObject,
+  Parameter,
+  Secret,
+  Template,
+} from "../spec/types.js";
 import type { ArtifactRepository } from "./artifacts.js";
 
 /**
@@ -43,6 +51,12 @@ export interface StepRequest {
    * Executors keep a claim's contents for the whole workflow (and an existing claim's across workflows).
    */
   volumes?: K8sObject[];
+  /**
+   * ConfigMaps and Secrets loaded beside the workflow, by name (`CompiledWorkflow.configMaps`/`secrets`):
+   * `configMap` and `secret` volumes are made from them. Executors that cannot read a cluster need them.
+   */
+  configMaps?: ReadonlyMap<string, ConfigMap>;
+  secrets?: ReadonlyMap<string, Secret>;
   /** True for daemon templates: `start` returns at once; `ready()` resolves once the step is up. */
   daemon: boolean;
   /**

@@ -31,7 +31,14 @@ import {
   TailBuffer,
 } from "../shared/result.js";
 import { GroupProcess, type ProcessExit } from "./process.js";
-import { createBwrapLayout, createHostLayout, type NamedPath, type SandboxLayout } from "./sandbox.js";
+import {
+  createBwrapLayout,
+  createHostLayout,
+  type Bind,
+  type NamedPath,
+  type SandboxLayout,
+} from "./sandbox.js";
+import { planVolumeMounts, type VolumeMountPlan } from "./volumes.js";
 
 /** Host environment variables a step inherits unless told otherwise. Secrets in the host env stay out. */
 export const DEFAULT_INHERITED_ENV = [
@@ -59,6 +66,8 @@ export interface HostSettings {
   keepStepDirs: boolean;
   /** Host folders bound read-write into every sandbox (absolute paths). */
   writablePaths: string[];
+  /** Where claims that the workflow did not create (existing PVCs) keep their contents, across workflows. */
+  volumesDir: string;
 }
 
 /** Argo writes a script's `source` here; the sandbox puts it at the same place. */
@@ -82,6 +91,7 @@ interface StepState {
   readonly logs: LogStream;
   readonly processes: Set<GroupProcess>;
   readonly abort: AbortController;
+  readonly volumes: VolumeMountPlan[];
   dir?: string;
   stop?: StopCause;
   result: Promise<StepResult>;
@@ -126,6 +136,10 @@ export class HostExecutor implements Executor {
     }
     const kind = type as RunnableType;
     const plans = kind === "http" || kind === "data" ? [] : this.planContainers(request, kind);
+    const volumes = planVolumeMounts(request, [
+      ...((request.template.containerSet?.volumeMounts ?? []) as K8sObject[]),
+      ...plans.flatMap((p) => (p.container.volumeMounts ?? []) as K8sObject[]),
+    ]);
     const handle: StepHandle = { id: `host-${nextStepId++}`, nodeId: request.nodeId };
     let resolveReady!: (r: DaemonReady) => void;
     let rejectReady!: (e: unknown) => void;
@@ -140,6 +154,7 @@ export class HostExecutor implements Executor {
       logs: new LogStream(),
       processes: new Set(),
       abort: new AbortController(),
+      volumes,
       result: Promise.resolve(undefined as unknown as StepResult),
       ready,
       resolveReady,
@@ -365,23 +380,27 @@ export class HostExecutor implements Executor {
     return state.dir;
   }
 
-  private layoutFor(state: StepState, plans: ContainerPlan[], dir: string): SandboxLayout {
+  /** The host folder holding a volume's contents (made on first use by the layout). */
+  private volumeHostPath(state: StepState, root: string, dir: string, v: VolumeMountPlan): string {
+    const src = v.source;
+    let base: string;
+    if (src.kind === "host") base = src.path;
+    else if (src.kind === "claim" && src.scope === "existing")
+      base = path.join(this.settings.volumesDir, safeName(src.claimName));
+    else if (src.kind === "claim") {
+      const wf = `${safeName(state.request.workflowName)}-${safeName(state.request.workflowUid)}`;
+      base = path.join(root, "workflows", wf, "claims", safeName(src.claimName));
+    } else base = path.join(dir, "volumes", safeName(src.name));
+    return v.subPath ? path.join(base, v.subPath) : base;
+  }
+
+  private layoutFor(state: StepState, plans: ContainerPlan[], root: string, dir: string): SandboxLayout {
     const t = state.request.template;
-    const volumeDirs = new Map<string, string>();
-    const binds: { mountPath: string; hostPath: string }[] = [];
-    const mounts = [
-      ...((t.containerSet?.volumeMounts ?? []) as K8sObject[]),
-      ...plans.flatMap((p) => (p.container.volumeMounts ?? []) as K8sObject[]),
-    ];
-    for (const m of mounts) {
-      const name = String(m.name ?? "");
-      const mountPath = String(m.mountPath ?? "");
-      if (!name || !mountPath.startsWith("/")) continue;
-      if (!volumeDirs.has(name)) volumeDirs.set(name, path.join(dir, "volumes", safeName(name)));
-      if (!binds.some((b) => b.mountPath === path.resolve(mountPath))) {
-        binds.push({ mountPath: path.resolve(mountPath), hostPath: volumeDirs.get(name)! });
-      }
-    }
+    const binds: Bind[] = state.volumes.map((v) => ({
+      mountPath: v.mountPath,
+      hostPath: this.volumeHostPath(state, root, dir, v),
+      readOnly: v.readOnly,
+    }));
     if (!this.settings.bwrapPath) {
       // Without a sandbox, volumes are the host paths themselves, and scripts live in the step folder.
       return createHostLayout({ binds: [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] });
@@ -400,6 +419,25 @@ export class HostExecutor implements Executor {
     return createBwrapLayout(opts);
   }
 
+  /** Writes the files of `configMap`/`secret` volumes where the step will see them. */
+  private async writeVolumeFiles(state: StepState, layout: SandboxLayout, root: string, dir: string) {
+    for (const v of state.volumes) {
+      if (v.source.kind === "files") {
+        // In a sandbox the files go to the volume's folder; without one, to the mount path itself.
+        const base = layout.sandboxed ? this.volumeHostPath(state, root, dir, v) : v.mountPath;
+        await mkdir(base, { recursive: true });
+        for (const f of v.source.files) {
+          const file = path.join(base, f.path);
+          await mkdir(path.dirname(file), { recursive: true });
+          await writeFile(file, f.content, { mode: f.mode });
+          await chmod(file, f.mode);
+        }
+      } else if (!layout.sandboxed) {
+        await mkdir(v.mountPath, { recursive: true }).catch(() => undefined);
+      }
+    }
+  }
+
   private async runPod(
     state: StepState,
     kind: RunnableType,
@@ -409,9 +447,10 @@ export class HostExecutor implements Executor {
     const { request } = state;
     const clock = this.settings.clock;
     const dir = await this.stepDir(state);
+    const root = await this.workRoot();
     const scratch = path.join(dir, "scratch");
     await mkdir(scratch, { recursive: true });
-    const layout = this.layoutFor(state, plans, dir);
+    const layout = this.layoutFor(state, plans, root, dir);
     const base = (): StepResult => ({
       phase: "Succeeded",
       exitCode: null,
@@ -434,6 +473,7 @@ export class HostExecutor implements Executor {
         ...(request.artifactRepository ? { repository: request.artifactRepository } : {}),
         scratchDir: scratch,
       });
+      await this.writeVolumeFiles(state, layout, root, dir);
       if (kind === "script") {
         const file = layout.hostPath(`${SCRIPT_DIR}/script`);
         await mkdir(path.dirname(file), { recursive: true });

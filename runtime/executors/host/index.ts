@@ -34,6 +34,11 @@ export interface HostExecutorOptions {
    * the host's home. Everything else of the host stays read-only.
    */
   writablePaths?: string[];
+  /**
+   * Where existing `persistentVolumeClaim`s (claims the workflow did not create) keep their contents across
+   * workflows, one folder per claim (default: `volumes` beside `workDir`, or `skiff-volumes` in the OS temp folder).
+   */
+  volumesDir?: string;
 }
 
 /**
@@ -65,10 +70,17 @@ export function createHostExecutor(
       );
     }
   }
+  const workDir = options.workDir ?? tmpdir();
   return new HostExecutor({
     images: { ...DEFAULT_HOST_IMAGES, ...options.images },
     bwrapPath,
-    workDir: options.workDir ?? tmpdir(),
+    workDir,
+    volumesDir: path.resolve(
+      options.volumesDir ??
+        (options.workDir
+          ? path.join(options.workDir, "..", "volumes")
+          : path.join(tmpdir(), "skiff-volumes")),
+    ),
     clock: options.clock ?? new SystemClock(),
     killGracePeriodMs: options.killGracePeriodMs ?? 10_000,
     inheritEnv: options.inheritEnv ?? DEFAULT_INHERITED_ENV,

@@ -10,6 +10,13 @@ import {
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
+/** A host path bound into the sandbox. */
+export interface Bind {
+  mountPath: string;
+  hostPath: string;
+  readOnly?: boolean;
+}
+
 /** A path the template names: an input artifact, an output, a working directory or a volume mount. */
 export interface NamedPath {
   path: string;
@@ -22,8 +29,8 @@ export interface SandboxLayoutOptions {
   stepDir: string;
   /** Shared read-write folder (same path inside and outside). */
   workspace?: string;
-  /** Host folders bound read-write at a path inside (e.g. `emptyDir` volumes), by mount path. */
-  binds: { mountPath: string; hostPath: string }[];
+  /** Host folders bound at a path inside (volumes), by mount path; read-write unless `readOnly`. */
+  binds: Bind[];
   namedPaths: NamedPath[];
 }
 
@@ -69,7 +76,7 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   mkdirSync(fsRoot, { recursive: true });
   mkdirSync(tmpHost, { recursive: true });
 
-  const binds = [{ mountPath: "/tmp", hostPath: tmpHost }, ...options.binds];
+  const binds: Bind[] = [{ mountPath: "/tmp", hostPath: tmpHost }, ...options.binds];
   // Tools expect a writable /var/tmp as much as /tmp; it is private too.
   if (isHostDirectory("/var/tmp") && !options.binds.some((b) => b.mountPath === "/var/tmp")) {
     binds.push({ mountPath: "/var/tmp", hostPath: path.join(options.stepDir, "var-tmp") });
@@ -134,8 +141,9 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   emitShell("/");
   args.push("--dev", "/dev", "--proc", "/proc");
   for (const b of [...binds].sort((x, y) => depth(x.mountPath) - depth(y.mountPath))) {
-    mkdirSync(b.hostPath, { recursive: true });
-    args.push("--bind", b.hostPath, b.mountPath);
+    // A bound host file (a hostPath volume of one file) is left as it is.
+    if (!exists(b.hostPath)) mkdirSync(b.hostPath, { recursive: true });
+    args.push(b.readOnly ? "--ro-bind" : "--bind", b.hostPath, b.mountPath);
   }
 
   const hostPath = (p: string): string => {

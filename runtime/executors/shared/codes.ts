@@ -39,4 +39,16 @@ export const EXEC_CODES = defineErrorCodes({
     title: "Daemon step ended before it was ready",
     hint: "The daemon's process exited or was killed before its readinessProbe passed; see the step's logs.",
   },
+  "SKF-EXEC-009": {
+    title: "ConfigMap or Secret of a volume not available",
+    hint:
+      "A `configMap` or `secret` volume is made from the ConfigMap/Secret manifests loaded beside the workflow " +
+      "(e.g. `skiff run wf.yaml cm.yaml`); load the manifest, or mark the volume `optional: true`.",
+  },
+  "SKF-EXEC-010": {
+    title: "Volume type not supported by the host executor",
+    hint:
+      "The host executor provides `persistentVolumeClaim`, `emptyDir`, `hostPath`, `configMap` and `secret` " +
+      "volumes; use one of them, or run the workflow on Kubernetes.",
+  },
 });
