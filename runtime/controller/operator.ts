@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { SkiffError } from "../errors/index.js";
 import {
-  AbsentOptionalError,
   evaluateDepends,
   evaluateExpression,
   evaluateWhen,
-  PendingReferenceError,
   dependsTaskNames,
   dependenciesToDepends,
   findTags,
@@ -1946,39 +1944,40 @@ export class WorkflowOperator {
       runs.push(run());
     };
 
-    for (const raw of steps) {
-      if (groupError) break;
-      const childName = `${sg.name}.${raw.name}`;
+    // Argo resolves references and expands loops for the whole group before starting any step: an error
+    // there errors the group with the plain message and nothing runs. A step whose `when` is false is not
+    // resolved at all (its body may name outputs that will never exist).
+    type Planned = {
+      raw: WorkflowStep;
+      name: string;
+      children?: NodeStatus[];
+      when: { ok: boolean; text: string } | { error: string };
+      resolved?: { step: WorkflowStep; absentRefs: Record<string, string> };
+    };
+    const planned: Planned[] = [];
+    const evaluate = (raw: WorkflowStep, vars: ReadonlyMap<string, string | null>): Planned["when"] => {
+      if (!raw.when) return { ok: true, text: "" };
       try {
-        const loop =
-          raw.withItems !== undefined || raw.withParam !== undefined || raw.withSequence !== undefined;
+        const ok = this.shouldExecute(raw.when, vars, "steps");
+        return { ok, text: ok ? "" : substitute(raw.when, narrowVars(raw.when, vars)) };
+      } catch (e) {
+        return { error: messageOf(e) };
+      }
+    };
+    for (const raw of steps) {
+      const loop =
+        raw.withItems !== undefined || raw.withParam !== undefined || raw.withSequence !== undefined;
+      try {
         if (!loop) {
-          if (raw.when) {
-            let ok: boolean;
-            try {
-              ok = this.shouldExecute(raw.when, scope.vars, "steps");
-            } catch (e) {
-              const n = this.errorNode(childName, { ...inv }, messageOf(e), "Skipped", raw);
-              this.addChild(sg, n.id);
-              groupError = messageOf(e);
-              break;
-            }
-            if (!ok) {
-              const text = substitute(raw.when, narrowVars(raw.when ?? "", scope.vars));
-              const n = this.skippedNode(childName, raw, inv, "Skipped", `when '${text}' evaluated false`);
-              this.addChild(sg, n.id);
-              childSteps.set(n.id, raw);
-              singles.push({ step: raw, node: () => n });
-              continue;
-            }
-          }
-          const { step, absentRefs } = this.resolveInvocation(raw, scope);
-          launch(raw.name, step, absentRefs);
+          const when = evaluate(raw, scope.vars);
+          const p: Planned = { raw, name: raw.name, when };
+          if ("ok" in when && when.ok) p.resolved = this.resolveInvocation(raw, scope);
+          planned.push(p);
           continue;
         }
         const items = this.expandLoop(raw, scope) ?? [];
         if (!items.length) {
-          const n = this.skippedNode(childName, raw, inv, "Skipped", "Skipped, empty params");
+          const n = this.skippedNode(`${sg.name}.${raw.name}`, raw, inv, "Skipped", "Skipped, empty params");
           this.addChild(sg, n.id);
           childSteps.set(n.id, raw);
           continue;
@@ -1986,48 +1985,36 @@ export class WorkflowOperator {
         const children: NodeStatus[] = [];
         loops.push({ step: raw, children });
         for (const item of items) {
-          const name = `${raw.name}(${item.index}:${item.desc})`;
-          const itemVars = new LayeredVars(scope.vars, item.vars);
-          if (raw.when) {
-            let ok: boolean;
-            try {
-              ok = this.shouldExecute(raw.when, itemVars, "steps");
-            } catch (e) {
-              const n = this.errorNode(`${sg.name}.${name}`, inv, messageOf(e), "Skipped", raw);
-              this.addChild(sg, n.id);
-              groupError = messageOf(e);
-              break;
-            }
-            if (!ok) {
-              const text = substitute(raw.when, narrowVars(raw.when ?? "", itemVars));
-              const n = this.skippedNode(
-                `${sg.name}.${name}`,
-                raw,
-                inv,
-                "Skipped",
-                `when '${text}' evaluated false`,
-              );
-              this.addChild(sg, n.id);
-              childSteps.set(n.id, raw);
-              children.push(n);
-              continue;
-            }
-          }
-          const { step, absentRefs } = this.resolveInvocation(raw, scope, item.vars);
-          launch(name, { ...step, name: raw.name }, absentRefs, children);
+          const when = evaluate(raw, new LayeredVars(scope.vars, item.vars));
+          const p: Planned = { raw, name: `${raw.name}(${item.index}:${item.desc})`, children, when };
+          if ("ok" in when && when.ok) p.resolved = this.resolveInvocation(raw, scope, item.vars);
+          planned.push(p);
         }
       } catch (e) {
-        if (
-          e instanceof PendingReferenceError ||
-          e instanceof AbsentOptionalError ||
-          e instanceof SkiffError
-        ) {
-          groupError = `step group deemed errored due to child ${childName} error: ${messageOf(e)}`;
-        } else {
-          groupError = messageOf(e);
-        }
+        groupError = messageOf(e);
         break;
       }
+    }
+
+    for (const p of groupError ? [] : planned) {
+      const { raw } = p;
+      const childName = `${sg.name}.${p.name}`;
+      if ("error" in p.when) {
+        const n = this.errorNode(childName, inv, p.when.error, "Skipped", raw);
+        this.addChild(sg, n.id);
+        groupError = p.when.error;
+        break;
+      }
+      if (!p.when.ok) {
+        const n = this.skippedNode(childName, raw, inv, "Skipped", `when '${p.when.text}' evaluated false`);
+        this.addChild(sg, n.id);
+        childSteps.set(n.id, raw);
+        if (p.children) p.children.push(n);
+        else singles.push({ step: raw, node: () => n });
+        continue;
+      }
+      if (p.resolved)
+        launch(p.name, { ...p.resolved.step, name: raw.name }, p.resolved.absentRefs, p.children);
     }
     await Promise.all(runs);
     for (const s of singles) {
