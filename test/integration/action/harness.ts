@@ -112,15 +112,23 @@ export function startAction(c: ActionCase): {
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<number | null>((r) => child.on("close", r)).then((code) => ({
-    code,
-    stdout,
-    stderr,
-    outputs: parseOutputs(readFileSync(files.output, "utf8")),
-    summary: readFileSync(files.summary, "utf8"),
-    workspace,
-    env,
-  }));
+  // A killed action may leave a step's process holding its output pipes: wait for them briefly, not forever.
+  const closed = new Promise<void>((r) => child.on("close", () => r()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const done = exited
+    .then(async (code) => {
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+      return code;
+    })
+    .then((code) => ({
+      code,
+      stdout,
+      stderr,
+      outputs: parseOutputs(readFileSync(files.output, "utf8")),
+      summary: readFileSync(files.summary, "utf8"),
+      workspace,
+      env,
+    }));
   return { child, done, env };
 }
 
