@@ -154,8 +154,8 @@ spec:
     expect(n("seq[0].s(3:3)").phase).toBe("Succeeded");
   });
 
-  it("a bad withParam errors the group", async () => {
-    const { wf, n } = await run(`
+  it("a bad withParam errors the group before any step starts", async () => {
+    const { wf, n, exec } = await run(`
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: {name: badparam}
@@ -164,14 +164,15 @@ spec:
   templates:
   - name: main
     steps:
-    - - {name: s, template: t, withParam: "not json"}
+    - - {name: first, template: t}
+      - {name: s, template: t, withParam: "not json"}
   - name: t
     container: {image: x}
 `);
     expect(n("badparam[0]").phase).toBe("Error");
-    expect(n("badparam[0]").message).toContain(
-      "withParam value could not be parsed as a JSON list: not json",
-    );
+    expect(n("badparam[0]").message).toMatch(/^withParam value could not be parsed as a JSON list: not json/);
+    expect(n.has("badparam[0].first")).toBe(false);
+    expect(exec.requests).toHaveLength(0);
     expect(wf.status?.phase).toBe("Failed");
   });
 });
