@@ -177,16 +177,34 @@ export class HostExecutor implements Executor {
     return this.stateOf(handle).ready;
   }
 
+  /**
+   * The step's result. Once it resolves the executor forgets the step (a workflow of many steps must not grow
+   * memory with their number): later calls for the handle throw SKF-EXEC-005, `kill` does nothing, and a
+   * `logs` iterator taken before still drains the step's lines.
+   */
   async wait(handle: StepHandle): Promise<StepResult> {
-    return this.stateOf(handle).result;
+    const state = this.stateOf(handle);
+    try {
+      return await state.result;
+    } finally {
+      this.steps.delete(handle.id);
+    }
   }
 
   logs(handle: StepHandle): AsyncIterable<LogLine> {
+    // The reader holds the lines, not the step: they are freed with the reader once it ends.
     return this.stateOf(handle).logs.read();
   }
 
+  /** How many steps the executor still holds: those started and not yet waited for. */
+  get liveSteps(): number {
+    return this.steps.size;
+  }
+
   async kill(handle: StepHandle, reason: string): Promise<void> {
-    const state = this.stateOf(handle);
+    const state = this.steps.get(handle.id);
+    // A step already waited for has ended: there is nothing left to stop.
+    if (!state) return;
     state.stop ??= { kind: "kill", reason };
     await this.stopProcesses(state);
     await state.result.catch(() => undefined);
@@ -210,7 +228,12 @@ export class HostExecutor implements Executor {
 
   private stateOf(handle: StepHandle): StepState {
     const s = this.steps.get(handle.id);
-    if (!s) throw new SkiffError(EXEC_CODES["SKF-EXEC-005"], `unknown step handle '${handle.id}'`);
+    if (!s) {
+      throw new SkiffError(
+        EXEC_CODES["SKF-EXEC-005"],
+        `unknown step handle '${handle.id}' (never started here, already waited for, or cleaned up)`,
+      );
+    }
     return s;
   }
 

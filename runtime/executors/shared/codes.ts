@@ -25,7 +25,9 @@ export const EXEC_CODES = defineErrorCodes({
   },
   "SKF-EXEC-005": {
     title: "Unknown step",
-    hint: "The handle was not returned by this executor's `start`, or the executor was cleaned up.",
+    hint:
+      "The handle was not returned by this executor's `start`, its result was already taken with `wait` (the " +
+      "executor then forgets the step), or the executor was cleaned up.",
   },
   "SKF-EXEC-006": {
     title: "Step could not be prepared",
