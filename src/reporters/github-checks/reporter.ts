@@ -1,5 +1,5 @@
 import { SkiffError } from "../../../runtime/errors/index.js";
-import type { Clock } from "../../../runtime/interfaces/clock.js";
+import type { Clock, TimerHandle } from "../../../runtime/interfaces/clock.js";
 import type { ControllerEvent, ControllerEventListener } from "../../../runtime/interfaces/events.js";
 import type { CompiledWorkflow, TemplateScope } from "../../../runtime/spec/compiled.js";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
@@ -43,6 +43,8 @@ export interface ReportingLimits {
   maxAnnotationsPerCheck: number;
   /** Log lines shown at the end of a step's check. */
   logTailLines: number;
+  /** While a workflow runs, its check's table is refreshed at most this often (ms) as steps finish. */
+  refreshIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: ReportingLimits = {
@@ -53,6 +55,7 @@ export const DEFAULT_LIMITS: ReportingLimits = {
   maxRetryWaitMs: 120_000,
   maxAnnotationsPerCheck: 200,
   logTailLines: 40,
+  refreshIntervalMs: 30_000,
 };
 
 export interface GitHubChecksReporterOptions {
@@ -125,6 +128,8 @@ interface WorkflowState {
   annotations: Map<string, AnnotationEntry[]>;
   /** Steps not given their own check because the hourly request budget would run out. */
   folded: number;
+  /** A pending refresh of the workflow's check. */
+  refresh?: TimerHandle;
 }
 
 /** Creates the check-run reporter. */
@@ -256,6 +261,7 @@ class ChecksReporter implements GitHubChecksReporter {
           return;
         }
         if (this.options.checks === "steps") this.stepCheck(state, node);
+        if (isFinished(node.phase) && node.phase !== event.previousPhase) this.scheduleRefresh(state);
         return;
       }
       case "log": {
@@ -285,6 +291,8 @@ class ChecksReporter implements GitHubChecksReporter {
       }
       case "workflow-finished":
         state.workflow = event.workflow;
+        if (state.refresh) this.options.clock.clearTimer(state.refresh);
+        state.refresh = undefined;
         for (const node of Object.values(event.workflow.status?.nodes ?? {})) {
           const step = state.steps.get(node.id);
           if (step) this.markDirty(step);
@@ -333,6 +341,24 @@ class ChecksReporter implements GitHubChecksReporter {
     this.markDirty(check);
   }
 
+  /**
+   * Writes left this hour beyond those already owed: completing each open check, and a final update of each
+   * workflow's check.
+   */
+  private spareWrites(): number {
+    const open = this.all.filter((c) => !c.closed).length;
+    return this.limits.writesPerHour - this.writes - open - this.workflows.length - 1;
+  }
+
+  /** Refreshes the workflow check's table a while after a step finishes, so bursts cost one request. */
+  private scheduleRefresh(state: WorkflowState): void {
+    if (state.refresh || !state.check || this.fallen || this.spareWrites() < 1) return;
+    state.refresh = this.options.clock.setTimer(this.limits.refreshIntervalMs, () => {
+      state.refresh = undefined;
+      if (state.check && !state.check.closed) this.markDirty(state.check);
+    });
+  }
+
   private stepCheck(state: WorkflowState, node: NodeStatus): void {
     const existing = state.steps.get(node.id);
     if (existing) {
@@ -342,8 +368,7 @@ class ChecksReporter implements GitHubChecksReporter {
     if (node.phase === "Pending") return;
     // Each new check costs a create and, later, an update: keep enough of the hour's budget for the
     // updates of checks already open and for the workflow checks.
-    const open = this.all.filter((c) => !c.closed).length;
-    if (this.writes + open * 2 + this.workflows.length + 2 > this.limits.writesPerHour) {
+    if (this.spareWrites() < 2) {
       state.folded++;
       return;
     }
@@ -589,6 +614,16 @@ class ChecksReporter implements GitHubChecksReporter {
 /** Identifies an annotation across renderings (its level may still change from inferred to final). */
 function annotationKey(a: CheckAnnotation): string {
   return `${a.path}:${a.start_line}:${a.start_column ?? ""}:${a.title ?? ""}:${a.message}`;
+}
+
+function isFinished(phase: string): boolean {
+  return (
+    phase === "Succeeded" ||
+    phase === "Failed" ||
+    phase === "Error" ||
+    phase === "Skipped" ||
+    phase === "Omitted"
+  );
 }
 
 function scopeOf(compiled: CompiledWorkflow, node: NodeStatus): TemplateScope {

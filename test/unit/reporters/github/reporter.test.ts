@@ -292,3 +292,28 @@ describe("GitHub check-run reporter", () => {
     expect(out.text).not.toContain("first attempt failed");
   });
 });
+
+describe("the workflow's check while it runs", () => {
+  it("refreshes its table at most once per interval as steps finish", async () => {
+    const { github, reporter, sim, clock } = setup({
+      checks: "workflow",
+      limits: { refreshIntervalMs: 30_000 },
+    });
+    sim.start();
+    sim.node("lint", { phase: "Running" });
+    sim.node("build", { phase: "Running" });
+    await clock.sleep(1000);
+    sim.node("lint", { phase: "Succeeded" });
+    sim.node("build", { phase: "Succeeded" });
+    await clock.sleep(31_000);
+    await reporter.flush();
+    expect(github.calls.map((c) => c.method)).toEqual(["createCheckRun", "updateCheckRun"]);
+    expect(github.byName("ci")!.output!.title).toBe("🔄 ci is running (2 of 2 steps done)");
+    sim.node("test", { phase: "Running" });
+    sim.node("test", { phase: "Succeeded" });
+    sim.finish("Succeeded");
+    await reporter.flush();
+    expect(github.calls).toHaveLength(3);
+    expect(github.byName("ci")).toMatchObject({ status: "completed", conclusion: "success" });
+  });
+});
