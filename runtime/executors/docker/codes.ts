@@ -1,0 +1,28 @@
+import { defineErrorCodes } from "../../errors/index.js";
+
+/** Error codes of the Docker executor (`SKF-DOCKER-`). */
+export const DOCKER_CODES = defineErrorCodes({
+  "SKF-DOCKER-001": {
+    title: "Docker engine not reachable",
+    hint:
+      "Start the Docker daemon (`dockerd`, or Docker Desktop) and check that this user may use its socket " +
+      "(`docker info`), or set DOCKER_HOST / the executor's `socketPath`. Without Docker, use the host executor.",
+  },
+  "SKF-DOCKER-002": {
+    title: "Image not available",
+    hint:
+      "No registry may be reachable from here. Build or load the image locally (`docker load`, `docker import`), " +
+      'map the name onto a local image with the executor\'s `imageMap` (e.g. `{ "busybox": "skiff-test/busybox:latest" }`), ' +
+      "or set `imagePullPolicy: IfNotPresent`/`Never` so that a local copy is used.",
+  },
+  "SKF-DOCKER-003": {
+    title: "Container could not be created",
+    hint:
+      "The Docker engine refused the container's settings (image, volumes, resources or securityContext); " +
+      "the engine's message says which.",
+  },
+  "SKF-DOCKER-004": {
+    title: "Invalid resource quantity",
+    hint: "Use Kubernetes quantities: cpu as `500m` or `1.5`, memory as `128Mi`, `1Gi` or bytes.",
+  },
+});
