@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import { Agent } from "node:http";
+import { readFile, writeFile } from "node:fs/promises";
+import type { LookupFunction } from "node:net";
+import path from "node:path";
+import S3rver from "s3rver";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createS3Driver } from "../../../runtime/artifacts/s3/index.js";
+import type { Artifact } from "../../../runtime/spec/types.js";
+import { entriesOf, makeTree, readTree, scratch, secret, secretsOf } from "./helpers.js";
+
+// A real S3-compatible server (s3rver) on a free localhost port; it knows one key pair, S3RVER/S3RVER, and
+// refuses requests signed with any other access key.
+let server: S3rver;
+let endpoint: string;
+let port: number;
+let work: { dir: string; cleanup: () => Promise<void> };
+
+const creds = secret("s3-creds", { accessKey: "S3RVER", secretKey: "S3RVER" });
+const secrets = secretsOf(creds, secret("wrong", { accessKey: "NOBODY", secretKey: "nope" }, true));
+
+function art(key: string, extra: Record<string, unknown> = {}): Artifact {
+  return {
+    name: "a",
+    s3: {
+      endpoint,
+      insecure: true,
+      bucket: "skiff-test",
+      key,
+      accessKeySecret: { name: "s3-creds", key: "accessKey" },
+      secretKeySecret: { name: "s3-creds", key: "secretKey" },
+      ...extra,
+    },
+  };
+}
+
+beforeAll(async () => {
+  work = await scratch("s3");
+  server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory: path.join(work.dir, "server"),
+    serviceEndpoint: "localhost",
+    configureBuckets: [{ name: "skiff-test", configs: [] }],
+  });
+  const addr = await server.run();
+  port = addr.port;
+  endpoint = `127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await work?.cleanup();
+});
+
+describe("s3 driver against s3rver", () => {
+  const driver = createS3Driver({ secrets, env: {} });
+
+  it("saves, finds, loads and deletes a file", async () => {
+    const src = path.join(work.dir, "in.tgz");
+    await writeFile(src, "artifact bytes");
+    const a = art("wf/pod/out.tgz");
+    expect(await driver.exists(a)).toBe(false);
+    await driver.save(a, src);
+    expect(await driver.exists(a)).toBe(true);
+    const dest = path.join(work.dir, "loaded", "out.tgz");
+    await driver.load(a, dest);
+    expect(await readFile(dest, "utf8")).toBe("artifact bytes");
+    expect(await entriesOf(path.dirname(dest))).toEqual(["out.tgz"]);
+    await driver.delete(a);
+    expect(await driver.exists(a)).toBe(false);
+    await expect(driver.load(a, dest + ".again")).rejects.toMatchObject({ code: "SKF-ART-003" });
+  });
+
+  it("uploads large files in parts and reads them back whole", async () => {
+    const multipart = createS3Driver({
+      secrets,
+      env: {},
+      multipartThreshold: 5 * 1024 ** 2,
+      partSize: 5 * 1024 ** 2,
+    });
+    const big = randomBytes(11 * 1024 ** 2 + 17);
+    const src = path.join(work.dir, "big.bin");
+    await writeFile(src, big);
+    const a = art("big/big.bin");
+    await multipart.save(a, src);
+    const dest = path.join(work.dir, "big-loaded.bin");
+    await multipart.load(a, dest);
+    expect((await readFile(dest)).equals(big)).toBe(true);
+    multipart.destroy();
+  });
+
+  it("stores a folder as objects under the key and replaces it whole", async () => {
+    const dir = await makeTree(path.join(work.dir, "tree"), {
+      "a.txt": "A",
+      "sub/b.txt": "B",
+      "old.txt": "O",
+    });
+    const a = art("folders/out/");
+    await driver.save(a, dir);
+    const second = await makeTree(path.join(work.dir, "tree2"), { "a.txt": "A2", "sub/c.txt": "C" });
+    await driver.save(a, second);
+    const dest = path.join(work.dir, "tree-loaded");
+    await driver.load(a, dest);
+    expect(await readTree(dest)).toEqual({ "a.txt": "A2", "sub/c.txt": "C" });
+    // A key without the trailing slash that names a folder of objects loads as that folder, as in Argo.
+    const dest2 = path.join(work.dir, "tree-loaded-2");
+    await driver.load(art("folders/out"), dest2);
+    expect(await readTree(dest2)).toEqual({ "a.txt": "A2", "sub/c.txt": "C" });
+    expect(await driver.exists(art("folders/out"))).toBe(true);
+    await driver.delete(a);
+    expect(await driver.exists(a)).toBe(false);
+  });
+
+  it("refuses an object larger than the load bound and leaves no file", async () => {
+    const src = path.join(work.dir, "hundred.bin");
+    await writeFile(src, Buffer.alloc(100, 7));
+    const a = art("bounded/hundred.bin");
+    await driver.save(a, src);
+    const small = createS3Driver({ secrets, env: {}, maxBytes: 10 });
+    const out = path.join(work.dir, "bounded");
+    await expect(small.load(a, path.join(out, "x.bin"))).rejects.toMatchObject({ code: "SKF-ARTD-003" });
+    expect(await entriesOf(out).catch(() => [])).toEqual([]);
+  });
+
+  it("reports wrong credentials as access denied without the secret in the message", async () => {
+    const src = path.join(work.dir, "denied.txt");
+    await writeFile(src, "x");
+    const a = art("denied.txt", {
+      accessKeySecret: { name: "wrong", key: "accessKey" },
+      secretKeySecret: { name: "wrong", key: "secretKey" },
+    });
+    const err = await driver.save(a, src).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(err?.code).toBe("SKF-ARTD-006");
+    expect(err?.message).not.toContain("nope");
+  });
+
+  it("reads credentials from the environment when the artifact names no Secret", async () => {
+    const envDriver = createS3Driver({
+      env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
+    });
+    const src = path.join(work.dir, "env.txt");
+    await writeFile(src, "from env");
+    const a: Artifact = { name: "e", s3: { endpoint, insecure: true, bucket: "skiff-test", key: "env.txt" } };
+    await envDriver.save(a, src);
+    expect(await envDriver.exists(a)).toBe(true);
+  });
+
+  it("fails with a coded error when the Secret is missing", async () => {
+    const a = art("x", { accessKeySecret: { name: "absent", key: "k" } });
+    await expect(driver.exists(a)).rejects.toMatchObject({ code: "SKF-ARTD-001" });
+  });
+
+  it("creates the bucket when asked", async () => {
+    const src = path.join(work.dir, "nb.txt");
+    await writeFile(src, "new bucket");
+    const a = art("nb.txt", { bucket: "skiff-created", createBucketIfNotPresent: {} });
+    await driver.save(a, src);
+    expect(await driver.exists(a)).toBe(true);
+  });
+
+  it("addresses buckets as virtual hosts when path style is off", async () => {
+    const requested: string[] = [];
+    // *.localhost does not resolve everywhere; the agent resolves it to the test server.
+    const lookup: LookupFunction = (host, opts, cb) => {
+      requested.push(host);
+      const answer = cb as (e: null, a: string | { address: string; family: number }[], f?: number) => void;
+      if (opts.all) answer(null, [{ address: "127.0.0.1", family: 4 }]);
+      else answer(null, "127.0.0.1", 4);
+    };
+    const vhost = createS3Driver({
+      secrets,
+      env: {},
+      forcePathStyle: false,
+      clientConfig: { requestHandler: { httpAgent: new Agent({ lookup } as never) } },
+    });
+    const src = path.join(work.dir, "vhost.txt");
+    await writeFile(src, "virtual host");
+    const a = art("vhost.txt", { endpoint: `s3.localhost:${port}` });
+    await vhost.save(a, src);
+    const dest = path.join(work.dir, "vhost-loaded.txt");
+    await vhost.load(a, dest);
+    expect(await readFile(dest, "utf8")).toBe("virtual host");
+    expect(requested).toContain("skiff-test.s3.localhost");
+    vhost.destroy();
+  });
+});
