@@ -14,6 +14,7 @@ import { defaultStateDir, loadConfig, type SkiffConfig } from "../config/index.j
 import { discoverPipelines, displayPath } from "../pipelines/discover.js";
 import { compilePipeline, selectPipelines } from "../pipelines/select.js";
 import { workflowCommand } from "../reporters/github-checks/annotations.js";
+import { stepName } from "../reporters/github-checks/markdown.js";
 import type { CheckAnnotation, GitHubClient } from "../reporters/github-checks/client.js";
 import { GH_CODES } from "../reporters/github-checks/codes.js";
 import { createOctokitClient } from "../reporters/github-checks/octokit.js";
@@ -171,6 +172,7 @@ async function runAction(
       continue;
     }
     const listener = reporter.listener(compiled, candidate.name);
+    const stepNames = new Map<string, string>();
     const file = displayPath(candidate.manifest.file, workspace);
     core.startGroup(`${candidate.name} (${file})`);
     let wf: Workflow;
@@ -178,7 +180,7 @@ async function runAction(
       wf = await runWorkflow(compiled, config, {
         onEvent: (e) => {
           listener(e);
-          logEvent(e);
+          logEvent(e, stepNames);
         },
         workspace,
         signals: true,
@@ -238,19 +240,20 @@ async function runAction(
   }
 }
 
-/** Step logs and transitions in the job log. Each line is prefixed so step output cannot issue workflow commands. */
-function logEvent(e: ControllerEvent): void {
+/**
+ * Step logs and transitions in the job log. Each line is prefixed with its step, which also keeps step output
+ * from issuing workflow commands (they must start a line).
+ */
+function logEvent(e: ControllerEvent, names: Map<string, string>): void {
   if (e.type === "log") {
-    const node = e.line.nodeId;
-    core.info(`[${node}] ${e.line.text}`);
-  } else if (
-    e.type === "node-updated" &&
-    e.node.phase !== e.previousPhase &&
-    e.node.type !== "StepGroup" &&
-    e.node.type !== "TaskGroup"
-  ) {
+    core.info(`[${names.get(e.line.nodeId) ?? e.line.nodeId}] ${e.line.text}`);
+  } else if (e.type === "node-updated") {
+    const name = stepName(e.node, e.workflow.metadata.name ?? "");
+    names.set(e.node.id, name);
+    if (e.node.phase === e.previousPhase || e.node.type === "StepGroup" || e.node.type === "TaskGroup")
+      return;
     if (e.node.phase === "Running" || e.node.phase === "Pending") return;
-    core.info(`${e.node.displayName}: ${e.node.phase}${e.node.message ? ` (${e.node.message})` : ""}`);
+    core.info(`${name}: ${e.node.phase}${e.node.message ? ` (${e.node.message})` : ""}`);
   }
 }
 

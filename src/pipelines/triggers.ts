@@ -101,6 +101,8 @@ export function matchTriggers(triggers: Triggers, ctx: GitContext): TriggerDecis
   if (!events.includes(ctx.event))
     return { run: false, reason: `event ${ctx.event} is not one of ${events.join(", ")}` };
 
+  if (ctx.event === "issue_comment" && ctx.pullRequest === undefined)
+    return { run: false, reason: "the comment is not on a pull request" };
   if (ctx.event === "issue_comment" && triggers.comment) {
     if (!triggers.comment.test(ctx.comment ?? ""))
       return {

@@ -72,6 +72,8 @@ describe("the GitHub Action (dist/action.js)", () => {
     ]);
     expect(fake.checkRunByName("ci / hello")!.output.text).toContain(`hello from ${SHA} on main`);
     expect(fake.checkRunByName("ci")!.output.text).toContain("```mermaid");
+    expect(run.stdout).toContain(`[hello] hello from ${SHA} on main`);
+    expect(run.stdout).toContain("::group::ci (.skiff/ci.yaml)");
     expect(run.summary).toContain("## Skiff: ✅ 1 pipeline succeeded");
     expect(run.summary).toContain("| ✅ | hello | Succeeded |");
   });

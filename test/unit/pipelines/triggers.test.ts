@@ -102,6 +102,10 @@ describe("trigger annotations", () => {
       reason: "the comment does not match ^/retest\\b",
     });
     expect(match(retest, pr).run).toBe(true);
+    expect(match(retest, { ...comment, pullRequest: undefined, comment: "/retest" })).toEqual({
+      run: false,
+      reason: "the comment is not on a pull request",
+    });
   });
 
   it("rejects unreadable annotations with their line", () => {
