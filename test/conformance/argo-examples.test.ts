@@ -10,6 +10,7 @@ import { runCompiledWorkflow } from "../../src/run/engine.js";
 import { CORPUS, CORPUS_PRESENT, expectedRuns, SKIP_MESSAGE, type ExpectedRow } from "./corpus.js";
 import { KNOWN_MISMATCHES } from "./known-mismatches.js";
 import { NODE_CHECKS, checkNodes } from "./node-checks.js";
+import { startNetworkDouble, type NetworkDouble } from "./network-double.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const IMAGES = resolve(here, "../fixtures/images/host-images.yaml");
@@ -29,11 +30,18 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's examples on the host executor", () => {
   const rows = CORPUS_PRESENT ? expectedRuns() : [];
   const outcomes = new Map<string, Outcome>();
   let stateDir = "";
+  let network: NetworkDouble | undefined;
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "skiff-conformance-"));
     const config: SkiffConfig = await loadConfig(IMAGES);
     config.stateDir = stateDir;
+    // The examples that call the internet reach a local stand-in through hostAliases, as a pod would a mirror.
+    network = await startNetworkDouble();
+    const caFile = join(stateDir, "test-ca.pem");
+    writeFileSync(caFile, network.caPem);
+    config.extraCAFiles = [caFile];
+    config.workflowDefaults = { spec: { hostAliases: network.hostAliases } };
     const loaded = await loadPaths([CORPUS]);
     const library = Library.from(loaded.manifests);
     const byFile = new Map<string, LoadedManifest[]>();
@@ -47,7 +55,7 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's examples on the host executor", () => {
       const workflows: Workflow[] = [];
       try {
         for (const m of manifests) {
-          const compiled = compile(m, library, {});
+          const compiled = compile(m, library, { workflowDefaults: config.workflowDefaults });
           const workspace = join(stateDir, "workspace", compiled.workflow.metadata.name ?? "wf");
           mkdirSync(workspace, { recursive: true });
           // Argo's own test gives each example a few minutes; a run still going after that has hung.
@@ -71,7 +79,8 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's examples on the host executor", () => {
     for (const row of rows.filter((r) => SERIAL.has(r.file))) outcomes.set(row.file, await runOne(row));
   }, 900_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    await network?.close();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
