@@ -47,13 +47,14 @@ export function parseLogAnnotation(
     start_line: lineNo,
     end_line: lineNo,
     annotation_level: level,
-    message: message.slice(0, 64 * 1024),
+    // GitHub takes 64 KB; characters may take up to 4 bytes.
+    message: message.slice(0, 16 * 1024),
   };
   if (colText !== undefined) {
     a.start_column = Number(colText);
     a.end_column = Number(colText);
   }
-  if (options.title) a.title = options.title;
+  if (options.title) a.title = options.title.slice(0, 255);
   return a;
 }
 
@@ -80,8 +81,8 @@ export function stepFailureAnnotation(
     start_line: position.line,
     end_line: position.line,
     annotation_level: "failure",
-    title: `Step ${step} failed`,
-    message: maskSecrets(message || "failed", secrets),
+    title: `Step ${step} failed`.slice(0, 255),
+    message: maskSecrets(message || "failed", secrets).slice(0, 16 * 1024),
   };
 }
 
