@@ -730,7 +730,8 @@ export class DockerExecutor implements Executor {
       attached.on("error", end);
     });
     docker.modem.demuxStream(attached, stdout, stderr);
-    const waited = created.wait();
+    // Asked before start: `not-running` would answer at once for a container not started yet.
+    const waited = created.wait({ condition: "next-exit" });
     const startedAt = clock.now();
     if (state.stop) {
       (attached as Readable).destroy?.();
