@@ -248,4 +248,19 @@ describe("skiff convert", () => {
     });
     expect(err).toContain("cycle.yaml:6:5: SKF-PIPE-004 tasks need each other in a cycle: a -> c -> b -> a");
   });
+
+  it("prints Workflows that skiff lint accepts", async () => {
+    const { lintPaths } = await import("../../../runtime/spec/lint.js");
+    const { stringify } = await import("yaml");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(resolve(tmpdir(), "skiff-convert-"));
+    for (const name of ["ci.yaml", "minimal.yaml"]) {
+      const { workflows } = await convertFile(resolve(FIXTURES, name));
+      writeFileSync(resolve(dir, name), workflows.map((w) => stringify(w)).join("---\n"));
+    }
+    const result = await lintPaths([dir]);
+    expect(result.problems.map((p) => `${p.location} ${p.code} ${p.message}`)).toEqual([]);
+    expect(result.kinds).toEqual({ Workflow: 2 });
+  });
 });
