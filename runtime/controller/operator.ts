@@ -253,6 +253,7 @@ export class WorkflowOperator {
   private dirty = false;
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  private putQueued = false;
   private finished = false;
   private wfHookRuns: Promise<unknown>[] = [];
   private wfHooksFired = new Set<string>();
@@ -818,8 +819,12 @@ export class WorkflowOperator {
       this.evaluateWorkflowHooks();
     const store = this.options.store;
     this.emit({ type: "workflow-updated", workflow: this.wf });
-    if (store) {
+    // At most one put waits behind the one in flight: it writes the latest state when its turn comes, so a
+    // slow store sees fewer, larger batches instead of a queue of stale copies.
+    if (store && !this.putQueued) {
+      this.putQueued = true;
       this.flushing = this.flushing.then(async () => {
+        this.putQueued = false;
         try {
           await store.put(this.wf);
         } catch {

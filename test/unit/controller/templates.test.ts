@@ -285,3 +285,42 @@ spec:
     ]);
   });
 });
+
+describe("persistence under a slow store", () => {
+  it("never queues more than one put behind the one in flight, and the last put has the final state", async () => {
+    const h = harness();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const phases: (string | undefined)[] = [];
+    const store = {
+      put: async (wf: Workflow) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        phases.push(wf.status?.phase);
+        inFlight--;
+      },
+    } as unknown as Store;
+    const { wf } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: slow}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: s, template: t, withSequence: {count: "30"}}
+  - name: t
+    container: {image: x}
+`,
+      h,
+      { store },
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    expect(maxInFlight).toBe(1);
+    expect(phases[phases.length - 1]).toBe("Succeeded");
+    expect(phases.length).toBeLessThan(30);
+  });
+});
