@@ -168,7 +168,14 @@ async function runAction(
     try {
       compiled = compilePipeline(candidate, library, ctx, { parameters: inputs.parameters });
     } catch (e) {
-      reject(candidate.name, toSkiffError(e));
+      const err = toSkiffError(e);
+      reject(candidate.name, err);
+      reporter.reportNotRun(
+        candidate.name,
+        `Rejected: ${err.code} ${err.message}`.slice(0, 255),
+        rejection(err, workspace),
+        "failure",
+      );
       continue;
     }
     const listener = reporter.listener(compiled, candidate.name);
@@ -255,6 +262,20 @@ function logEvent(e: ControllerEvent, names: Map<string, string>): void {
     if (e.node.phase === "Running" || e.node.phase === "Pending") return;
     core.info(`${name}: ${e.node.phase}${e.node.message ? ` (${e.node.message})` : ""}`);
   }
+}
+
+/** The summary of a pipeline's check when it could not start: every problem with its place. */
+function rejection(e: SkiffError, workspace: string): string {
+  const problems = "problems" in e && Array.isArray(e.problems) ? (e.problems as SkiffError[]) : [e];
+  const rows = problems.map((p) => {
+    const where = p.position?.file
+      ? `${displayPath(p.position.file, workspace)}${p.position.line !== undefined ? `:${p.position.line}` : ""}`
+      : "";
+    return `| \`${p.code}\` | ${where} | ${p.message.replace(/\|/g, "\\|")} |`;
+  });
+  return ["The pipeline could not start.", "", "| code | where | problem |", "|---|---|---|", ...rows].join(
+    "\n",
+  );
 }
 
 function errorAnnotation(p: SkiffError, workspace: string): void {

@@ -384,6 +384,34 @@ tasks:
     );
   });
 
+  it("fails the check of a pipeline that cannot compile, naming the problem and its line", async () => {
+    const run = await runAction({
+      fake,
+      files: {
+        ".skiff/bad-ref.yaml": `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: bad-ref
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: a
+            template: missing
+`,
+      },
+      event: "push",
+      payload: pushPayload(),
+    });
+    expect(run.code).toBe(1);
+    const check = fake.checkRunByName("bad-ref")!;
+    expect(check).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(check.output.title).toMatch(/^Rejected: SKF-/);
+    expect(check.output.summary).toContain(".skiff/bad-ref.yaml:");
+    expect(run.stdout).toMatch(/::error title=SKF-[A-Z]+-\d+,file=.skiff\/bad-ref.yaml,line=\d+/);
+  });
+
   it("closes checks left open when the job is killed (post step)", async () => {
     const files = {
       ".skiff/slow.yaml": "kind: Pipeline\nmetadata:\n  name: slow\ntasks:\n  wait:\n    run: sleep 15\n",
