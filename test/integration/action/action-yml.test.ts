@@ -38,15 +38,18 @@ describe("action.yml", () => {
     expect(Object.keys(action.outputs)).toEqual(["phase", "workflows", "outputs"]);
   });
 
-  it("is documented with tables generated from it (UPDATE_GOLDEN=1 rewrites them)", async () => {
-    const file = join(ROOT, "docs/github-action.md");
-    const doc = readFileSync(file, "utf8");
-    // The docs are kept formatted by prettier, which aligns table columns.
-    const fresh = await format(replaceActionTables(doc, text), { parser: "markdown", filepath: file });
-    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, fresh);
-    expect(readFileSync(file, "utf8")).toBe(fresh);
-    expect(renderActionTables(text)).toContain("| `checks` |");
-  });
+  it.each(["docs/github-action.md", "README.md"])(
+    "is documented in %s with tables generated from it (UPDATE_GOLDEN=1 rewrites them)",
+    async (name) => {
+      const file = join(ROOT, name);
+      const doc = readFileSync(file, "utf8");
+      // The docs are kept formatted by prettier, which aligns table columns.
+      const fresh = await format(replaceActionTables(doc, text), { parser: "markdown", filepath: file });
+      if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, fresh);
+      expect(readFileSync(file, "utf8")).toBe(fresh);
+      expect(renderActionTables(text)).toContain("| `checks` |");
+    },
+  );
 });
 
 describe("parameters and secrets inputs", () => {
