@@ -1303,7 +1303,13 @@ export class WorkflowOperator {
     try {
       const vars = this.templateVars(rt, inputs, nodeName, inv, extraVars);
       locks = this.lockRequests(rt.template.synchronization, vars);
-      if (locks.length) await this.acquireNodeLocks(node, holderKey, locks);
+      if (locks.length)
+        await this.acquireNodeLocks(
+          node,
+          holderKey,
+          locks,
+          rt.template.timeout ? substitute(rt.template.timeout, vars) : undefined,
+        );
       if (type === "Pod" && this.workflowLimiter && !inv.onExit && !podSlot) {
         if (!this.workflowLimiter.tryAcquire()) await this.workflowLimiter.acquire();
         podSlot = true;
@@ -1400,15 +1406,31 @@ export class WorkflowOperator {
     return `Waiting for ${lock.name} lock. Lock status: ${st.free}/${st.limit || lock.limit}`;
   }
 
-  private async acquireNodeLocks(node: NodeStatus, holder: string, locks: LockRequest[]): Promise<void> {
+  private async acquireNodeLocks(
+    node: NodeStatus,
+    holder: string,
+    locks: LockRequest[],
+    timeout: string | undefined,
+  ): Promise<void> {
     if (this.sync.tryAcquire(holder, locks)) return;
     const blocking = this.sync.blockingLock(holder, locks) ?? (locks[0] as LockRequest);
     node.synchronizationStatus = { waiting: blocking.name };
     this.markPhase(node, "Pending", this.lockMessage(blocking));
-    this.waitingLocks.set(node.id, { node, cancel: (e) => this.sync.cancel(holder, e) });
+    const cancel = (e: Error) => this.sync.cancel(holder, e);
+    this.waitingLocks.set(node.id, { node, cancel });
+    // Argo's template `timeout` counts pending time too: a node still waiting when it passes fails.
+    let timer: TimerHandle | undefined;
+    if (timeout) {
+      const startedAt = Date.parse(node.startedAt ?? "") || this.options.clock.now();
+      const remaining = startedAt + parseDuration(timeout) - this.options.clock.now();
+      timer = this.options.clock.setTimer(Math.max(0, remaining), () =>
+        cancel(new NodeOutcome("Failed", "timeout")),
+      );
+    }
     try {
       await this.sync.acquire(holder, locks);
     } finally {
+      if (timer) this.options.clock.clearTimer(timer);
       this.waitingLocks.delete(node.id);
       delete node.synchronizationStatus;
     }

@@ -290,3 +290,37 @@ spec:
     expect(h.exec.requests).toHaveLength(2);
   });
 });
+
+describe("template timeout while waiting for a lock", () => {
+  it("fails a node still Pending on its lock when the timeout passes", async () => {
+    const h = harness();
+    h.exec.script("hold", { duration: 60_000 });
+    const { n, wf } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: lt}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: hold, template: hold}
+      - {name: wait, template: wait}
+  - name: hold
+    synchronization: {mutexes: [{name: m}]}
+    container: {image: x}
+  - name: wait
+    timeout: 10s
+    synchronization: {mutexes: [{name: m}]}
+    container: {image: x}
+`,
+      h,
+    );
+    expect(n("lt[0].wait").phase).toBe("Failed");
+    expect(n("lt[0].wait").message).toBe("timeout");
+    expect(n("lt[0].wait").finishedAt).toBe("2024-01-01T00:00:10Z");
+    expect(n("lt[0].hold").phase).toBe("Succeeded");
+    expect(wf.status?.phase).toBe("Failed");
+  });
+});
