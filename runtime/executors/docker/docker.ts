@@ -146,6 +146,11 @@ export class DockerExecutor implements Executor {
 
   constructor(private readonly settings: DockerSettings) {}
 
+  /** The value of the `skiff.dev/executor` label on everything this executor creates. */
+  get instanceId(): string {
+    return this.settings.instanceId;
+  }
+
   async start(request: StepRequest): Promise<StepHandle> {
     const type = templateTypeOf(request.template);
     if (!type || !RUNNABLE.has(type)) {

@@ -52,11 +52,20 @@ build_busybox() {
     -c 'WORKDIR /tmp' \
     -c 'ENTRYPOINT ["echo", "entrypoint"]' \
     -c 'CMD ["image-cmd"]' - skiff-test/entrypoint:latest >/dev/null
+  # argoproj/argosay stand-in: busybox plus /argosay and cowsay (shell scripts from the fixtures folder).
+  mkdir -p "$dir/usr/local/bin"
+  cp "$fixtures/argosay/argosay" "$dir/argosay"
+  cp "$fixtures/argosay/cowsay" "$dir/usr/local/bin/cowsay"
+  chmod 755 "$dir/argosay" "$dir/usr/local/bin/cowsay"
+  tar -C "$dir" -c . | docker import \
+    -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' \
+    -c 'ENTRYPOINT ["/argosay"]' - skiff-test/argosay:latest >/dev/null
   rm -rf "$dir"
 }
 
-if ! docker image inspect skiff-test/busybox:latest >/dev/null 2>&1 ||
-  ! docker image inspect skiff-test/entrypoint:latest >/dev/null 2>&1; then
+fixtures="$(cd "$(dirname "$0")/../../fixtures/images/docker" && pwd)"
+if ! docker image inspect skiff-test/busybox:latest skiff-test/entrypoint:latest skiff-test/argosay:latest \
+  >/dev/null 2>&1 || [ "${SKIFF_REBUILD_IMAGES:-}" = 1 ]; then
   build_busybox
 fi
 echo "ci-docker: engine $(docker version --format '{{.Server.Version}}') ready, images:"
