@@ -1584,13 +1584,15 @@ export class WorkflowOperator {
         this.daemonsAll.add(running);
         this.markPhase(node, "Running");
         this.touch();
-        void completion.finally(() => {
-          inv.boundary?.daemons.delete(running);
-          this.daemonsAll.delete(running);
-          releaseSlots();
-          releaseLocks();
-          this.exportOutputs(node.outputs, this.globals);
-        });
+        void completion
+          .finally(() => {
+            inv.boundary?.daemons.delete(running);
+            this.daemonsAll.delete(running);
+            releaseSlots();
+            releaseLocks();
+            this.exportOutputs(node.outputs, this.globals);
+          })
+          .catch((e: unknown) => this.markPhase(node, "Error", messageOf(e)));
         return true;
       }
       await completion;
