@@ -51,7 +51,8 @@ const FOLDER_CONCURRENCY = 4;
 /**
  * An `ArtifactDriver` over an object store. A file is one object at `key`. A folder (a local folder on save, a
  * key ending in `/`, or a key with objects below `key/` on load) is one object per file under `key/`, as Argo
- * stores `archive: none` folders.
+ * stores `archive: none` folders. As in Argo, saving a folder adds and replaces objects under the prefix and
+ * leaves others there alone.
  */
 export class ObjectStoreDriver implements ArtifactDriver {
   constructor(
@@ -78,10 +79,6 @@ export class ObjectStoreDriver implements ArtifactDriver {
       const file = path.join(dir, ...rel.split("/"));
       await loc.store.put(prefix + rel, file, (await stat(file)).size);
     });
-    // Objects left from an earlier save of the same folder would make it a mix of two saves.
-    const keep = new Set(files.map((f) => prefix + f));
-    const stale = (await loc.store.list(prefix)).filter((k) => !keep.has(k));
-    await forEachLimit(stale, FOLDER_CONCURRENCY, (k) => loc.store.remove(k));
   }
 
   async load(artifact: Artifact, localPath: string): Promise<void> {

@@ -104,7 +104,7 @@ describe("object store driver", () => {
     expect([...store.objects.keys()]).toEqual(["reports/report.txt"]);
   });
 
-  it("saves a folder, drops stale objects, and deletes everything under it", async () => {
+  it("saves a folder beside what is under the prefix, and deletes everything under it", async () => {
     const store = memoryStore(
       new Map([
         ["d/stale.txt", Buffer.from("s")],
@@ -114,7 +114,7 @@ describe("object store driver", () => {
     const tree = await makeTree(path.join(work.dir, "t"), { "x.txt": "x", "y/z.txt": "z" });
     const d = driverOver(store);
     await d.save({ name: "a", s3: { key: "d" } }, tree);
-    expect([...store.objects.keys()].sort()).toEqual(["d/x.txt", "d/y/z.txt", "other"]);
+    expect([...store.objects.keys()].sort()).toEqual(["d/stale.txt", "d/x.txt", "d/y/z.txt", "other"]);
     expect(await d.exists({ name: "a", s3: { key: "d" } })).toBe(true);
     await d.delete({ name: "a", s3: { key: "d" } });
     expect([...store.objects.keys()]).toEqual(["other"]);

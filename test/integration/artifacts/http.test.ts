@@ -1,0 +1,182 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createArtifactoryDriver } from "../../../runtime/artifacts/artifactory/index.js";
+import { createHttpDriver } from "../../../runtime/artifacts/http/index.js";
+import type { Artifact } from "../../../runtime/spec/types.js";
+import { entriesOf, scratch, secret, secretsOf } from "./helpers.js";
+import { startFileServer, type FileServer } from "./http-server.js";
+
+let open: FileServer;
+let guarded: FileServer;
+let artifactory: FileServer;
+let work: { dir: string; cleanup: () => Promise<void> };
+
+const secrets = secretsOf(
+  secret("web", { user: "alice", pass: "s3cret", token: "tok-123" }),
+  secret("wrong", { user: "alice", pass: "guess" }),
+);
+
+beforeAll(async () => {
+  work = await scratch("http");
+  open = await startFileServer();
+  guarded = await startFileServer({ users: { alice: "s3cret" } });
+  artifactory = await startFileServer({ users: { alice: "s3cret" }, checksums: true });
+});
+
+afterAll(async () => {
+  await Promise.all([open?.close(), guarded?.close(), artifactory?.close()]);
+  await work?.cleanup();
+});
+
+describe("http driver against a node:http server", () => {
+  const driver = createHttpDriver({ secrets });
+
+  it("PUTs with a declared length, then GETs, HEADs and DELETEs", async () => {
+    const src = path.join(work.dir, "out.tgz");
+    await writeFile(src, "http bytes");
+    const a: Artifact = { name: "a", http: { url: `${open.url}/files/out.tgz` } };
+    expect(await driver.exists(a)).toBe(false);
+    await driver.save(a, src);
+    const put = open.seen.find((r) => r.method === "PUT");
+    expect(put?.headers["content-length"]).toBe("10");
+    expect(open.files.get("/files/out.tgz")?.toString()).toBe("http bytes");
+    expect(await driver.exists(a)).toBe(true);
+    const dest = path.join(work.dir, "got", "out.tgz");
+    await driver.load(a, dest);
+    expect(await readFile(dest, "utf8")).toBe("http bytes");
+    await driver.delete(a);
+    expect(await driver.exists(a)).toBe(false);
+    await expect(driver.load(a, dest + "2")).rejects.toMatchObject({ code: "SKF-ART-003" });
+  });
+
+  it("sends the artifact's headers, from values and Secrets, and follows redirects", async () => {
+    open.files.set("/target.txt", Buffer.from("redirected"));
+    const a: Artifact = {
+      name: "h",
+      http: {
+        url: `${open.url}/redirect/target.txt`,
+        headers: [
+          { name: "X-Plain", value: "plain" },
+          { name: "X-Token", valueFrom: { secretKeyRef: { name: "web", key: "token" } } },
+        ],
+      },
+    };
+    const dest = path.join(work.dir, "redirected.txt");
+    await driver.load(a, dest);
+    expect(await readFile(dest, "utf8")).toBe("redirected");
+    const got = open.seen.filter((r) => r.method === "GET").at(-1);
+    expect(got?.path).toBe("/target.txt");
+    expect(got?.headers["x-plain"]).toBe("plain");
+    expect(got?.headers["x-token"]).toBe("tok-123");
+  });
+
+  it("uses basic auth from Secrets; wrong credentials are access denied, without the password", async () => {
+    guarded.files.set("/secret.txt", Buffer.from("guarded"));
+    const auth = (secretName: string): Artifact => ({
+      name: "g",
+      http: {
+        url: `${guarded.url}/secret.txt`,
+        auth: {
+          basicAuth: {
+            usernameSecret: { name: secretName, key: "user" },
+            passwordSecret: { name: secretName, key: "pass" },
+          },
+        },
+      },
+    });
+    const dest = path.join(work.dir, "guarded.txt");
+    await driver.load(auth("web"), dest);
+    expect(await readFile(dest, "utf8")).toBe("guarded");
+    const err = await driver
+      .load(auth("wrong"), dest + "2")
+      .catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: "SKF-ARTD-006" });
+    expect(err?.message).not.toContain("guess");
+    await expect(
+      driver.load({ name: "n", http: { url: `${guarded.url}/secret.txt` } }, dest + "3"),
+    ).rejects.toMatchObject({
+      code: "SKF-ARTD-006",
+    });
+  });
+
+  it("refuses a body over the bound, by declared length and leaves no file", async () => {
+    open.files.set("/big.bin", Buffer.alloc(1000));
+    const small = createHttpDriver({ maxBytes: 999 });
+    const out = path.join(work.dir, "bounded");
+    await mkdir(out);
+    await expect(
+      small.load({ name: "b", http: { url: `${open.url}/big.bin` } }, path.join(out, "big.bin")),
+    ).rejects.toMatchObject({
+      code: "SKF-ARTD-003",
+    });
+    expect(await entriesOf(out)).toEqual([]);
+  });
+
+  it("refuses folders and unsupported auth with coded errors", async () => {
+    await expect(
+      driver.save({ name: "d", http: { url: `${open.url}/dir` } }, work.dir),
+    ).rejects.toMatchObject({
+      code: "SKF-ARTD-007",
+    });
+    await expect(
+      driver.exists({
+        name: "o",
+        http: { url: `${open.url}/x`, auth: { oauth2: { clientIDSecret: { name: "web", key: "user" } } } },
+      }),
+    ).rejects.toMatchObject({ code: "SKF-ARTD-007" });
+  });
+
+  it("reports a server that is not there as a storage error", async () => {
+    const gone = await startFileServer();
+    await gone.close();
+    await expect(driver.exists({ name: "x", http: { url: `${gone.url}/x` } })).rejects.toMatchObject({
+      code: "SKF-ARTD-005",
+    });
+  });
+});
+
+describe("artifactory driver against a node:http server", () => {
+  const art = (file: string, secretName = "web"): Artifact => ({
+    name: "r",
+    artifactory: {
+      url: `${artifactory.url}/artifactory/generic-local/${file}`,
+      usernameSecret: { name: secretName, key: "user" },
+      passwordSecret: { name: secretName, key: "pass" },
+    },
+  });
+
+  it("deploys with checksums and basic auth, then reads, checks and deletes", async () => {
+    const driver = createArtifactoryDriver({ secrets, env: {} });
+    const src = path.join(work.dir, "deploy.tgz");
+    await writeFile(src, "deployed");
+    await driver.save(art("wf/out.tgz"), src);
+    const put = artifactory.seen.find((r) => r.method === "PUT");
+    expect(put?.headers["x-checksum-sha1"]).toBe(createHash("sha1").update("deployed").digest("hex"));
+    expect(await driver.exists(art("wf/out.tgz"))).toBe(true);
+    const dest = path.join(work.dir, "deployed.tgz");
+    await driver.load(art("wf/out.tgz"), dest);
+    expect(await readFile(dest, "utf8")).toBe("deployed");
+    await driver.delete(art("wf/out.tgz"));
+    expect(await driver.exists(art("wf/out.tgz"))).toBe(false);
+  });
+
+  it("takes credentials from the environment and rejects wrong ones", async () => {
+    const fromEnv = createArtifactoryDriver({
+      env: { ARTIFACTORY_USERNAME: "alice", ARTIFACTORY_PASSWORD: "s3cret" },
+    });
+    const src = path.join(work.dir, "env.tgz");
+    await writeFile(src, "env");
+    const a: Artifact = {
+      name: "e",
+      artifactory: { url: `${artifactory.url}/artifactory/generic-local/env.tgz` },
+    };
+    await fromEnv.save(a, src);
+    expect(artifactory.files.has("/artifactory/generic-local/env.tgz")).toBe(true);
+    const driver = createArtifactoryDriver({ secrets, env: {} });
+    await expect(driver.save(art("denied.tgz", "wrong"), src)).rejects.toMatchObject({
+      code: "SKF-ARTD-006",
+    });
+  });
+});
