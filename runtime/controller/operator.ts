@@ -879,7 +879,12 @@ export class WorkflowOperator {
     const template = rt.template;
 
     if (template.memoize) {
-      const hit = await this.checkMemo(nodeName, holder, rt, inputs, baseVars, inv);
+      let hit: NodeStatus | undefined;
+      try {
+        hit = await this.checkMemo(nodeName, holder, rt, inputs, baseVars, inv);
+      } catch (e) {
+        return this.errorNode(nodeName, inv, messageOf(e), nodeTypeOfTemplate(template), holder);
+      }
       if (hit) return hit;
     }
 
