@@ -1839,6 +1839,13 @@ export class WorkflowOperator {
     vars.set(`${scope.prefix}.name`, step.name);
     const absentRefs: Record<string, string> = {};
     const copy: T = { ...step };
+    if (itemVars) {
+      // Already expanded: serializing a long item list again for every item would cost O(items²) (Argo nils
+      // these fields for the same reason).
+      delete copy.withItems;
+      delete copy.withParam;
+      delete copy.withSequence;
+    }
     if (copy.arguments?.parameters?.length) {
       copy.arguments = {
         ...copy.arguments,
