@@ -34,6 +34,7 @@ import { GroupProcess, type ProcessExit } from "./process.js";
 import {
   createBwrapLayout,
   createHostLayout,
+  HostView,
   type Bind,
   type NamedPath,
   type SandboxLayout,
@@ -90,7 +91,10 @@ interface StepState {
   readonly request: StepRequest;
   readonly logs: LogStream;
   readonly processes: Set<GroupProcess>;
-  readonly abort: AbortController;
+  /** Made on first use (HTTP steps, readiness probes): aborting one costs an exception with a stack. */
+  abort?: AbortController;
+  /** Set once the step's processes are gone: a signal asked for later starts aborted. */
+  finished?: boolean;
   readonly volumes: VolumeMountPlan[];
   dir?: string;
   stop?: StopCause;
@@ -111,6 +115,12 @@ const RUNNABLE: ReadonlySet<TemplateType> = new Set<RunnableType>([
 
 let nextStepId = 1;
 
+/** How long layouts trust what they read of the host (new host folders show up in steps after this). */
+const HOST_VIEW_MAX_AGE_MS = 5_000;
+
+/** Step folders being removed at once, at most. */
+const MAX_PENDING_REMOVALS = 4;
+
 /** Runs leaf steps as host processes; see README.md beside this file. */
 export class HostExecutor implements Executor {
   readonly name = "host";
@@ -118,6 +128,10 @@ export class HostExecutor implements Executor {
   private readonly steps = new Map<string, StepState>();
   private readonly host = hostname();
   private rootDir: Promise<string> | undefined;
+  private readonly removals = new Set<Promise<void>>();
+  private hostView: { view: HostView; readAt: number } | undefined;
+  /** Commands found on a PATH, by `PATH\0command`; only hits are kept, so a tool installed later is found. */
+  private readonly foundCommands = new Set<string>();
 
   constructor(private readonly settings: HostSettings) {}
 
@@ -153,7 +167,6 @@ export class HostExecutor implements Executor {
       request,
       logs: new LogStream(),
       processes: new Set(),
-      abort: new AbortController(),
       volumes,
       result: Promise.resolve(undefined as unknown as StepResult),
       ready,
@@ -214,11 +227,12 @@ export class HostExecutor implements Executor {
     const states = [...this.steps.values()];
     for (const s of states) {
       s.stop ??= { kind: "kill", reason: "executor cleaned up" };
-      s.abort.abort();
+      s.abort?.abort();
       for (const p of s.processes) p.signal("SIGKILL");
     }
     await Promise.all(states.map((s) => s.result.catch(() => undefined)));
     this.steps.clear();
+    await Promise.all(this.removals);
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);
       this.rootDir = undefined;
@@ -238,7 +252,7 @@ export class HostExecutor implements Executor {
   }
 
   private async stopProcesses(state: StepState): Promise<void> {
-    state.abort.abort();
+    state.abort?.abort();
     await Promise.all([...state.processes].map((p) => p.terminate(this.settings.killGracePeriodMs)));
   }
 
@@ -327,8 +341,13 @@ export class HostExecutor implements Executor {
 
   private assertCommandExists(cmd: string, envPath: string, c: Container, name: string): void {
     if (cmd.includes("/")) return;
+    const key = `${envPath}\0${cmd}`;
+    if (this.foundCommands.has(key)) return;
     for (const dir of envPath.split(":")) {
-      if (dir && isExecutableSync(path.join(dir, cmd))) return;
+      if (dir && isExecutableSync(path.join(dir, cmd))) {
+        this.foundCommands.add(key);
+        return;
+      }
     }
     throw new SkiffError(
       EXEC_CODES["SKF-EXEC-002"],
@@ -358,7 +377,7 @@ export class HostExecutor implements Executor {
       if (kind === "http" || kind === "data") {
         const r =
           kind === "http"
-            ? await runHttpStep(state.request, { clock, signal: state.abort.signal })
+            ? await runHttpStep(state.request, { clock, signal: abortSignalOf(state) })
             : await runDataStep(state.request, { scratchDir: await this.stepDir(state) });
         const result: StepResult = {
           phase: r.phase,
@@ -386,13 +405,24 @@ export class HostExecutor implements Executor {
     } finally {
       if (timer) clock.clearTimer(timer);
       // Probes or stragglers still writing into the step folder would race its removal.
-      state.abort.abort();
+      state.finished = true;
+      state.abort?.abort();
       for (const p of state.processes) p.signal("SIGKILL");
       await Promise.all([...state.processes].map((p) => p.exited));
-      if (state.dir && !this.settings.keepStepDirs) {
-        await rm(state.dir, { recursive: true, force: true, maxRetries: 3 });
-      }
+      if (state.dir && !this.settings.keepStepDirs) await this.removeLater(state.dir);
     }
+  }
+
+  /**
+   * Removes a step folder off the step's critical path: the result is final before its folder is gone, so the
+   * next step need not wait. Few removals run at once, so a long workflow cannot pile them up.
+   */
+  private async removeLater(dir: string): Promise<void> {
+    while (this.removals.size >= MAX_PENDING_REMOVALS) await Promise.race(this.removals);
+    const removal: Promise<void> = rm(dir, { recursive: true, force: true, maxRetries: 3 })
+      .catch(() => undefined)
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
   }
 
   private async stepDir(state: StepState): Promise<string> {
@@ -426,7 +456,9 @@ export class HostExecutor implements Executor {
     }));
     if (!this.settings.bwrapPath) {
       // Without a sandbox, volumes are the host paths themselves, and scripts live in the step folder.
-      return createHostLayout({ binds: [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] });
+      return createHostLayout({
+        binds: dir ? [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] : [],
+      });
     }
     const named: NamedPath[] = [{ path: SCRIPT_DIR, replace: true }];
     for (const a of state.request.inputArtifacts) if (a.path) named.push({ path: a.path, replace: true });
@@ -439,7 +471,16 @@ export class HostExecutor implements Executor {
     }
     const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
     if (state.request.workspace) opts.workspace = path.resolve(state.request.workspace);
-    return createBwrapLayout(opts);
+    return createBwrapLayout(opts, this.currentHostView());
+  }
+
+  /** The host as layouts see it, read again once it is older than HOST_VIEW_MAX_AGE_MS. */
+  private currentHostView(): HostView {
+    const now = this.settings.clock.now();
+    if (!this.hostView || now - this.hostView.readAt > HOST_VIEW_MAX_AGE_MS) {
+      this.hostView = { view: new HostView(), readAt: now };
+    }
+    return this.hostView.view;
   }
 
   /** Writes the files of `configMap`/`secret` volumes where the step will see them. */
@@ -469,10 +510,14 @@ export class HostExecutor implements Executor {
   ): Promise<StepResult> {
     const { request } = state;
     const clock = this.settings.clock;
-    const dir = await this.stepDir(state);
-    const root = await this.workRoot();
+    // A step folder costs a mkdtemp and a removal; without a sandbox most steps need none.
+    const outputArtifacts = (request.template.outputs?.artifacts ?? []).length > 0;
+    const inputArtifacts = request.inputArtifacts.some((a) => a.path !== undefined);
+    const needsDir = this.sandboxed || kind === "script" || inputArtifacts || outputArtifacts;
+    const dir = needsDir ? await this.stepDir(state) : "";
+    const root = this.sandboxed ? await this.workRoot() : "";
     const scratch = path.join(dir, "scratch");
-    await mkdir(scratch, { recursive: true });
+    if (inputArtifacts || outputArtifacts) await mkdir(scratch, { recursive: true });
     const layout = this.layoutFor(state, plans, root, dir);
     const base = (): StepResult => ({
       phase: "Succeeded",
@@ -504,9 +549,10 @@ export class HostExecutor implements Executor {
         await chmod(file, 0o755);
       }
       for (const p of plans) {
-        const cwd = layout.hostPath(p.cwd);
+        // The workspace and `/` exist; only a `workingDir` may need making, as the container runtime does.
+        if (p.container.workingDir === undefined) continue;
         if (layout.isPrivate(p.cwd) || !layout.sandboxed)
-          await mkdir(cwd, { recursive: true }).catch(() => undefined);
+          await mkdir(layout.hostPath(p.cwd), { recursive: true }).catch(() => undefined);
       }
     } catch (e) {
       const msg = e instanceof InputLoadError ? e.message : `failed to prepare step: ${(e as Error).message}`;
@@ -721,9 +767,12 @@ export class HostExecutor implements Executor {
       clock,
     );
     state.processes.add(proc);
-    const done = proc.exited.then((exit) => {
+    const done = proc.exited.then(async (exit) => {
       out.end();
       err.end();
+      // A stopped container ends once its processes are gone, not only their pipes (a killed pod is reported
+      // once its containers are); containers that ended on their own skip the /proc scan.
+      if (state.stop) await proc.gone();
       state.processes.delete(proc);
       if (sandboxError && exit.exitCode !== 0 && !exit.spawnError) exit.spawnError = sandboxError;
       return { exit, startedAt };
@@ -741,14 +790,14 @@ export class HostExecutor implements Executor {
     const clock = this.settings.clock;
     try {
       const initial = Number(probe?.initialDelaySeconds ?? 0);
-      if (initial > 0) await clock.sleep(initial * 1000, state.abort.signal);
+      if (initial > 0) await clock.sleep(initial * 1000, abortSignalOf(state));
       const period = Math.min(Number(probe?.periodSeconds ?? 10) * 1000, this.settings.readinessPollMs);
       while (proc.running && !state.stop) {
         if (!probe || (await this.probeOnce(state, probe, main, layout))) {
           state.resolveReady({ ip: "127.0.0.1" });
           return;
         }
-        await clock.sleep(period, state.abort.signal);
+        await clock.sleep(period, abortSignalOf(state));
       }
     } catch {
       // Aborted: the step ended or was killed; `runStep` rejects `ready`.
@@ -811,6 +860,14 @@ export class HostExecutor implements Executor {
       return false;
     }
   }
+}
+
+function abortSignalOf(state: StepState): AbortSignal {
+  if (!state.abort) {
+    state.abort = new AbortController();
+    if (state.stop || state.finished) state.abort.abort();
+  }
+  return state.abort.signal;
 }
 
 /** Sorts containerSet plans so each comes after its dependencies; throws SKF-EXEC-007 on a cycle. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Clock } from "../../interfaces/clock.js";
 import { exitCodeOf } from "../shared/result.js";
 
@@ -119,6 +120,21 @@ export class GroupProcess {
       process.kill(-pid, sig);
     } catch {
       // ESRCH: nothing left in the group.
+    }
+  }
+
+  /**
+   * Resolves once no live process of the group is left (or after `limitMs` of real time). A SIGKILLed group
+   * closes its pipes a moment before its members are gone; a killed step should end only once they are.
+   */
+  async gone(limitMs = 1_000): Promise<void> {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    await this.exited;
+    const until = Date.now() + limitMs;
+    while (groupMembers(pid).length > 0 && Date.now() < until) {
+      this.signal("SIGKILL");
+      await delay(5);
     }
   }
 

@@ -1,12 +1,4 @@
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readlinkSync,
-  realpathSync,
-  symlinkSync,
-} from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, symlinkSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
@@ -70,7 +62,10 @@ const ROOT_SKIPPED = new Set(["/proc", "/dev", "/tmp"]);
  * therefore land in the step's folder, the host's files are read-only, and two steps never see each other's
  * files. `/tmp` and `/var/tmp` are private, the workspace and volumes are bound read-write.
  */
-export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout {
+export function createBwrapLayout(
+  options: SandboxLayoutOptions,
+  host: HostView = new HostView(),
+): SandboxLayout {
   const fsRoot = path.join(options.stepDir, "fs");
   const tmpHost = path.join(options.stepDir, "tmp");
   mkdirSync(fsRoot, { recursive: true });
@@ -78,7 +73,7 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
 
   const binds: Bind[] = [{ mountPath: "/tmp", hostPath: tmpHost }, ...options.binds];
   // Tools expect a writable /var/tmp as much as /tmp; it is private too.
-  if (isHostDirectory("/var/tmp") && !options.binds.some((b) => b.mountPath === "/var/tmp")) {
+  if (host.isDirectory("/var/tmp") && !options.binds.some((b) => b.mountPath === "/var/tmp")) {
     binds.push({ mountPath: "/var/tmp", hostPath: path.join(options.stepDir, "var-tmp") });
   }
   if (options.workspace) binds.push({ mountPath: options.workspace, hostPath: options.workspace });
@@ -90,9 +85,9 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   for (const n of named) {
     const abs = path.resolve("/", n.path);
     if (!bindPaths.has(abs) && findBind(binds, abs)) continue;
-    const p = canonical(abs);
+    const p = host.canonical(abs);
     for (let a = path.dirname(p); ; a = path.dirname(a)) {
-      if (isHostDirectory(a)) {
+      if (host.isDirectory(a)) {
         for (let s = a; ; s = path.dirname(s)) {
           shells.add(s);
           if (s === "/") break;
@@ -101,7 +96,7 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
       }
       if (a === "/") break;
     }
-    if (n.replace && exists(p)) hidden.add(p);
+    if (n.replace && host.exists(p)) hidden.add(p);
   }
 
   const args: string[] = [];
@@ -110,32 +105,25 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
     const hostDir = dir === "/" ? fsRoot : path.join(fsRoot, dir);
     mkdirSync(hostDir, { recursive: true });
     args.push("--bind", hostDir, dir);
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      names = [];
-    }
-    for (const name of names.sort()) {
-      const child = path.join(dir, name);
+    for (const entry of host.list(dir)) {
+      const child = path.join(dir, entry.name);
       if (dir === "/" && ROOT_SKIPPED.has(child)) continue;
       if (bindPaths.has(child) || hidden.has(child)) continue;
       if (shells.has(child)) {
         emitShell(child);
         continue;
       }
-      try {
-        const st = lstatSync(child);
-        if (st.isSymbolicLink()) {
-          // Made in the shell folder itself: bwrap's --symlink refuses to replace one left by an earlier
-          // container of the same step.
-          const link = path.join(hostDir, name);
-          if (!existsSync(link) && !isSymlink(link)) symlinkSync(readlinkSync(child), link);
-        } else args.push("--ro-bind", child, child);
-        hostBound.add(child);
-      } catch {
-        // Vanished or unreadable host entries are simply left out.
-      }
+      if (entry.link !== undefined) {
+        // Made in the shell folder itself: bwrap's --symlink refuses to replace one left by an earlier
+        // container of the same step.
+        const link = path.join(hostDir, entry.name);
+        try {
+          symlinkSync(entry.link, link);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") continue;
+        }
+      } else args.push("--ro-bind", child, child);
+      hostBound.add(child);
     }
   };
   emitShell("/");
@@ -150,7 +138,7 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
     const abs = path.resolve("/", p);
     const b = findBind(binds, abs);
     if (b) return path.join(b.hostPath, path.relative(b.mountPath, abs));
-    const c = canonical(abs);
+    const c = host.canonical(abs);
     if (c === "/proc" || c.startsWith("/proc/") || c === "/dev" || c.startsWith("/dev/")) return c;
     let shell = c;
     while (!shells.has(shell)) shell = path.dirname(shell);
@@ -171,8 +159,88 @@ export function createBwrapLayout(options: SandboxLayoutOptions): SandboxLayout 
   };
 }
 
-/** Whether bwrap can run here (it needs user namespaces or privileges); checked once per executor. */
+/** A host folder's entry as the layout needs it: symlinks with their target. */
+interface HostEntry {
+  name: string;
+  link?: string;
+}
+
+/**
+ * What layouts read of the host (folder listings, which paths are folders, symlinks resolved), read once and
+ * kept: every step of an executor sees the same host, so listing and statting it again per step is waste. An
+ * executor replaces its view from time to time so that changes to the host show up.
+ */
+export class HostView {
+  private readonly lists = new Map<string, HostEntry[]>();
+  private readonly dirs = new Map<string, boolean>();
+  private readonly present = new Map<string, boolean>();
+  private readonly canonicals = new Map<string, string>();
+
+  /** The entries of a host folder, sorted by name; vanished or unreadable entries are left out. */
+  list(dir: string): HostEntry[] {
+    let entries = this.lists.get(dir);
+    if (!entries) {
+      entries = [];
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        names = [];
+      }
+      for (const name of names.sort()) {
+        try {
+          const st = lstatSync(path.join(dir, name));
+          entries.push(st.isSymbolicLink() ? { name, link: readlinkSync(path.join(dir, name)) } : { name });
+        } catch {
+          // vanished or unreadable
+        }
+      }
+      this.lists.set(dir, entries);
+    }
+    return entries;
+  }
+
+  isDirectory(p: string): boolean {
+    let d = this.dirs.get(p);
+    if (d === undefined) {
+      d = isHostDirectory(p);
+      this.dirs.set(p, d);
+    }
+    return d;
+  }
+
+  exists(p: string): boolean {
+    let e = this.present.get(p);
+    if (e === undefined) {
+      e = exists(p);
+      this.present.set(p, e);
+    }
+    return e;
+  }
+
+  canonical(p: string): string {
+    let c = this.canonicals.get(p);
+    if (c === undefined) {
+      c = canonical(p);
+      this.canonicals.set(p, c);
+    }
+    return c;
+  }
+}
+
+const probes = new Map<string, boolean>();
+
+/** Whether bwrap can run here (it needs user namespaces or privileges); checked once per binary and process. */
 export function probeBwrap(bwrapPath: string): boolean {
+  let ok = probes.get(bwrapPath);
+  if (ok === undefined) {
+    ok = runProbe(bwrapPath);
+    probes.set(bwrapPath, ok);
+  }
+  return ok;
+}
+
+function runProbe(bwrapPath: string): boolean {
   try {
     const r = spawnSync(
       bwrapPath,
@@ -234,14 +302,6 @@ function exists(p: string): boolean {
   try {
     lstatSync(p);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function isSymlink(p: string): boolean {
-  try {
-    return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
   }

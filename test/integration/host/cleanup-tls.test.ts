@@ -13,9 +13,10 @@ describe.each(SANDBOX_MODES)("host executor cleanup (sandbox %s)", (sandbox) => 
     const env = await setup(sandbox);
     const work = path.join(env.dir, "work");
     const h = await env.executor.start(
+      // A script step: it has a step folder in both modes (a bare container without a sandbox needs none).
       stepRequest({
         name: "forever",
-        container: { image: "alpine", command: ["sh", "-c", "echo up; sleep 600"] },
+        script: { image: "alpine", command: ["sh"], source: "echo up; sleep 600" },
       }),
     );
     let pgid: number | undefined;
