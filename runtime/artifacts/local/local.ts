@@ -1,14 +1,51 @@
 import { randomUUID } from "node:crypto";
-import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { cp, lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ArtifactDriver } from "../../interfaces/artifacts.js";
 import type { Artifact } from "../../spec/types.js";
 import { SkiffError } from "../../errors/index.js";
 import { ART_CODES } from "../codes.js";
 
+/** A key ending in `/` names a folder of objects, as S3 prefixes do. */
+function isFolderKey(key: string | undefined): boolean {
+  return key !== undefined && /[/\\]$/.test(key);
+}
+
+/**
+ * Saves under a folder key as Argo's object-store drivers do: a folder's files become objects under the prefix
+ * (beside whatever is there already), a single file lands under the prefix by its base name. Each file is
+ * replaced atomically.
+ */
+async function saveIntoFolder(localPath: string, folder: string): Promise<void> {
+  const st = await lstat(localPath);
+  if (!st.isDirectory()) {
+    await replaceFile(localPath, path.join(folder, path.basename(localPath)));
+    return;
+  }
+  await mkdir(folder, { recursive: true });
+  for (const entry of await readdir(localPath, { withFileTypes: true })) {
+    const from = path.join(localPath, entry.name);
+    const to = path.join(folder, entry.name);
+    if (entry.isDirectory()) await saveIntoFolder(from, to);
+    else await replaceFile(from, to);
+  }
+}
+
+async function replaceFile(from: string, to: string): Promise<void> {
+  await mkdir(path.dirname(to), { recursive: true });
+  const partial = `${to}.partial-${randomUUID()}`;
+  try {
+    await cp(from, partial, { verbatimSymlinks: true });
+    await rename(partial, to);
+  } catch (e) {
+    await rm(partial, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /**
  * Stores artifacts as files under a root folder: `{ local: { key } }` is the file (or folder, for `archive:
- * none` folders) at `<root>/<key>`. Writes go to a temporary name and are renamed, so a reader never sees half
+ * none` folders) at `<root>/<key>`; a key ending in `/` is a folder that saves add files to. Writes go to a temporary name and are renamed, so a reader never sees half
  * an artifact.
  */
 export class LocalArtifactDriver implements ArtifactDriver {
@@ -34,6 +71,10 @@ export class LocalArtifactDriver implements ArtifactDriver {
 
   async save(artifact: Artifact, localPath: string): Promise<void> {
     const dest = this.pathOf(artifact);
+    if (isFolderKey(artifact.local?.key)) {
+      await saveIntoFolder(localPath, dest);
+      return;
+    }
     await mkdir(path.dirname(dest), { recursive: true });
     const partial = `${dest}.partial-${randomUUID()}`;
     try {
