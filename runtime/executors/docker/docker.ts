@@ -71,6 +71,8 @@ export interface DockerSettings {
   pauseImage: string | undefined;
   /** Run Docker's init (tini) as PID 1, so signals reach the step's process as Argo's emissary forwards them. */
   init: boolean;
+  /** Start containers without `workingDir` in the workspace instead of the image's WORKDIR. */
+  workspaceAsWorkingDir: boolean;
   /** Host folder for staging input artifacts and unpacking outputs. */
   workDir: string;
   /** Distinguishes this executor's containers from other Skiff processes' on the same engine. */
@@ -353,8 +355,12 @@ export class DockerExecutor implements Executor {
         dependencies: (c as { dependencies?: string[] }).dependencies ?? [],
         entry: entrypointAndCmd(c, this.settings.images, extra),
         env,
-        // As the host executor does, a step without `workingDir` starts in the workspace (the checkout).
-        workingDir: c.workingDir ?? (request.workspace ? path.resolve(request.workspace) : undefined),
+        // Argo starts a container in its image's WORKDIR; starting in the workspace is an opt-in.
+        workingDir:
+          c.workingDir ??
+          (request.workspace && this.settings.workspaceAsWorkingDir
+            ? path.resolve(request.workspace)
+            : undefined),
       };
     };
     (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));

@@ -37,6 +37,11 @@ export interface DockerExecutorOptions {
   pauseImage?: string;
   /** Run Docker's init as PID 1 of each container, forwarding signals as Argo's emissary does (default true). */
   init?: boolean;
+  /**
+   * Start containers that set no `workingDir` in the workspace (as the host executor does) rather than in the
+   * image's WORKDIR (as Argo does). Default false.
+   */
+  workspaceAsWorkingDir?: boolean;
   /** Where inputs are staged and outputs unpacked on the host (default: the OS temp folder). */
   workDir?: string;
 }
@@ -58,6 +63,7 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Docke
     network: options.network ?? "bridge",
     pauseImage: options.pauseImage,
     init: options.init ?? true,
+    workspaceAsWorkingDir: options.workspaceAsWorkingDir ?? false,
     workDir: options.workDir ?? tmpdir(),
     instanceId: randomBytes(6).toString("hex"),
   });

@@ -11,7 +11,7 @@ import { createDockerExecutor, LABELS } from "../../../runtime/executors/docker/
 import { BUSYBOX, DOCKER_AVAILABLE, leftovers } from "./helpers.js";
 
 /**
- * Argo's examples whose images have local stand-ins (busybox, alpine, argosay): they run on the Docker
+ * Argo's examples whose images have local stand-ins (busybox, alpine, argosay, python): they run on the Docker
  * executor through the controller and must end as EXPECTED.tsv says.
  */
 const EXAMPLES = [
@@ -29,6 +29,14 @@ const EXAMPLES = [
   "container-set-template/parallel-workflow.yaml",
   "container-set-template/workspace-workflow.yaml",
   "global-parameters.yaml",
+  "retry-container.yaml",
+  "container-set-template/outputs-result-workflow.yaml",
+  "scripts-python.yaml",
+  "coinflip.yaml",
+  "parameter-aggregation.yaml",
+  "dag-continue-on-fail.yaml",
+  "exit-handlers.yaml",
+  "conditional-artifacts.yaml",
   "arguments-parameters.yaml",
 ];
 
@@ -37,6 +45,7 @@ const IMAGE_MAP = {
   "docker/whalesay": "skiff-test/argosay:latest",
   busybox: BUSYBOX,
   alpine: BUSYBOX,
+  python: "skiff-test/python:latest",
 };
 
 if (!CORPUS_PRESENT) console.warn(SKIP_MESSAGE);

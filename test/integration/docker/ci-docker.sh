@@ -7,6 +7,7 @@ set -eu
 need_apt=""
 command -v dockerd >/dev/null 2>&1 || need_apt="$need_apt docker.io"
 [ -e /usr/share/doc/busybox-static ] || need_apt="$need_apt busybox-static"
+[ -x /usr/bin/python3 ] || need_apt="$need_apt python3"
 if [ -n "$need_apt" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
@@ -67,6 +68,38 @@ fixtures="$(cd "$(dirname "$0")/../../fixtures/images/docker" && pwd)"
 if ! docker image inspect skiff-test/busybox:latest skiff-test/entrypoint:latest skiff-test/argosay:latest \
   >/dev/null 2>&1 || [ "${SKIFF_REBUILD_IMAGES:-}" = 1 ]; then
   build_busybox
+fi
+# python:* stand-in: busybox plus Debian's python3 with the shared libraries it and its modules load.
+build_python() {
+  dir=$(mktemp -d)
+  mkdir -p "$dir/bin" "$dir/tmp" "$dir/etc" "$dir/usr/bin" "$dir/usr/lib"
+  chmod 1777 "$dir/tmp"
+  cp /bin/busybox "$dir/bin/busybox"
+  for applet in $("$dir/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$dir/etc/passwd"
+  py=$(readlink -f /usr/bin/python3)
+  pyver=$(basename "$py")
+  cp "$py" "$dir/usr/bin/$pyver"
+  ln -s "$pyver" "$dir/usr/bin/python3"
+  ln -s "$pyver" "$dir/usr/bin/python"
+  tar -C / --exclude='*/test/*' --exclude='*/tests/*' --exclude='*/idlelib/*' --exclude='*/tkinter/*' \
+    --exclude='__pycache__' -c "usr/lib/$pyver" | tar -C "$dir" -x
+  for f in "$py" /usr/lib/"$pyver"/lib-dynload/*.so; do
+    ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+  done | sort -u | while read -r lib; do
+    [ -e "$dir$lib" ] || cp -L --parents "$lib" "$dir"
+  done
+  tar -C "$dir" -c . | docker import \
+    -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' \
+    -c 'ENV PYTHONDONTWRITEBYTECODE=1' \
+    -c 'CMD ["python3"]' - skiff-test/python:latest >/dev/null
+  rm -rf "$dir"
+}
+
+if ! docker image inspect skiff-test/python:latest >/dev/null 2>&1 || [ "${SKIFF_REBUILD_IMAGES:-}" = 1 ]; then
+  build_python
 fi
 echo "ci-docker: engine $(docker version --format '{{.Server.Version}}') ready, images:"
 docker image ls --format '  {{.Repository}}:{{.Tag}}' skiff-test/*

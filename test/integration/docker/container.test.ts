@@ -10,7 +10,7 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: containers", () => {
   afterAll(() => env?.dispose());
   afterEach(async () => {
     // Nothing of a finished step stays on the engine.
-    expect(await workflowContainers()).toEqual([]);
+    expect(await workflowContainers(env.executor)).toEqual([]);
   });
 
   it("runs a container, streams its lines and captures outputs.result", async () => {

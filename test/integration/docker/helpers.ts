@@ -18,10 +18,21 @@ export const ENTRYPOINT_IMAGE = "skiff-test/entrypoint:latest";
 /** Whether a Docker engine answers and the test images exist (built by ci-docker.sh beside this file). */
 function probe(): string | undefined {
   try {
-    execFileSync("docker", ["image", "inspect", BUSYBOX, ENTRYPOINT_IMAGE], {
-      stdio: "ignore",
-      timeout: 10_000,
-    });
+    execFileSync(
+      "docker",
+      [
+        "image",
+        "inspect",
+        BUSYBOX,
+        ENTRYPOINT_IMAGE,
+        "skiff-test/argosay:latest",
+        "skiff-test/python:latest",
+      ],
+      {
+        stdio: "ignore",
+        timeout: 10_000,
+      },
+    );
     return undefined;
   } catch {
     try {
@@ -84,9 +95,14 @@ export async function leftovers(instanceLabel: string): Promise<{ containers: st
   };
 }
 
-/** Every container of the test workflow (all executors), by the `skiff.dev/workflow` label. */
-export async function workflowContainers(): Promise<string[]> {
-  const filters = JSON.stringify({ label: [`${LABELS.workflow}=wf-docker`] });
+/**
+ * The containers of the test workflow (by the `skiff.dev/workflow` label) that one executor made; test files
+ * run in parallel, so each looks only at its own executor's.
+ */
+export async function workflowContainers(executor: { instanceId: string }): Promise<string[]> {
+  const filters = JSON.stringify({
+    label: [`${LABELS.workflow}=wf-docker`, `${LABELS.executor}=${executor.instanceId}`],
+  });
   const list = await docker.listContainers({ all: true, filters });
   return list.map((c) => `${c.Names.join(",")} (${c.State})`);
 }

@@ -13,7 +13,7 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
   });
   afterAll(() => env?.dispose());
   afterEach(async () => {
-    expect(await workflowContainers()).toEqual([]);
+    expect(await workflowContainers(env.executor)).toEqual([]);
   });
 
   it("runs a script from /argo/staging/script with the source file as last argument", async () => {
@@ -300,23 +300,29 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
     expect(r.message).toBe("stopped by user");
   });
 
-  it("binds the workspace at its path and starts there", async () => {
+  it("binds the workspace at its path; starts in the image's WORKDIR, or the workspace when asked", async () => {
     const ws = await mkdtemp(path.join(tmpdir(), "skiff-docker-ws-"));
+    const inWs = await setup({ workspaceAsWorkingDir: true });
     try {
       await writeFile(path.join(ws, "in.txt"), "checkout");
-      const { result } = await env.run(
-        {
-          name: "ws",
-          container: {
-            image: "busybox",
-            command: ["sh", "-c", 'cat in.txt; pwd > out.txt; echo " $SKIFF_WORKSPACE"'],
-          },
+      const step = {
+        name: "ws",
+        container: {
+          image: "busybox",
+          command: [
+            "sh",
+            "-c",
+            'cat "$SKIFF_WORKSPACE/in.txt"; pwd > "$SKIFF_WORKSPACE/out.txt"; echo " $SKIFF_WORKSPACE"',
+          ],
         },
-        { captureResult: true, workspace: ws },
-      );
-      expect(result.outputs.result).toBe(`checkout ${ws}`);
+      };
+      const plain = await env.run(step, { captureResult: true, workspace: ws });
+      expect(plain.result.outputs.result).toBe(`checkout ${ws}`);
+      expect(await readFile(path.join(ws, "out.txt"), "utf8")).toBe("/\n");
+      await inWs.run(step, { captureResult: true, workspace: ws });
       expect(await readFile(path.join(ws, "out.txt"), "utf8")).toBe(`${ws}\n`);
     } finally {
+      await inWs.dispose();
       await rm(ws, { recursive: true, force: true });
     }
   });
@@ -341,8 +347,10 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
     } finally {
       await local.executor.cleanup();
     }
-    const label = `${LABELS.workflow}=wf-docker`;
-    expect((await leftovers(label)).volumes.filter((v) => v.includes("wf-docker-data"))).toEqual([]);
+    expect(await leftovers(`${LABELS.executor}=${local.executor.instanceId}`)).toEqual({
+      containers: [],
+      volumes: [],
+    });
     await local.dispose();
   });
 
@@ -351,13 +359,13 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
     const h = await local.executor.start(
       stepRequest({ name: "left", container: { image: "busybox", command: ["sleep", "60"] } }),
     );
-    for (let i = 0; i < 50 && (await workflowContainers()).length === 0; i++) {
+    for (let i = 0; i < 50 && (await workflowContainers(local.executor)).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await workflowContainers()).length).toBeGreaterThan(0);
+    expect((await workflowContainers(local.executor)).length).toBeGreaterThan(0);
     const waiting = local.executor.wait(h);
     await local.dispose();
     expect((await waiting).message).toBe("executor cleaned up");
-    expect(await workflowContainers()).toEqual([]);
+    expect(await workflowContainers(local.executor)).toEqual([]);
   });
 });
