@@ -1965,6 +1965,7 @@ export class WorkflowOperator {
     ) => {
       const childName = `${sg.name}.${name}`;
       let created: NodeStatus | undefined;
+      let hooks: (() => Promise<void>) | undefined;
       const run = async () => {
         const childInv: Invocation = {
           ...inv,
@@ -1975,11 +1976,12 @@ export class WorkflowOperator {
             this.addChild(sg, n.id);
             childSteps.set(n.id, step);
             loopChildren?.push(n);
+            hooks ??= this.watchStepHooks(n, step, scope, inv);
           },
         };
         const node = await this.executeTemplate(childName, step, step.arguments ?? {}, childInv, absentRefs);
         if (!node) return;
-        await this.runStepHooks(node, step, scope, inv, parentJson);
+        await (hooks ?? (() => this.runStepHooks(node, step, scope, inv)))();
       };
       if (!loopChildren) singles.push({ step, node: () => created });
       runs.push(run());
@@ -2272,86 +2274,104 @@ export class WorkflowOperator {
    * After a step/task node exists: lifecycle hooks (watched on its phase changes) and, once it is
    * completed, its exit handler. Resolves when all triggered hooks and the exit handler are fulfilled.
    */
-  private async runStepHooks(
+  /** Hooks and exit handler of a step/task whose node is already done (or found done on recovery). */
+  private runStepHooks(
     node: NodeStatus,
     step: InvocationBase,
     scope: SiblingScope,
     inv: Invocation,
-    parentJson: (name: string) => boolean,
   ): Promise<void> {
+    return this.watchStepHooks(node, step, scope, inv)();
+  }
+
+  /**
+   * Starts watching a step/task node for its lifecycle hooks as soon as the node exists, so a hook on
+   * `status == "Running"` fires while it runs. The returned function waits for the node, the hooks it
+   * triggered and, once the node is completed, its exit handler.
+   */
+  private watchStepHooks(
+    node: NodeStatus,
+    step: InvocationBase,
+    scope: SiblingScope,
+    inv: Invocation,
+  ): () => Promise<void> {
     const hooks = step.hooks ?? {};
     const names = Object.keys(hooks).filter((h) => h !== "exit");
     const runs: Promise<unknown>[] = [];
-    if (names.length) {
-      const fired = new Set<string>();
-      const selfVars = () => {
-        const v = new LayeredVars(scope.vars);
-        const key = `${scope.prefix}.${step.name}`;
-        v.set(`${key}.status`, node.phase);
-        v.set(`${key}.id`, node.id);
-        if (node.outputs) {
-          for (const p of node.outputs.parameters ?? [])
-            if (p.value !== undefined) v.set(`${key}.outputs.parameters.${p.name}`, p.value);
-          if (node.outputs.result !== undefined) v.set(`${key}.outputs.result`, node.outputs.result);
-          if (node.outputs.exitCode !== undefined) v.set(`${key}.exitCode`, node.outputs.exitCode);
-        }
-        return v;
-      };
-      const check = () => {
-        for (const h of names) {
-          if (fired.has(h)) continue;
-          const hook = hooks[h] as LifecycleHook;
-          if (!hook.expression) continue;
-          let ok = false;
-          try {
-            const vars = selfVars();
-            ok = evaluateExpression(substitute(hook.expression, vars), vars) === true;
-          } catch {
-            ok = false;
-          }
-          if (!ok) continue;
-          fired.add(h);
-          runs.push(this.runHook(`${node.name}.hooks.${h}`, hook, node, inv, selfVars(), scope, step.name));
-        }
-      };
-      check();
-      const off = this.onPhaseChange(node, check);
-      if (!isFulfilled(node)) {
-        await new Promise<void>((resolve) => {
-          const off2 = this.onPhaseChange(node, () => {
-            if (isFulfilled(node)) {
-              off2();
-              resolve();
-            }
-          });
-        });
-      }
-      check();
-      off();
-    }
-    const exitHook: LifecycleHook | undefined =
-      hooks.exit ?? (step.onExit ? { template: step.onExit } : undefined);
-    if (exitHook && isCompleted(node.phase) && !(this.shutdown === "Terminate")) {
-      const vars = new LayeredVars(scope.vars);
+    const fired = new Set<string>();
+    const selfVars = () => {
+      const v = new LayeredVars(scope.vars);
       const key = `${scope.prefix}.${step.name}`;
-      vars.set(`${key}.status`, node.phase);
-      vars.set(`${key}.id`, node.id);
-      for (const p of node.outputs?.parameters ?? [])
-        vars.set(`${key}.outputs.parameters.${p.name}`, p.value ?? "");
-      if (node.outputs?.result !== undefined) vars.set(`${key}.outputs.result`, node.outputs.result);
-      if (node.outputs?.exitCode !== undefined) vars.set(`${key}.exitCode`, node.outputs.exitCode);
-      let run = true;
-      if (exitHook.expression) {
-        try {
-          run = evaluateExpression(substitute(exitHook.expression, vars), vars) === true;
-        } catch {
-          run = false;
-        }
+      v.set(`${key}.status`, node.phase);
+      v.set(`${key}.id`, node.id);
+      if (node.outputs) {
+        for (const p of node.outputs.parameters ?? [])
+          if (p.value !== undefined) v.set(`${key}.outputs.parameters.${p.name}`, p.value);
+        if (node.outputs.result !== undefined) v.set(`${key}.outputs.result`, node.outputs.result);
+        if (node.outputs.exitCode !== undefined) v.set(`${key}.exitCode`, node.outputs.exitCode);
       }
-      if (run) runs.push(this.runHook(`${node.name}.onExit`, exitHook, node, inv, vars, scope, step.name));
+      return v;
+    };
+    const check = () => {
+      for (const h of names) {
+        if (fired.has(h)) continue;
+        const hook = hooks[h] as LifecycleHook;
+        if (!hook.expression) continue;
+        let ok = false;
+        try {
+          const vars = selfVars();
+          ok = evaluateExpression(substitute(hook.expression, vars), vars) === true;
+        } catch {
+          ok = false;
+        }
+        if (!ok) continue;
+        fired.add(h);
+        runs.push(this.runHook(`${node.name}.hooks.${h}`, hook, node, inv, selfVars(), scope, step.name));
+      }
+    };
+    let off: (() => void) | undefined;
+    if (names.length) {
+      check();
+      off = this.onPhaseChange(node, check);
     }
-    void parentJson;
-    await Promise.all(runs);
+    return async () => {
+      if (names.length) {
+        if (!isFulfilled(node)) {
+          await new Promise<void>((resolve) => {
+            const off2 = this.onPhaseChange(node, () => {
+              if (isFulfilled(node)) {
+                off2();
+                resolve();
+              }
+            });
+          });
+        }
+        check();
+        off?.();
+      }
+      const exitHook: LifecycleHook | undefined =
+        hooks.exit ?? (step.onExit ? { template: step.onExit } : undefined);
+      if (exitHook && isCompleted(node.phase) && !(this.shutdown === "Terminate")) {
+        const vars = new LayeredVars(scope.vars);
+        const key = `${scope.prefix}.${step.name}`;
+        vars.set(`${key}.status`, node.phase);
+        vars.set(`${key}.id`, node.id);
+        for (const p of node.outputs?.parameters ?? [])
+          vars.set(`${key}.outputs.parameters.${p.name}`, p.value ?? "");
+        if (node.outputs?.result !== undefined) vars.set(`${key}.outputs.result`, node.outputs.result);
+        if (node.outputs?.exitCode !== undefined) vars.set(`${key}.exitCode`, node.outputs.exitCode);
+        let run = true;
+        if (exitHook.expression) {
+          try {
+            run = evaluateExpression(substitute(exitHook.expression, vars), vars) === true;
+          } catch {
+            run = false;
+          }
+        }
+        if (run) runs.push(this.runHook(`${node.name}.onExit`, exitHook, node, inv, vars, scope, step.name));
+      }
+      await Promise.all(runs);
+    };
   }
 
   private async runHook(
@@ -2658,16 +2678,23 @@ export class WorkflowOperator {
           wire(n);
           return finish(n);
         }
+        let hooks: (() => Promise<void>) | undefined;
         const n = await this.executeTemplate(
           nodeName,
           resolved.step,
           resolved.step.arguments ?? {},
-          taskInv,
+          {
+            ...taskInv,
+            onCreate: (created) => {
+              wire(created);
+              hooks ??= this.watchStepHooks(created, task, scope, inv);
+            },
+          },
           resolved.absentRefs,
         );
         if (!n) return;
         this.markTaskSetupError(n);
-        await this.runStepHooks(n, task, scope, inv, parentJson);
+        await (hooks ?? (() => this.runStepHooks(n, task, scope, inv)))();
         return finish(n);
       }
       const items = this.expandLoop(task, scope) ?? [];
@@ -2726,16 +2753,23 @@ export class WorkflowOperator {
           childInv.onCreate?.(n);
           return;
         }
+        let hooks: (() => Promise<void>) | undefined;
         const n = await this.executeTemplate(
           childName,
           resolved.step,
           resolved.step.arguments ?? {},
-          childInv,
+          {
+            ...childInv,
+            onCreate: (created) => {
+              childInv.onCreate?.(created);
+              hooks ??= this.watchStepHooks(created, task, scope, inv);
+            },
+          },
           resolved.absentRefs,
         );
         if (!n) return;
         this.markTaskSetupError(n);
-        await this.runStepHooks(n, task, scope, inv, parentJson);
+        await (hooks ?? (() => this.runStepHooks(n, task, scope, inv)))();
       });
       await Promise.all(runs);
       let phase: NodePhase = "Succeeded";

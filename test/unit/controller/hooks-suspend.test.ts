@@ -277,3 +277,49 @@ spec:
     expect(exec.requests.map((r) => r.nodeName)).toEqual(["wh", "wh.hooks.done", "wh.onExit"]);
   });
 });
+
+describe("lifecycle hooks while a step runs", () => {
+  it("fires a hook on status == Running while the step is still running", async () => {
+    const h = harness();
+    h.exec.script("step-1", { duration: 5000 });
+    const { n, wf } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: lr}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: step-1
+        template: t
+        hooks:
+          running: {template: note, expression: 'steps["step-1"].status == "Running"'}
+          success: {template: note, expression: 'steps["step-1"].status == "Succeeded"'}
+    - - name: t2
+        template: main2
+  - name: main2
+    dag:
+      tasks:
+      - name: d
+        template: t
+        hooks:
+          running: {template: note, expression: 'tasks.d.status == "Running"'}
+  - name: t
+    container: {image: x}
+  - name: note
+    container: {image: x}
+`,
+      h,
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    const running = n("lr[0].step-1.hooks.running");
+    expect(running.startedAt).toBe("2024-01-01T00:00:00Z");
+    expect(n("lr[0].step-1.hooks.success").phase).toBe("Succeeded");
+    expect(n("lr[0].step-1").children).toEqual(
+      expect.arrayContaining([running.id, n("lr[0].step-1.hooks.success").id]),
+    );
+    expect(n("lr[1].t2.d.hooks.running").phase).toBe("Succeeded");
+  });
+});
