@@ -547,18 +547,25 @@ export class WorkflowOperator {
     for (const p of wf.spec.arguments?.parameters ?? []) {
       let value = p.value;
       if (value === undefined && p.valueFrom?.configMapKeyRef) {
-        value = this.configMapValue(p.valueFrom.configMapKeyRef.name, p.valueFrom.configMapKeyRef.key);
-        value ??= p.valueFrom.default;
+        const { name, key } = p.valueFrom.configMapKeyRef;
+        const cm = this.compiled.configMaps.get(name);
+        value = cm?.data?.[key] ?? p.valueFrom.default;
         if (value === undefined) {
+          const why = cm
+            ? `ConfigMap '${name}' does not have the key '${key}'`
+            : `ConfigMap '${name}' does not exist`;
           throw new SkiffError(
             C["SKF-CTRL-005"],
-            `configmap ${p.valueFrom.configMapKeyRef.name} key ${p.valueFrom.configMapKeyRef.key} not found`,
+            `failed to set global parameter ${p.name} from configmap with name ${name} and key ${key}: ${why}`,
           );
         }
       }
       if (value === undefined && p.default !== undefined) value = p.default;
       if (value === undefined) {
-        throw new SkiffError(C["SKF-CTRL-005"], `spec.arguments.${p.name}.value is required`);
+        throw new SkiffError(
+          C["SKF-CTRL-005"],
+          `either value or valueFrom must be specified in order to set global parameter ${p.name}`,
+        );
       }
       params.push({ ...p, value });
       g.set(`workflow.parameters.${p.name}`, value);

@@ -475,3 +475,24 @@ spec:
     expect(wf.status?.message).toMatch(/^Failed to acquire the synchronization lock\. /);
   });
 });
+
+describe("global parameters from ConfigMaps", () => {
+  it("fails the workflow when the ConfigMap is missing, as Argo words it", async () => {
+    const { wf, n } = await run(`
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: gp}
+spec:
+  entrypoint: t
+  arguments: {parameters: [{name: msg, valueFrom: {configMapKeyRef: {name: cfg, key: msg}}}]}
+  templates:
+  - name: t
+    container: {image: x}
+`);
+    expect(wf.status?.phase).toBe("Failed");
+    expect(wf.status?.message).toBe(
+      "failed to set global parameters: failed to set global parameter msg from configmap with name cfg and key msg: ConfigMap 'cfg' does not exist",
+    );
+    expect(n.count()).toBe(0);
+  });
+});
