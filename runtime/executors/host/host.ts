@@ -67,6 +67,8 @@ export interface HostSettings {
   keepStepDirs: boolean;
   /** Host folders bound read-write into every sandbox (absolute paths). */
   writablePaths: string[];
+  /** PEM certificates HTTP steps trust besides the system's roots. */
+  extraCACerts?: string;
   /** Where claims that the workflow did not create (existing PVCs) keep their contents, across workflows. */
   volumesDir: string;
 }
@@ -377,7 +379,11 @@ export class HostExecutor implements Executor {
       if (kind === "http" || kind === "data") {
         const r =
           kind === "http"
-            ? await runHttpStep(state.request, { clock, signal: abortSignalOf(state) })
+            ? await runHttpStep(state.request, {
+                clock,
+                signal: abortSignalOf(state),
+                ...(this.settings.extraCACerts ? { extraCACerts: this.settings.extraCACerts } : {}),
+              })
             : await runDataStep(state.request, { scratchDir: await this.stepDir(state) });
         const result: StepResult = {
           phase: r.phase,

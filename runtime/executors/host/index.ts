@@ -39,6 +39,8 @@ export interface HostExecutorOptions {
    * workflows, one folder per claim (default: `volumes` beside `workDir`, or `skiff-volumes` in the OS temp folder).
    */
   volumesDir?: string;
+  /** PEM certificates (one or more) that HTTP steps trust besides the system's roots (a company proxy, a mirror). */
+  extraCACerts?: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export function createHostExecutor(
     inheritEnv: options.inheritEnv ?? DEFAULT_INHERITED_ENV,
     readinessPollMs: options.readinessPollMs ?? 200,
     keepStepDirs: options.keepStepDirs ?? false,
+    ...(options.extraCACerts ? { extraCACerts: options.extraCACerts } : {}),
     writablePaths: (options.writablePaths ?? []).map((p) => path.resolve(p.replace(/^~(?=$|\/)/, homedir()))),
   });
 }

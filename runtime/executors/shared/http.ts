@@ -1,3 +1,7 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
+import { readFileSync } from "node:fs";
+import { isIPv6 } from "node:net";
+import { rootCertificates } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
 import type { Clock } from "../../interfaces/clock.js";
 import type { StepRequest } from "../../interfaces/executor.js";
@@ -13,9 +17,88 @@ export interface HttpStepOptions {
   clock: Clock;
   /** Aborts the request (kill, deadline). */
   signal?: AbortSignal;
+  /** PEM certificates trusted besides the system's roots (a company proxy, a mirror). */
+  extraCACerts?: string;
 }
 
-let insecureAgent: Agent | undefined;
+/** Kubernetes `hostAliases`: the pod's /etc/hosts entries. */
+export interface HostAlias {
+  ip: string;
+  hostnames: string[];
+}
+
+/** Agents by what they are made of, so that steps alike share connections. Bounded: aliases vary by template. */
+const agents = new Map<string, Agent>();
+const MAX_AGENTS = 32;
+
+/**
+ * The dispatcher for a request: undici's global one unless the step needs host aliases, extra CAs or no
+ * certificate checks. Aliased hostnames connect to their IP; TLS still checks the certificate (and sends SNI)
+ * for the hostname, as with /etc/hosts in a pod.
+ */
+export function agentFor(options: {
+  hostAliases?: HostAlias[];
+  extraCACerts?: string;
+  insecure?: boolean;
+}): Agent | undefined {
+  const aliases = new Map<string, string>();
+  for (const a of options.hostAliases ?? []) {
+    for (const h of a.hostnames) if (!aliases.has(h.toLowerCase())) aliases.set(h.toLowerCase(), a.ip);
+  }
+  if (!aliases.size && !options.extraCACerts && !options.insecure) return undefined;
+  const key = JSON.stringify([[...aliases], options.extraCACerts ?? "", options.insecure === true]);
+  let agent = agents.get(key);
+  if (agent) return agent;
+  const connect: Record<string, unknown> = {};
+  if (options.insecure) connect.rejectUnauthorized = false;
+  else if (options.extraCACerts) connect.ca = [...defaultCACertificates(), options.extraCACerts];
+  if (aliases.size) connect.lookup = aliasLookup(aliases);
+  agent = new Agent({ connect });
+  if (agents.size >= MAX_AGENTS) {
+    const [oldKey, old] = agents.entries().next().value!;
+    agents.delete(oldKey);
+    void old.close().catch(() => undefined);
+  }
+  agents.set(key, agent);
+  return agent;
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+function aliasLookup(aliases: Map<string, string>) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    const ip = aliases.get(hostname.toLowerCase());
+    if (ip === undefined) {
+      dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) callback(err, []);
+        else if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]?.address ?? "", addresses[0]?.family);
+      });
+      return;
+    }
+    const family = isIPv6(ip) ? 6 : 4;
+    if (options.all) callback(null, [{ address: ip, family }]);
+    else callback(null, ip, family);
+  };
+}
+
+/** The roots Node trusts by default, NODE_EXTRA_CA_CERTS included (a `ca` option replaces them all). */
+function defaultCACertificates(): string[] {
+  const out = [...rootCertificates];
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (extra) {
+    try {
+      out.push(readFileSync(extra, "utf8"));
+    } catch {
+      // Node ignores an unreadable file too.
+    }
+  }
+  return out;
+}
 
 /**
  * Runs an `http` template (§4.13) as Argo's agent does: success is a 2xx status, or `successCondition`
@@ -52,13 +135,17 @@ export async function runHttpStep(
       : undefined;
   const goMethod = method.charAt(0) + method.slice(1).toLowerCase();
   try {
-    if (h.insecureSkipVerify) insecureAgent ??= new Agent({ connect: { rejectUnauthorized: false } });
+    const dispatcher = agentFor({
+      hostAliases: (request.template.hostAliases ?? []) as unknown as HostAlias[],
+      ...(options.extraCACerts ? { extraCACerts: options.extraCACerts } : {}),
+      insecure: h.insecureSkipVerify === true,
+    });
     const res = await undiciFetch(h.url, {
       method,
       headers,
       ...(body !== undefined && method !== "GET" && method !== "HEAD" ? { body } : {}),
       signal: controller.signal,
-      ...(h.insecureSkipVerify ? { dispatcher: insecureAgent } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
     });
     const text = await res.text();
     const responseHeaders: Record<string, string[]> = {};
