@@ -22,6 +22,7 @@ import type {
   Artifact,
   DAGTask,
   InvocationBase,
+  K8sObject,
   LifecycleHook,
   NodeFlag,
   NodePhase,
@@ -638,6 +639,27 @@ export class WorkflowOperator {
   }
 
   // ---------------------------------------------------------------- node records
+
+  /**
+   * The volumes a step's mounts may name, as Argo assembles the pod: `spec.volumes`, one claim per
+   * `spec.volumeClaimTemplates` entry (named `<workflow>-<name>` like the PVC Argo creates), then the
+   * template's own volumes, which win on a name clash.
+   */
+  private podVolumes(template: Template): K8sObject[] {
+    const byName = new Map<string, K8sObject>();
+    const add = (v: unknown) => {
+      if (v && typeof v === "object" && typeof (v as K8sObject).name === "string")
+        byName.set((v as K8sObject).name as string, v as K8sObject);
+    };
+    for (const v of this.wf.spec.volumes ?? []) add(v);
+    for (const c of this.wf.spec.volumeClaimTemplates ?? []) {
+      const name = (c.metadata as { name?: unknown } | undefined)?.name;
+      if (typeof name === "string")
+        add({ name, persistentVolumeClaim: { claimName: `${this.name}-${name}` } });
+    }
+    for (const v of template.volumes ?? []) add(v);
+    return [...byName.values()];
+  }
 
   private idOf(name: string): string {
     return nodeIdOf(this.name, name);
@@ -1530,6 +1552,17 @@ export class WorkflowOperator {
     };
     if (this.options.artifactRepository) request.artifactRepository = this.options.artifactRepository;
     if (this.options.workspace !== undefined) request.workspace = this.options.workspace;
+    request.volumes = this.podVolumes(template);
+    request.configMaps = this.compiled.configMaps;
+    request.secrets = this.compiled.secrets;
+    // A pod gets the workflow's hostAliases and then the template's, as Argo builds the pod spec.
+    const wfAliases = this.wf.spec.hostAliases;
+    if (Array.isArray(wfAliases) && wfAliases.length > 0) {
+      request.template = {
+        ...template,
+        hostAliases: [...(wfAliases as K8sObject[]), ...(template.hostAliases ?? [])],
+      };
+    }
     if (first) request.deadline = first.at;
     if (first && first.at <= now) throw new NodeOutcome("Failed", first.message);
 
