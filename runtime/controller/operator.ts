@@ -970,7 +970,10 @@ export class WorkflowOperator {
     for (const decl of template.inputs?.parameters ?? []) {
       // Argo's ProcessArgs: value or default, then the argument's value (or valueFrom), then a ConfigMap.
       const p: Parameter = { ...decl };
-      let value: string | undefined = decl.value ?? decl.default;
+      // A value or default written on the template itself sees the workflow's globals (Argo substitutes
+      // the whole template with them); an argument's value was substituted by its caller already.
+      const own = decl.value ?? decl.default;
+      let value: string | undefined = own === undefined ? undefined : substitute(own, this.globals);
       let valueFrom = decl.valueFrom;
       const arg = args.parameters?.find((a) => a.name === decl.name);
       if (arg) {
