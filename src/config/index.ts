@@ -122,6 +122,16 @@ export async function loadConfig(
                 fail(`images.${image}.host.path must be a list of folders`, [k, image, "host", "path"]);
               h.path = (h.path as string[]).map((d) => resolve(config.baseDir, d));
             }
+            if (
+              h.workingDir !== undefined &&
+              (typeof h.workingDir !== "string" || !h.workingDir.startsWith("/"))
+            )
+              fail(`images.${image}.host.workingDir must be an absolute path`, [
+                k,
+                image,
+                "host",
+                "workingDir",
+              ]);
             for (const f of ["commands", "env"] as const) {
               if (
                 h[f] !== undefined &&

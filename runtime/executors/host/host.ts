@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, rmSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -67,6 +67,11 @@ export interface HostSettings {
   keepStepDirs: boolean;
   /** Host folders bound read-write into every sandbox (absolute paths). */
   writablePaths: string[];
+  /**
+   * Where sandboxes' root folders are made (a tmpfs makes their many small folders, symlinks and mount points
+   * cheap); undefined to make them in the step folder.
+   */
+  layoutDir?: string;
   /** PEM certificates HTTP steps trust besides the system's roots. */
   extraCACerts?: string;
   /** Where claims that the workflow did not create (existing PVCs) keep their contents, across workflows. */
@@ -99,6 +104,8 @@ interface StepState {
   finished?: boolean;
   readonly volumes: VolumeMountPlan[];
   dir?: string;
+  /** The sandbox's root folder, when it lives apart from the step folder (`layoutDir`). */
+  rootFsDir?: string;
   stop?: StopCause;
   result: Promise<StepResult>;
   ready: Promise<DaemonReady>;
@@ -286,9 +293,13 @@ export class HostExecutor implements Executor {
       const env = this.environment(request, c, image);
       this.assertCommandExists(argv[0]!, env.PATH ?? "", c, name);
       const deps = (c as { dependencies?: string[] }).dependencies ?? [];
-      // As a pod starts in its image's WORKDIR, a step without `workingDir` starts in the workspace (the
-      // checkout, for CI runs), which a sandbox binds at its own path.
-      const cwd = c.workingDir ?? (request.workspace ? path.resolve(request.workspace) : "/");
+      // As a pod starts in its image's WORKDIR, a step without `workingDir` starts in the image's
+      // `host.workingDir` when the images config gives one, else in the workspace (the checkout, for CI
+      // runs), which a sandbox binds at its own path.
+      const cwd =
+        c.workingDir ??
+        image?.host?.workingDir ??
+        (request.workspace ? path.resolve(request.workspace) : "/");
       return { name, role, container: c, argv, env, cwd, dependencies: deps };
     };
     (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));
@@ -415,7 +426,11 @@ export class HostExecutor implements Executor {
       state.abort?.abort();
       for (const p of state.processes) p.signal("SIGKILL");
       await Promise.all([...state.processes].map((p) => p.exited));
-      if (state.dir && !this.settings.keepStepDirs) await this.removeLater(state.dir);
+      if (!this.settings.keepStepDirs) {
+        if (state.dir) await this.removeLater(state.dir);
+        // On a tmpfs, removing at once is cheaper than the many awaited calls of an asynchronous removal.
+        if (state.rootFsDir) removeNow(state.rootFsDir);
+      }
     }
   }
 
@@ -476,6 +491,7 @@ export class HostExecutor implements Executor {
       if (existsSync(w) && !binds.some((b) => b.mountPath === w)) binds.push({ mountPath: w, hostPath: w });
     }
     const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
+    if (state.rootFsDir) opts.rootDir = state.rootFsDir;
     if (state.request.workspace) opts.workspace = path.resolve(state.request.workspace);
     return createBwrapLayout(opts, this.currentHostView());
   }
@@ -522,6 +538,9 @@ export class HostExecutor implements Executor {
     const needsDir = this.sandboxed || kind === "script" || inputArtifacts || outputArtifacts;
     const dir = needsDir ? await this.stepDir(state) : "";
     const root = this.sandboxed ? await this.workRoot() : "";
+    if (this.sandboxed && this.settings.layoutDir) {
+      state.rootFsDir = await mkdtemp(path.join(this.settings.layoutDir, "skiff-fs-"));
+    }
     const scratch = path.join(dir, "scratch");
     if (inputArtifacts || outputArtifacts) await mkdir(scratch, { recursive: true });
     const layout = this.layoutFor(state, plans, root, dir);
@@ -865,6 +884,14 @@ export class HostExecutor implements Executor {
     } catch {
       return false;
     }
+  }
+}
+
+function removeNow(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    // Left for the OS to clear (a tmpfs does at reboot).
   }
 }
 

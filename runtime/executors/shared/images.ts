@@ -10,6 +10,11 @@ export interface HostImageConfig {
   path?: string[];
   /** Environment the image would set (e.g. `PYTHONUNBUFFERED`). */
   env?: Record<string, string>;
+  /**
+   * The image's WORKDIR: where a container without `workingDir` starts. Unset, steps start in the
+   * workspace (the checkout), which is what CI pipelines written for Skiff expect.
+   */
+  workingDir?: string;
 }
 
 /**
