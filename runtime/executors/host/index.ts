@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants, statfsSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { SkiffError } from "../../errors/index.js";
@@ -39,6 +40,13 @@ export interface HostExecutorOptions {
    * workflows, one folder per claim (default: `volumes` beside `workDir`, or `skiff-volumes` in the OS temp folder).
    */
   volumesDir?: string;
+  /**
+   * Where each sandbox's root folder is made: the folders, symlinks and mount points bwrap needs, and the files
+   * a step writes outside `/tmp`, volumes and the workspace. Default: `/dev/shm` when it is a writable tmpfs of
+   * at least 1 GiB (those small files are then cheap to make and remove), else the step's folder. `false`:
+   * always the step's folder.
+   */
+  layoutDir?: string | false;
   /** PEM certificates (one or more) that HTTP steps trust besides the system's roots (a company proxy, a mirror). */
   extraCACerts?: string;
 }
@@ -89,8 +97,27 @@ export function createHostExecutor(
     readinessPollMs: options.readinessPollMs ?? 200,
     keepStepDirs: options.keepStepDirs ?? false,
     ...(options.extraCACerts ? { extraCACerts: options.extraCACerts } : {}),
+    ...layoutDirOf(options, bwrapPath),
     writablePaths: (options.writablePaths ?? []).map((p) => path.resolve(p.replace(/^~(?=$|\/)/, homedir()))),
   });
+}
+
+/** The default layout folder: a tmpfs big enough that a step's stray files do not fill it. */
+const SHM = "/dev/shm";
+const MIN_LAYOUT_TMPFS_BYTES = 2 ** 30;
+const TMPFS_MAGIC = 0x01021994;
+
+function layoutDirOf(options: HostExecutorOptions, bwrapPath: string | undefined): { layoutDir?: string } {
+  if (!bwrapPath || options.layoutDir === false) return {};
+  if (options.layoutDir) return { layoutDir: path.resolve(options.layoutDir) };
+  try {
+    const st = statfsSync(SHM);
+    accessSync(SHM, fsConstants.W_OK);
+    if (st.type === TMPFS_MAGIC && st.bavail * st.bsize >= MIN_LAYOUT_TMPFS_BYTES) return { layoutDir: SHM };
+  } catch {
+    // no usable /dev/shm
+  }
+  return {};
 }
 
 export { HostExecutor };

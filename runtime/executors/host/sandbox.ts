@@ -19,6 +19,8 @@ export interface NamedPath {
 export interface SandboxLayoutOptions {
   /** The step's own host folder; the sandbox's writable places live under it. */
   stepDir: string;
+  /** The host folder the sandbox's `/` is made in (default: `fs` in the step folder). */
+  rootDir?: string;
   /** Shared read-write folder (same path inside and outside). */
   workspace?: string;
   /** Host folders bound at a path inside (volumes), by mount path; read-write unless `readOnly`. */
@@ -66,7 +68,7 @@ export function createBwrapLayout(
   options: SandboxLayoutOptions,
   host: HostView = new HostView(),
 ): SandboxLayout {
-  const fsRoot = path.join(options.stepDir, "fs");
+  const fsRoot = options.rootDir ?? path.join(options.stepDir, "fs");
   const tmpHost = path.join(options.stepDir, "tmp");
   mkdirSync(fsRoot, { recursive: true });
   mkdirSync(tmpHost, { recursive: true });

@@ -1,8 +1,12 @@
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostExecutor } from "../../../runtime/executors/host/index.js";
 import type { LogLine } from "../../../runtime/interfaces/executor.js";
 import type { Template } from "../../../runtime/spec/types.js";
-import { SANDBOX_MODES, setup, stepRequest } from "./helpers.js";
+import { BWRAP_AVAILABLE, SANDBOX_MODES, setup, stepRequest } from "./helpers.js";
 
 const echo = (text: string): Template => ({
   name: "echo",
@@ -66,3 +70,46 @@ describe.each(SANDBOX_MODES)("host executor memory per step (sandbox %s)", (sand
     expect(executor.liveSteps).toBe(0);
   });
 });
+
+describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox root folders (layoutDir)", () => {
+  it("makes each sandbox's root in layoutDir, where new files outside /tmp land, and removes it", async () => {
+    const base = await mkdtemp(path.join(tmpdir(), "skiff-layout-"));
+    const layoutDir = path.join(base, "layouts");
+    await mkdir(layoutDir);
+    const env = await setup("bwrap", { layoutDir });
+    try {
+      const h = await env.executor.start(
+        stepRequest({
+          name: "writer",
+          container: {
+            image: "alpine",
+            command: ["sh", "-c", "mkdir -p /out && echo x > /out/f && sleep 600"],
+          },
+        }),
+      );
+      const roots = await until(async () => {
+        const names = await readdir(layoutDir);
+        return names.length === 1 && existsSync(path.join(layoutDir, names[0]!, "out", "f"))
+          ? names
+          : undefined;
+      });
+      expect(roots[0]).toMatch(/^skiff-fs-/);
+      await env.executor.kill(h, "done");
+      await env.executor.wait(h);
+      await env.executor.cleanup();
+      expect(await readdir(layoutDir)).toEqual([]);
+    } finally {
+      await env.dispose();
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Polls (without timing assertions) until `f` gives a value. */
+async function until<T>(f: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setImmediate(r));
+  }
+}
