@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
 import { createLocalRepository } from "../../runtime/artifacts/repository.js";
@@ -40,6 +41,9 @@ export function createExecutor(config: SkiffConfig): Executor {
         sandbox: config.host.sandbox,
         images: config.images,
         workDir: join(config.stateDir, "steps"),
+        ...(config.extraCAFiles.length > 0
+          ? { extraCACerts: config.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
+          : {}),
       });
     default:
       throw new SkiffError(
