@@ -63,8 +63,21 @@ export function keyOnlyKey(artifact: Artifact): string | undefined {
  * Argo's default keys (`<workflow>/<pod>/<artifact>.tgz`). Reads `raw` artifacts too; other storages give
  * SKF-ART-004 until their drivers exist.
  */
-export function createLocalRepository(root: string): ArtifactRepository {
+export interface LocalRepositoryOptions {
+  /**
+   * Artifact plugin drivers (Argo's controller `artifactDrivers`) that Skiff serves from this repository:
+   * a `plugin: {name, key}` artifact of one of these names is stored under its `key`. Argo runs plugins as
+   * sidecar images; Skiff has no images to run on the host, so a named plugin maps onto a built-in store.
+   */
+  localPlugins?: readonly string[];
+}
+
+export function createLocalRepository(
+  root: string,
+  options: LocalRepositoryOptions = {},
+): ArtifactRepository {
   const local = createLocalDriver({ root });
+  const plugins = new Set(options.localPlugins ?? []);
   const raw = createRawDriver();
   return {
     locate(artifact: Artifact, key: string): Artifact {
@@ -78,6 +91,19 @@ export function createLocalRepository(root: string): ArtifactRepository {
       if (key !== undefined) return keyOnlyDriver(local, key);
       const field = locationOf(artifact);
       if (field === "local") return local;
+      if (field === "plugin") {
+        const plugin = artifact.plugin as { name?: unknown; key?: unknown };
+        if (typeof plugin.name === "string" && plugins.has(plugin.name) && typeof plugin.key === "string") {
+          return keyOnlyDriver(local, plugin.key);
+        }
+        throw new SkiffError(
+          ART_CODES["SKF-ART-004"],
+          `artifact '${artifact.name}' uses the artifact plugin '${String(plugin.name)}', which is not configured`,
+          {
+            hint: "Name the plugin under `artifactDrivers` in the Skiff config (`- {name: NAME, repository: local}`).",
+          },
+        );
+      }
       if (field === "raw") return raw;
       if (field === undefined) {
         throw new SkiffError(ART_CODES["SKF-ART-005"], `artifact '${artifact.name}' has no location`);

@@ -30,6 +30,8 @@ export interface SkiffConfig {
   artifactRepository: { local?: { path: string } };
   /** Argo's controller `workflowDefaults`: fills what each workflow leaves unset (the workflow wins). */
   workflowDefaults?: CompileOptions["workflowDefaults"];
+  /** Artifact plugin drivers (Argo's `artifactDrivers`), each served by a built-in repository. */
+  artifactDrivers: { name: string; repository: "local" }[];
   /** PEM files of extra certificate authorities trusted by HTTP steps (a company proxy, a mirror). */
   extraCAFiles: string[];
   /** The folder the config file was read from (relative paths resolve against it). */
@@ -49,6 +51,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): SkiffConfig
     images: {},
     artifactRepository: {},
     extraCAFiles: [],
+    artifactDrivers: [],
     baseDir: process.cwd(),
   };
 }
@@ -157,6 +160,14 @@ export async function loadConfig(
         )
           return fail("workflowDefaults must be a Workflow-like mapping with `metadata` and/or `spec`", [k]);
         config.workflowDefaults = v as SkiffConfig["workflowDefaults"];
+        break;
+      case "artifactDrivers":
+        if (
+          !Array.isArray(v) ||
+          !v.every((d) => isRecord(d) && typeof d.name === "string" && d.repository === "local")
+        )
+          return fail("artifactDrivers must list `{name: PLUGIN, repository: local}` entries", [k]);
+        config.artifactDrivers = v as SkiffConfig["artifactDrivers"];
         break;
       case "extraCAFiles":
         if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))

@@ -80,7 +80,9 @@ export async function runCompiledWorkflow(
   running = startWorkflow(compiled, {
     executor,
     clock: hooks.clock ?? new SystemClock(),
-    artifactRepository: createLocalRepository(artifactRoot),
+    artifactRepository: createLocalRepository(artifactRoot, {
+      localPlugins: config.artifactDrivers.map((d) => d.name),
+    }),
     onEvent,
     workspace: hooks.workspace ?? process.cwd(),
   });
