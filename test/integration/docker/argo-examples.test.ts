@@ -11,7 +11,7 @@ import { createDockerExecutor, LABELS } from "../../../runtime/executors/docker/
 import { BUSYBOX, DOCKER_AVAILABLE, leftovers } from "./helpers.js";
 
 /**
- * Argo's examples whose images have local stand-ins (busybox, alpine, argosay, python): they run on the Docker
+ * Argo's examples whose images have local stand-ins (busybox, alpine, argosay, python, and node-based doubles of nginx and InfluxDB): they run on the Docker
  * executor through the controller and must end as EXPECTED.tsv says.
  */
 const EXAMPLES = [
@@ -37,15 +37,30 @@ const EXAMPLES = [
   "dag-continue-on-fail.yaml",
   "exit-handlers.yaml",
   "conditional-artifacts.yaml",
+  "sidecar.yaml",
+  "sidecar-nginx.yaml",
+  "daemon-step.yaml",
+  "daemon-nginx.yaml",
   "arguments-parameters.yaml",
 ];
+
+const TOOLS = "skiff-test/tools:latest";
 
 const IMAGE_MAP = {
   "argoproj/argosay": "skiff-test/argosay:latest",
   "docker/whalesay": "skiff-test/argosay:latest",
   busybox: BUSYBOX,
-  alpine: BUSYBOX,
+  alpine: TOOLS,
+  "curlimages/curl": TOOLS,
+  nginx: TOOLS,
+  influxdb: TOOLS,
   python: "skiff-test/python:latest",
+};
+
+/** The stand-ins' entrypoints, as Argo's controller `images:` setting gives them. */
+const IMAGES = {
+  nginx: { entrypoint: ["nginx", "-g", "daemon off;"] },
+  influxdb: { entrypoint: ["influxd"] },
 };
 
 if (!CORPUS_PRESENT) console.warn(SKIP_MESSAGE);
@@ -66,6 +81,7 @@ describe.skipIf(!DOCKER_AVAILABLE || !CORPUS_PRESENT)("Argo's examples on the Do
       const compiled = compile(manifest, library);
       const executor = createDockerExecutor({
         imageMap: IMAGE_MAP,
+        images: IMAGES,
         workDir: join(dir, "work"),
         killGracePeriodMs: 2000,
       });

@@ -27,6 +27,7 @@ function probe(): string | undefined {
         ENTRYPOINT_IMAGE,
         "skiff-test/argosay:latest",
         "skiff-test/python:latest",
+        "skiff-test/tools:latest",
       ],
       {
         stdio: "ignore",
