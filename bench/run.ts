@@ -46,10 +46,19 @@ const make = median("make", { layers: L, width: W });
 const spawnBase = median("spawn", { layers: L, width: W });
 const flatMake = median("make", { layers: 1, width: N });
 const flatSpawn = median("spawn", { layers: 1, width: N });
+const spawnBwrap = hasBwrap ? median("spawn", { layers: L, width: W, bwrap: true }) : undefined;
+const flatSpawnBwrap = hasBwrap ? median("spawn", { layers: 1, width: N, bwrap: true }) : undefined;
 const rows: string[] = [];
+const bwrapRows: string[] = [];
 for (const sandbox of hasBwrap ? (["none", "bwrap"] as const) : (["none"] as const)) {
   const layered = median("layered", { layers: L, width: W, sandbox });
   const flat = median("flat", { n: N, parallelism: 2, sandbox });
+  if (sandbox === "bwrap" && spawnBwrap && flatSpawnBwrap) {
+    bwrapRows.push(
+      `| layered ${L}x${W} | ${fmt(layered.ms)} | ${fmt(spawnBwrap.ms)} | ${ratio(layered.ms, spawnBwrap.ms)} |`,
+      `| flat fan-out ${N} | ${fmt(flat.ms)} | ${fmt(flatSpawnBwrap.ms)} | ${ratio(flat.ms, flatSpawnBwrap.ms)} |`,
+    );
+  }
   rows.push(
     `| layered ${L}x${W} | ${sandbox} | ${fmt(layered.ms)} | ${fmt(make.ms)} | ${ratio(layered.ms, make.ms)} | ${fmt(spawnBase.ms)} | ${ratio(layered.ms, spawnBase.ms)} |`,
     `| flat fan-out ${N} | ${sandbox} | ${fmt(flat.ms)} | ${fmt(flatMake.ms)} | ${ratio(flat.ms, flatMake.ms)} | ${fmt(flatSpawn.ms)} | ${ratio(flat.ms, flatSpawn.ms)} |`,
@@ -80,6 +89,17 @@ log("| workload | sandbox | Skiff | make -j2 | Skiff / make | bare spawn | Skiff
 log("|---|---|---|---|---|---|---|");
 for (const r of rows) log(r);
 log("");
+if (bwrapRows.length) {
+  log("With the sandbox, against a bare Node script spawning the same `true` inside a minimal bubblewrap");
+  log(
+    "sandbox (`bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid true`), two at a time:",
+  );
+  log("");
+  log("| workload | Skiff (bwrap) | bare spawn of bwrap | Skiff / bare bwrap |");
+  log("|---|---|---|---|");
+  for (const r of bwrapRows) log(r);
+  log("");
+}
 log("## (b) withSequence fan-out, parallelism 50");
 log("");
 log(

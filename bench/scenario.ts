@@ -110,8 +110,24 @@ function latencyProbe() {
   return { startedAt, endedAt, wrap };
 }
 
-const layersFor = (layers: number, width: number): Layers =>
-  Array.from({ length: layers }, () => Array.from({ length: width }, () => ["true"]));
+/** The same `true`, optionally wrapped in a minimal bubblewrap sandbox (the floor for a sandboxed step). */
+const BWRAP = [
+  "bwrap",
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--tmpfs",
+  "/tmp",
+  "--unshare-pid",
+  "--die-with-parent",
+  "true",
+];
+const layersFor = (layers: number, width: number, bwrap = false): Layers =>
+  Array.from({ length: layers }, () => Array.from({ length: width }, () => (bwrap ? BWRAP : ["true"])));
 
 async function main() {
   const [scenario, json] = process.argv.slice(2);
@@ -136,7 +152,12 @@ async function main() {
       out = { ms: timeMake(layersFor(Number(args.layers ?? 10), Number(args.width ?? 100)), 2) };
       break;
     case "spawn":
-      out = { ms: await timeBareSpawn(layersFor(Number(args.layers ?? 10), Number(args.width ?? 100)), 2) };
+      out = {
+        ms: await timeBareSpawn(
+          layersFor(Number(args.layers ?? 10), Number(args.width ?? 100), args.bwrap === true),
+          2,
+        ),
+      };
       break;
     case "latency": {
       const n = Number(args.n ?? 200);
