@@ -327,8 +327,6 @@ export class DockerExecutor implements Executor {
   ): ContainerPlan[] {
     const t = request.template;
     const plans: ContainerPlan[] = [];
-    const podSecurity = (t as { securityContext?: K8sObject }).securityContext;
-    void podSecurity;
     const plan = (
       c: Container,
       name: string,
