@@ -84,15 +84,20 @@ export function parseQuantity(q: unknown, field: string): number {
   return Number(m[1]) * factor;
 }
 
-/** `resources.limits` as Docker's HostConfig: cpu as NanoCpus, memory in bytes. */
-export function resourceLimits(c: Container, name: string): { NanoCpus?: number; Memory?: number } {
+/** `resources.limits` as Docker's HostConfig: cpu as NanoCpus, memory in bytes (no swap beyond it). */
+export function resourceLimits(
+  c: Container,
+  name: string,
+): { NanoCpus?: number; Memory?: number; MemorySwap?: number } {
   const limits = (c.resources as K8sObject | undefined)?.limits as K8sObject | undefined;
-  const out: { NanoCpus?: number; Memory?: number } = {};
+  const out: { NanoCpus?: number; Memory?: number; MemorySwap?: number } = {};
   if (limits?.cpu !== undefined) {
     out.NanoCpus = Math.round(parseQuantity(limits.cpu, `${name}: resources.limits.cpu`) * 1e9);
   }
   if (limits?.memory !== undefined) {
     out.Memory = Math.round(parseQuantity(limits.memory, `${name}: resources.limits.memory`));
+    // Kubernetes nodes run without swap: the limit is the whole memory, as Docker's default would double it.
+    out.MemorySwap = out.Memory;
   }
   return out;
 }

@@ -180,6 +180,20 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: containers", () => {
     expect(result.outputs.result?.split("\n")).toEqual(["1234", "2345", String(64 * 1024 * 1024), "50000"]);
   });
 
+  it("reports a container killed for memory as OOMKilled", async () => {
+    const { result } = await env.run({
+      name: "oom",
+      container: {
+        image: "busybox",
+        // A shell variable doubling past the limit: the kernel's OOM killer ends the container.
+        command: ["sh", "-c", "x=0123456789abcdef; while :; do x=$x$x; done"],
+        resources: { limits: { memory: "16Mi" } },
+      },
+    });
+    expect(result.phase).toBe("Failed");
+    expect(result.message).toBe("main: OOMKilled (exit code 137)");
+  });
+
   it("rejects a resource quantity that is not Kubernetes' with SKF-DOCKER-004", async () => {
     const { result } = await env.run({
       name: "badq",

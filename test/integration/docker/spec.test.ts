@@ -76,7 +76,7 @@ describe("Docker executor: container translation", () => {
         { resources: { limits: { cpu: "250m", memory: "1Gi" }, requests: { cpu: "4" } } },
         "main",
       ),
-    ).toEqual({ NanoCpus: 250_000_000, Memory: 2 ** 30 });
+    ).toEqual({ NanoCpus: 250_000_000, Memory: 2 ** 30, MemorySwap: 2 ** 30 });
     expect(resourceLimits({ resources: { requests: { cpu: "1" } } }, "main")).toEqual({});
   });
 
