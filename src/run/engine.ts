@@ -1,16 +1,24 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
+import { resumeWorkflow, startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
 import { createLocalRepository } from "../../runtime/artifacts/repository.js";
 import { createHostExecutor } from "../../runtime/executors/host/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
-import type { Executor } from "../../runtime/interfaces/executor.js";
+import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { SkiffConfig } from "../config/index.js";
-import { RunDirectory } from "./control.js";
+import { watchCommands } from "./control.js";
+import {
+  claimWorkflow,
+  LEASE_TTL_MS,
+  newOwnerId,
+  openRunStore,
+  SOURCE_ANNOTATION,
+  type RunSource,
+} from "./store.js";
 
 export const ENGINE_CODES = defineErrorCodes({
   "SKF-RUN-002": {
@@ -53,40 +61,102 @@ export function createExecutor(config: SkiffConfig): Executor {
   }
 }
 
+/** What a run continues from, when it is a recovery (`skiff resume` of a killed run). */
+export interface RunOptions {
+  /** The stored workflow to continue (its succeeded nodes are kept). */
+  persisted?: Workflow;
+  /** Recorded on the workflow so that a killed run can be compiled again. */
+  source?: RunSource;
+  /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
+  resume?: true | string;
+}
+
 /**
- * Runs one compiled workflow to completion with the configured executor, the embedded artifact repository
- * and the run directory (snapshots for `skiff get`, commands from `skiff resume/stop/...`).
+ * Runs one compiled workflow to completion with the configured executor and the embedded artifact repository,
+ * in the store: it takes the workflow's lease (renewed while running), has the controller persist every
+ * transition, writes step logs to the store, memoizes through it and applies the commands other `skiff`
+ * processes send through it. Throws `SKF-RUN-005` when another live process owns the workflow.
  */
 export async function runCompiledWorkflow(
   compiled: CompiledWorkflow,
   config: SkiffConfig,
   hooks: RunHooks = {},
+  run: RunOptions = {},
 ): Promise<Workflow> {
+  const name = compiled.workflow.metadata.name ?? "workflow";
+  const namespace = compiled.workflow.metadata.namespace ?? "default";
+  const store = await openRunStore(config.stateDir);
+  const owner = newOwnerId();
+  try {
+    await claimWorkflow(store, namespace, name, owner);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const base = createExecutor(config);
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const artifactRoot = config.artifactRepository.local?.path ?? join(config.stateDir, "artifacts");
-  const name = compiled.workflow.metadata.name ?? "workflow";
-  const namespace = compiled.workflow.metadata.namespace ?? "default";
-  const runDir = new RunDirectory(join(config.stateDir, "runs"), namespace, name);
-  await runDir.create();
+  const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
+  if (run.source) {
+    const meta = compiled.workflow.metadata;
+    meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(run.source) };
+  }
+
+  // Log lines are batched: one durable append per burst instead of one per line.
+  let logBuffer: LogLine[] = [];
+  let logWrites: Promise<void> = Promise.resolve();
+  const flushLogs = (): Promise<void> => {
+    if (logBuffer.length === 0) return logWrites;
+    const lines = logBuffer;
+    logBuffer = [];
+    logWrites = logWrites.then(() => store.appendLogs(namespace, name, lines).catch(() => undefined));
+    return logWrites;
+  };
+  let logTimer: NodeJS.Timeout | undefined;
 
   let running: RunningWorkflow | undefined;
   const onEvent: ControllerEventListener = (e) => {
     hooks.onEvent?.(e);
-    if (e.type === "workflow-updated" || e.type === "node-updated" || e.type === "workflow-started") {
-      runDir.scheduleSnapshot(e.workflow);
+    if (e.type === "log") {
+      logBuffer.push(e.line);
+      logTimer ??= setTimeout(() => {
+        logTimer = undefined;
+        void flushLogs();
+      }, 50);
     }
   };
-  running = startWorkflow(compiled, {
+  const options = {
     executor,
     clock: hooks.clock ?? new SystemClock(),
     artifactRepository: createLocalRepository(artifactRoot, {
       localPlugins: config.artifactDrivers.map((d) => d.name),
     }),
     onEvent,
-    workspace: hooks.workspace ?? process.cwd(),
-  });
-  const stopWatching = runDir.watchCommands((cmd) => {
+    workspace,
+    store,
+    memoCache: store.memoCache(namespace),
+  };
+  running = run.persisted
+    ? resumeWorkflow(compiled, run.persisted, options)
+    : startWorkflow(compiled, options);
+  if (run.resume !== undefined) running.resume(run.resume === true ? undefined : run.resume);
+
+  let leaseLost = false;
+  const renew = setInterval(() => {
+    void store
+      .renewLease(namespace, name, owner, LEASE_TTL_MS, Date.now())
+      .then((ok) => {
+        // Someone took the workflow over: stop touching its steps.
+        if (!ok && !leaseLost) {
+          leaseLost = true;
+          running?.stop("Terminate");
+        }
+      })
+      .catch(() => undefined);
+  }, LEASE_TTL_MS / 3);
+  renew.unref?.();
+
+  const stopWatching = watchCommands(store, namespace, name, (cmd) => {
     if (!running) return;
     switch (cmd.action) {
       case "resume":
@@ -121,10 +191,16 @@ export async function runCompiledWorkflow(
   }
   try {
     const wf = await running.done;
-    await runDir.writeSnapshot(wf);
+    if (logTimer) clearTimeout(logTimer);
+    logTimer = undefined;
+    await flushLogs();
+    // The final state once more, after the logs, so `logs --follow` readers see every line.
+    if (!leaseLost) await store.put(wf).catch(() => undefined);
     return wf;
   } finally {
     stopWatching();
+    clearInterval(renew);
+    if (logTimer) clearTimeout(logTimer);
     hooks.signal?.removeEventListener("abort", onAbort);
     if (hooks.signals) {
       process.off("SIGINT", onSignal);
@@ -132,5 +208,7 @@ export async function runCompiledWorkflow(
     }
     await executor.cleanup();
     running = undefined;
+    await store.releaseLease(namespace, name, owner).catch(() => undefined);
+    await store.close();
   }
 }

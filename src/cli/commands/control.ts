@@ -1,12 +1,16 @@
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
-import type { SkiffError } from "../../../runtime/errors/index.js";
-import { loadConfig } from "../../config/index.js";
+import { SkiffError } from "../../../runtime/errors/index.js";
+import type { Store } from "../../../runtime/interfaces/store.js";
+import type { Workflow } from "../../../runtime/spec/types.js";
+import { loadConfig, type SkiffConfig } from "../../config/index.js";
+import { createConsoleReporter } from "../../reporters/console/live.js";
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
-import { listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
+import { isOwned, listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
+import { recoverWorkflow } from "../../run/recover.js";
+import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
-import { join } from "node:path";
 
 interface CommonOptions {
   namespace: string;
@@ -14,9 +18,29 @@ interface CommonOptions {
   stateDir?: string;
 }
 
-async function runsRoot(o: CommonOptions): Promise<string> {
+async function configOf(o: CommonOptions): Promise<SkiffConfig> {
   const config = await loadConfig(o.config);
-  return join(o.stateDir ?? config.stateDir, "runs");
+  if (o.stateDir) config.stateDir = o.stateDir;
+  return config;
+}
+
+/** Opens the store, runs `body`, closes the store; coded errors are printed and give exit code 2. */
+async function withStore(
+  o: CommonOptions,
+  setExitCode: (c: number) => void,
+  body: (store: Store, config: SkiffConfig) => Promise<number>,
+): Promise<void> {
+  let store: Store | undefined;
+  try {
+    const config = await configOf(o);
+    store = await openRunStore(config.stateDir);
+    setExitCode(await body(store, config));
+  } catch (e) {
+    printError(e as SkiffError);
+    setExitCode(EXIT.rejected);
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
 }
 
 function common(cmd: Command): Command {
@@ -26,37 +50,183 @@ function common(cmd: Command): Command {
     .option("--state-dir <dir>", "state folder (default: $SKIFF_STATE_DIR or ~/.local/state/skiff)");
 }
 
+const completed = (wf: Workflow) =>
+  wf.status?.phase === "Succeeded" || wf.status?.phase === "Failed" || wf.status?.phase === "Error";
+
+/** Whether `resume` has something to resume in a running workflow: it is suspended or waits in a suspend node. */
+function hasSuspension(wf: Workflow): boolean {
+  if (wf.spec.suspend) return true;
+  return Object.values(wf.status?.nodes ?? {}).some((n) => n.type === "Suspend" && n.phase === "Running");
+}
+
 function controlCommand(
   name: ControlCommand["action"],
   description: string,
   setExitCode: (c: number) => void,
   withSelector: boolean,
+  examples: string,
 ): Command {
   const cmd = common(new Command(name).description(description).argument("<workflow>", "workflow name"));
   if (withSelector)
     cmd.option("--node-field-selector <selector>", "only nodes matching, e.g. displayName=approve");
+  cmd.addHelpText("after", examples);
   return cmd.action(async (wfName: string, o: CommonOptions & { nodeFieldSelector?: string }) => {
-    try {
-      await sendCommand(await runsRoot(o), o.namespace, wfName, {
-        action: name,
-        nodeFieldSelector: o.nodeFieldSelector,
-      });
+    await withStore(o, setExitCode, async (store) => {
+      await sendCommand(store, o.namespace, wfName, { action: name, nodeFieldSelector: o.nodeFieldSelector });
       process.stdout.write(`workflow ${wfName} ${name} requested\n`);
-      setExitCode(EXIT.ok);
-    } catch (e) {
-      printError(e as SkiffError);
-      setExitCode(EXIT.rejected);
-    }
+      return EXIT.ok;
+    });
   });
 }
 
-/** `resume`, `suspend`, `stop`, `terminate`, `get`, `list`: the `argo` commands for workflows `skiff run` runs. */
+/**
+ * `skiff resume NAME`: resumes a suspended workflow its owner runs; continues one whose process is gone
+ * (killed, crashed) in this process; refuses (`SKF-RUN-005`) a running one with nothing to resume.
+ */
+function resumeCommand(setExitCode: (c: number) => void): Command {
+  return common(
+    new Command("resume")
+      .description("Resume a suspended workflow, or continue one whose `skiff run` was killed")
+      .argument("<workflow>", "workflow name"),
+  )
+    .option("--node-field-selector <selector>", "only nodes matching, e.g. displayName=approve")
+    .option("--logs", "stream step logs while continuing a killed run")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  skiff resume my-wf                                    # resume a suspended workflow
+  skiff resume my-wf --node-field-selector displayName=approve
+  skiff resume my-wf                                    # after its skiff run was killed: continue it here
+
+A workflow whose process is gone is continued in this process (succeeded steps are not run again);
+the exit code is then that of skiff run (0 Succeeded, 1 Failed or Error).`,
+    )
+    .action(async (wfName: string, o: CommonOptions & { nodeFieldSelector?: string; logs?: boolean }) => {
+      await withStore(o, setExitCode, async (store, config) => {
+        const wf = await readRun(store, o.namespace, wfName);
+        const lease = await store.getLease(o.namespace, wfName);
+        if (completed(wf))
+          throw new SkiffError(
+            "SKF-RUN-004",
+            `workflow ${wfName} is not running (phase ${wf.status?.phase})`,
+          );
+        if (leaseAlive(lease)) {
+          if (!hasSuspension(wf) && o.nodeFieldSelector === undefined)
+            throw new SkiffError(
+              "SKF-RUN-005",
+              `workflow ${wfName} is already running (run by ${describeOwner(lease!.owner)}); nothing to resume`,
+            );
+          await sendCommand(store, o.namespace, wfName, {
+            action: "resume",
+            nodeFieldSelector: o.nodeFieldSelector,
+          });
+          process.stdout.write(`workflow ${wfName} resume requested\n`);
+          return EXIT.ok;
+        }
+        // Nobody runs it: continue it here. The store is reopened by the run itself.
+        await store.close();
+        const reporter = createConsoleReporter({
+          out: process.stdout,
+          logOut: process.stdout,
+          live: false,
+          logs: o.logs === true,
+        });
+        const resume = o.nodeFieldSelector ?? (wf.spec.suspend ? true : undefined);
+        const done = await recoverWorkflow(
+          wf,
+          config,
+          { onEvent: (e) => reporter.onEvent(e), signals: true },
+          resume,
+        );
+        reporter.finish(done);
+        return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+      });
+    });
+}
+
+function renderList(wfs: Workflow[]): string {
+  const rows = [["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"]];
+  for (const w of wfs.sort((a, b) => (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""))) {
+    rows.push([
+      w.metadata.name ?? "",
+      w.status?.phase || "Pending",
+      w.status?.startedAt ?? "",
+      w.status?.finishedAt ?? "",
+      w.status?.message ?? "",
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd() + "\n",
+    )
+    .join("");
+}
+
+/** Finds the node ids a `--node` value names: a node id, its full name or its display name. */
+export function matchNodes(wf: Workflow, node: string): string[] {
+  return Object.entries(wf.status?.nodes ?? {})
+    .filter(([id, n]) => id === node || n.name === node || n.displayName === node)
+    .map(([id]) => id);
+}
+
+/** Waits until the workflow completes; `SKF-RUN-004` if it stops being owned before that. */
+async function waitFor(store: Store, namespace: string, name: string): Promise<Workflow> {
+  return new Promise<Workflow>((resolve, reject) => {
+    let settled = false;
+    const finish = (e: Error | undefined, wf?: Workflow) => {
+      if (settled) return;
+      settled = true;
+      unwatch();
+      clearInterval(timer);
+      if (e) reject(e);
+      else resolve(wf!);
+    };
+    const check = async () => {
+      try {
+        const wf = await readRun(store, namespace, name);
+        if (completed(wf)) return finish(undefined, wf);
+        if (!(await isOwned(store, namespace, name))) {
+          // The owner may have completed it between the two reads.
+          const again = await readRun(store, namespace, name);
+          if (completed(again)) return finish(undefined, again);
+          finish(
+            new SkiffError(
+              "SKF-RUN-004",
+              `workflow ${name} is not running (phase ${again.status?.phase || "unknown"}, its process is gone); continue it with skiff resume ${name}`,
+            ),
+          );
+        }
+      } catch (e) {
+        finish(e as Error);
+      }
+    };
+    const unwatch = store.watch((e) => {
+      const m = e.workflow.metadata;
+      if (m.namespace === namespace && m.name === name) {
+        if (e.type === "delete")
+          finish(new SkiffError("SKF-RUN-003", `workflow ${namespace}/${name} was deleted`));
+        else if (completed(e.workflow)) finish(undefined, e.workflow);
+      }
+    });
+    const timer = setInterval(() => void check(), 1000);
+    void check();
+  });
+}
+
+/** `resume`, `suspend`, `stop`, `terminate`, `get`, `list`, `logs`, `wait`, `delete`: the `argo` commands. */
 export function controlCommands(setExitCode: (c: number) => void): Command[] {
   const get = common(new Command("get").description("Show a workflow's status tree").argument("<workflow>"))
     .addOption(new Option("-o, --output <format>").choices(["json", "yaml", "wide", "name"]))
+    .addHelpText("after", "\nExamples:\n  skiff get my-wf\n  skiff get my-wf -o json | jq .status.phase\n")
     .action(async (wfName: string, o: CommonOptions & { output?: string }) => {
-      try {
-        const wf = await readRun(await runsRoot(o), o.namespace, wfName);
+      await withStore(o, setExitCode, async (store) => {
+        const wf = await readRun(store, o.namespace, wfName);
         if (o.output === "json") process.stdout.write(JSON.stringify(wf, null, 2) + "\n");
         else if (o.output === "yaml") process.stdout.write(stringify(wf));
         else if (o.output === "name") process.stdout.write(`${wf.metadata.name}\n`);
@@ -65,57 +235,162 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
             [...renderSummary(wf), "", ...renderNodeTree(wf, { wide: o.output === "wide" })].join("\n") +
               "\n",
           );
-        setExitCode(EXIT.ok);
-      } catch (e) {
-        printError(e as SkiffError);
-        setExitCode(EXIT.rejected);
-      }
+        return EXIT.ok;
+      });
     });
   const list = common(new Command("list").description("List the workflows this machine ran"))
     .option("--status <phases>", "comma-separated phases, e.g. Running,Failed")
-    .action(async (o: CommonOptions & { status?: string }) => {
-      const phases = o.status?.split(",").map((s) => s.trim());
-      const wfs = (await listRuns(await runsRoot(o), o.namespace)).filter(
-        (w) => !phases || phases.includes(w.status?.phase ?? ""),
-      );
-      const rows = [["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"]];
-      for (const w of wfs.sort((a, b) =>
-        (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""),
-      )) {
-        rows.push([
-          w.metadata.name ?? "",
-          w.status?.phase || "Pending",
-          w.status?.startedAt ?? "",
-          w.status?.finishedAt ?? "",
-          w.status?.message ?? "",
-        ]);
-      }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows)
-        process.stdout.write(
-          r
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd() + "\n",
+    .option("--prefix <prefix>", "only workflows whose name starts with this")
+    .addOption(new Option("-o, --output <format>").choices(["name", "json"]))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  skiff list\n  skiff list --status Running,Failed\n  skiff list -o name\n",
+    )
+    .action(async (o: CommonOptions & { status?: string; prefix?: string; output?: string }) => {
+      await withStore(o, setExitCode, async (store) => {
+        const phases = o.status?.split(",").map((s) => s.trim());
+        const wfs = (await listRuns(store, o.namespace)).filter(
+          (w) =>
+            (!phases || phases.includes(w.status?.phase || "Pending")) &&
+            (!o.prefix || (w.metadata.name ?? "").startsWith(o.prefix)),
         );
-      setExitCode(EXIT.ok);
+        if (o.output === "name") process.stdout.write(wfs.map((w) => `${w.metadata.name}\n`).join(""));
+        else if (o.output === "json") process.stdout.write(JSON.stringify(wfs, null, 2) + "\n");
+        else process.stdout.write(renderList(wfs));
+        return EXIT.ok;
+      });
+    });
+  const logs = common(new Command("logs").description("Print a workflow's step logs").argument("<workflow>"))
+    .option("--node <node>", "only this node (id, name or display name)")
+    .option("-c, --container <name>", "only this container (main, init, a sidecar)")
+    .option("--since-time <time>", "only lines written at or after this RFC3339 time")
+    .option("-f, --follow", "keep printing new lines until the workflow completes")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  skiff logs my-wf\n  skiff logs my-wf --node build --follow\n  skiff logs my-wf -c main --since-time 2026-01-01T00:00:00Z\n",
+    )
+    .action(
+      async (
+        wfName: string,
+        o: CommonOptions & { node?: string; container?: string; sinceTime?: string; follow?: boolean },
+      ) => {
+        await withStore(o, setExitCode, async (store) => {
+          const wf = await readRun(store, o.namespace, wfName);
+          let ids: Set<string> | undefined;
+          if (o.node !== undefined) {
+            ids = new Set(matchNodes(wf, o.node));
+            // A node that does not exist yet may still come while following; without --follow it is an error.
+            if (ids.size === 0 && !o.follow)
+              throw new SkiffError("SKF-RUN-003", `workflow ${wfName} has no node ${o.node}`);
+          }
+          const names = new Map(
+            Object.entries(wf.status?.nodes ?? {}).map(([id, n]) => [id, n.displayName ?? n.name]),
+          );
+          const abort = new AbortController();
+          const onSig = () => abort.abort();
+          process.once("SIGINT", onSig);
+          try {
+            for await (const line of store.readLogs(o.namespace, wfName, {
+              ...(o.container ? { container: o.container } : {}),
+              ...(o.sinceTime ? { since: o.sinceTime } : {}),
+              follow: o.follow === true,
+              signal: abort.signal,
+            })) {
+              if (ids && ids.size > 0 && !ids.has(line.nodeId)) continue;
+              if (ids && ids.size === 0) {
+                const now = await store.get(o.namespace, wfName);
+                ids = new Set(now ? matchNodes(now, o.node!) : []);
+                if (!ids.has(line.nodeId)) continue;
+              }
+              if (!names.has(line.nodeId)) {
+                const now = await store.get(o.namespace, wfName);
+                const n = now?.status?.nodes?.[line.nodeId];
+                names.set(line.nodeId, n?.displayName ?? n?.name ?? line.nodeId);
+              }
+              process.stdout.write(`${names.get(line.nodeId)}: ${line.text}\n`);
+            }
+          } finally {
+            process.off("SIGINT", onSig);
+          }
+          return EXIT.ok;
+        });
+      },
+    );
+  const wait = common(
+    new Command("wait").description("Wait for a workflow to complete").argument("<workflow>"),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  skiff wait my-wf && echo done\n\nExit codes: 0 Succeeded, 1 Failed or Error, 2 unknown workflow or nobody runs it.\n",
+    )
+    .action(async (wfName: string, o: CommonOptions) => {
+      await withStore(o, setExitCode, async (store) => {
+        const wf = await waitFor(store, o.namespace, wfName);
+        process.stdout.write(
+          `${wfName} ${wf.status?.phase}${wf.status?.message ? ` (${wf.status.message})` : ""}\n`,
+        );
+        return wf.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+      });
+    });
+  const del = common(
+    new Command("delete")
+      .description("Delete stored workflows (their logs and archive stay until gc)")
+      .argument("[workflows...]"),
+  )
+    .option("--completed", "delete every completed workflow of the namespace")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  skiff delete my-wf\n  skiff delete --completed\n\nA workflow still run by a live process is refused (SKF-RUN-005): stop or terminate it first.\n",
+    )
+    .action(async (names: string[], o: CommonOptions & { completed?: boolean }) => {
+      await withStore(o, setExitCode, async (store) => {
+        const targets = [...names];
+        if (o.completed)
+          for (const w of await listRuns(store, o.namespace))
+            if (completed(w)) targets.push(w.metadata.name ?? "");
+        if (targets.length === 0)
+          throw new SkiffError("SKF-RUN-003", "no workflow named (give names or --completed)");
+        for (const n of targets) {
+          const wf = await readRun(store, o.namespace, n);
+          const lease = await store.getLease(o.namespace, n);
+          if (!completed(wf) && leaseAlive(lease))
+            throw new SkiffError(
+              "SKF-RUN-005",
+              `workflow ${n} is running (run by ${describeOwner(lease!.owner)}); stop or terminate it before deleting`,
+            );
+          await store.delete(o.namespace, n);
+          process.stdout.write(`workflow ${n} deleted\n`);
+        }
+        return EXIT.ok;
+      });
     });
   return [
-    controlCommand("resume", "Resume a suspended workflow (or its suspend nodes)", setExitCode, true),
-    controlCommand("suspend", "Suspend a running workflow: no new steps start", setExitCode, false),
+    resumeCommand(setExitCode),
+    controlCommand(
+      "suspend",
+      "Suspend a running workflow: no new steps start",
+      setExitCode,
+      false,
+      "\nExamples:\n  skiff suspend my-wf\n",
+    ),
     controlCommand(
       "stop",
       "Stop a workflow: running steps are killed, exit handlers still run",
       setExitCode,
       true,
+      "\nExamples:\n  skiff stop my-wf\n",
     ),
     controlCommand(
       "terminate",
       "Terminate a workflow: running steps are killed, exit handlers do not run",
       setExitCode,
       false,
+      "\nExamples:\n  skiff terminate my-wf\n",
     ),
     get,
     list,
+    logs,
+    wait,
+    del,
   ];
 }

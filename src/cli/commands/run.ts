@@ -9,6 +9,7 @@ import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 import { compileRunnables, loadRunnables } from "../../run/select.js";
 import { runCompiledWorkflow } from "../../run/engine.js";
+import { runSource } from "../../run/recover.js";
 
 export const RUN_CODES = defineErrorCodes({
   "SKF-CLI-001": {
@@ -141,7 +142,8 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
   const jsonOut = opts.output === "json" || opts.output === "yaml" || opts.output === "name";
   const live = !jsonOut && process.stderr.isTTY === true && process.env.CI === undefined;
   let worst: number = EXIT.ok;
-  for (const c of compiled) {
+  for (const [i, c] of compiled.entries()) {
+    const manifest = loaded.selected[i]!;
     const reporter = createConsoleReporter({
       out: jsonOut ? process.stderr : process.stdout,
       logOut: jsonOut ? process.stderr : process.stdout,
@@ -152,7 +154,12 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     });
     let wf: Workflow;
     try {
-      wf = await runCompiledWorkflow(c, config, { onEvent: (e) => reporter.onEvent(e), signals: true });
+      wf = await runCompiledWorkflow(
+        c,
+        config,
+        { onEvent: (e) => reporter.onEvent(e), signals: true },
+        { source: runSource(paths, manifest, { entrypoint: opts.entrypoint, parameters }) },
+      );
     } catch (e) {
       printError(e as SkiffError);
       return EXIT.rejected;

@@ -1,0 +1,110 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createStore } from "../../runtime/store/index.js";
+import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
+import type { Lease, Store } from "../../runtime/interfaces/store.js";
+import type { Workflow } from "../../runtime/spec/types.js";
+
+export const STORE_RUN_CODES = defineErrorCodes({
+  "SKF-RUN-005": {
+    title: "Workflow owned by another process",
+    hint: "Another `skiff` process holds this workflow's lease and runs it. Wait for it (`skiff wait NAME`), or stop it first; a killed owner's lease is taken over by `skiff resume NAME`.",
+  },
+  "SKF-RUN-006": {
+    title: "Workflow cannot be recovered",
+    hint: "Only workflows started by `skiff run` with this version can be continued; their source files must still be where they were.",
+  },
+});
+
+/** Lease length: a killed owner on another host is taken over after at most this long. */
+export const LEASE_TTL_MS = 15_000;
+/** Annotation that records how a run was started, so `skiff resume` can compile it again. */
+export const SOURCE_ANNOTATION = "skiff.dev/run-source";
+/** Label of command records (another namespace, never listed as workflows). */
+export const COMMAND_LABEL = "skiff.dev/command";
+export const COMMAND_NAMESPACE = "skiff-commands";
+
+/** The store a config names: `$SKIFF_STORE` (a `postgres://` URL or a folder), else `<stateDir>/store`. */
+export function storeLocation(stateDir: string): string {
+  return process.env.SKIFF_STORE || join(stateDir, "store");
+}
+
+export function openRunStore(stateDir: string): Promise<Store> {
+  return createStore(storeLocation(stateDir));
+}
+
+/** `host:pid:random`: readable in error messages, and lets a process on the same host see the owner died. */
+export function newOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+/** Whether a lease's owner still runs: by its pid on this host, else by the lease not having expired. */
+export function leaseAlive(lease: Lease | undefined, now = Date.now()): boolean {
+  if (!lease) return false;
+  const [host, pidText] = lease.owner.split(":");
+  const pid = Number(pidText);
+  if (host === hostname() && Number.isInteger(pid) && pid > 0) {
+    if (pid === process.pid) return lease.expiresAt > now;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+    }
+  }
+  return lease.expiresAt > now;
+}
+
+/** Describes a lease owner for messages: `process 123 on host`. */
+export function describeOwner(owner: string): string {
+  const [host, pid] = owner.split(":");
+  return pid ? `process ${pid} on ${host}` : owner;
+}
+
+/**
+ * Takes a workflow's lease for `owner`. A lease left by a dead process on this host is taken at once, one
+ * from another host once it expired. Throws `SKF-RUN-005` naming the owner when someone else holds it.
+ */
+export async function claimWorkflow(
+  store: Store,
+  namespace: string,
+  name: string,
+  owner: string,
+): Promise<void> {
+  if (await store.acquireLease(namespace, name, owner, LEASE_TTL_MS, Date.now())) return;
+  const lease = await store.getLease(namespace, name);
+  if (lease && !leaseAlive(lease)) {
+    await store.releaseLease(namespace, name, lease.owner);
+    if (await store.acquireLease(namespace, name, owner, LEASE_TTL_MS, Date.now())) return;
+  }
+  const holder = (await store.getLease(namespace, name))?.owner ?? lease?.owner ?? "another process";
+  throw new SkiffError(
+    "SKF-RUN-005",
+    `workflow ${namespace}/${name} is run by ${describeOwner(holder)} (lease owner ${holder})`,
+  );
+}
+
+/** How a run was started: enough to compile it again after a crash. */
+export interface RunSource {
+  paths: string[];
+  /** The manifest that was run, among those the paths load. */
+  file: string;
+  docIndex: number;
+  entrypoint?: string;
+  parameters: Record<string, string>;
+  workspace: string;
+}
+
+export function readSource(wf: Workflow): RunSource | undefined {
+  const text = wf.metadata.annotations?.[SOURCE_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as RunSource;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isCommandRecord(wf: Workflow): boolean {
+  return wf.metadata.labels?.[COMMAND_LABEL] !== undefined;
+}
