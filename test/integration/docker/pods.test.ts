@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../../runtime/executors/docker/index.js";
 import type { Template } from "../../../runtime/spec/types.js";
-import { DOCKER_AVAILABLE, leftovers, setup, stepRequest, workflowContainers } from "./helpers.js";
+import { docker, DOCKER_AVAILABLE, leftovers, setup, stepRequest, workflowContainers } from "./helpers.js";
 
 describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", () => {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -200,6 +200,34 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
     const r = await env.executor.wait(h);
     expect(r.phase).toBe("Failed");
     expect(r.message).toBe("daemon stopped");
+  });
+
+  it.each([
+    ["exec", { exec: { command: ["test", "-f", "/tmp/ready"] } }],
+    ["tcpSocket", { tcpSocket: { port: 9000 } }],
+  ])("resolves ready() once an %s readinessProbe passes", async (_kind, probe) => {
+    const req = stepRequest(
+      {
+        name: "probed",
+        daemon: true,
+        container: {
+          image: "busybox",
+          command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec nc -l -p 9000"],
+          readinessProbe: probe,
+        },
+      },
+      { daemon: true },
+    );
+    const h = await env.executor.start(req);
+    const { ip } = await env.executor.ready(h);
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // Ready only after the file exists / the port listens: the container is still running now.
+    const info = await docker.listContainers({
+      filters: JSON.stringify({ label: [`${LABELS.node}=${req.nodeId}`] }),
+    });
+    expect(info.map((c) => c.State)).toEqual(["running"]);
+    await env.executor.kill(h, "done");
+    expect((await env.executor.wait(h)).message).toBe("done");
   });
 
   it("rejects ready() for a daemon that exits before its probe passes", async () => {
