@@ -15,7 +15,7 @@ import {
   ObjectStoreDriver,
   type StoredObject,
 } from "../shared/object-store.js";
-import { readSecretField, type SecretLookup } from "../shared/secrets.js";
+import { fingerprint, readSecretField, type SecretLookup } from "../shared/secrets.js";
 
 /** A token credential as the Blob SDK takes it (e.g. `DefaultAzureCredential` from `@azure/identity`). */
 export type TokenCredential = Extract<
@@ -58,8 +58,8 @@ export class AzureArtifactDriver extends ObjectStoreDriver {
     const key =
       readSecretField(this.settings.secrets, block, "accountKeySecret", where) ??
       (block.useSDKCreds === true ? undefined : this.settings.env.AZURE_STORAGE_KEY);
-    // Cached per endpoint and key: the key's value itself stays out of the map.
-    const id = `${endpoint}|${block.useSDKCreds === true}|${key === undefined ? "" : hash(key)}`;
+    // Cached per endpoint and credentials; only a digest of the key is kept as the map key.
+    const id = `${endpoint}|${block.useSDKCreds === true}|${fingerprint(key)}`;
     let service = this.services.get(id);
     if (service) return service;
     if (block.useSDKCreds === true) {
@@ -81,12 +81,6 @@ export class AzureArtifactDriver extends ObjectStoreDriver {
     this.services.set(id, service);
     return service;
   }
-}
-
-function hash(s: string): string {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-  return h.toString(36);
 }
 
 function isSasToken(key: string): boolean {

@@ -9,7 +9,7 @@ import {
   ObjectStoreDriver,
   type StoredObject,
 } from "../shared/object-store.js";
-import { readSecretField, type SecretLookup } from "../shared/secrets.js";
+import { fingerprint, readSecretField, type SecretLookup } from "../shared/secrets.js";
 
 export interface GcsSettings {
   secrets: SecretLookup | undefined;
@@ -53,7 +53,7 @@ export class GcsArtifactDriver extends ObjectStoreDriver {
           `${where}.serviceAccountKeySecret does not hold a JSON service account key`,
         );
       }
-      id = `key:${(credentials as { client_email?: string }).client_email ?? ""}`;
+      id = `key:${fingerprint(keyJson)}`;
     }
     let client = this.clients.get(id);
     if (!client) {

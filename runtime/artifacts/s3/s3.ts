@@ -21,7 +21,7 @@ import {
   ObjectStoreDriver,
   type StoredObject,
 } from "../shared/object-store.js";
-import { readSecretField, type SecretLookup } from "../shared/secrets.js";
+import { fingerprint, readSecretField, type SecretLookup } from "../shared/secrets.js";
 
 export interface S3Settings {
   secrets: SecretLookup | undefined;
@@ -106,7 +106,7 @@ export class S3ArtifactDriver extends ObjectStoreDriver {
     let credId: string;
     if (accessKey !== undefined && secretKey !== undefined) {
       config.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken };
-      credId = `secret:${accessKey}`;
+      credId = `secret:${fingerprint(accessKey, secretKey, sessionToken)}`;
     } else if (block.useSDKCreds === true) {
       credId = "sdk"; // the SDK's default chain: environment, profile, web identity, instance role
     } else if (this.settings.env.AWS_ACCESS_KEY_ID && this.settings.env.AWS_SECRET_ACCESS_KEY) {
@@ -115,7 +115,7 @@ export class S3ArtifactDriver extends ObjectStoreDriver {
         secretAccessKey: this.settings.env.AWS_SECRET_ACCESS_KEY,
         sessionToken: this.settings.env.AWS_SESSION_TOKEN,
       };
-      credId = `env:${this.settings.env.AWS_ACCESS_KEY_ID}`;
+      credId = `env:${fingerprint(this.settings.env.AWS_ACCESS_KEY_ID, this.settings.env.AWS_SECRET_ACCESS_KEY, this.settings.env.AWS_SESSION_TOKEN)}`;
     } else {
       // No credentials anywhere: anonymous requests, as Argo's client sends for public buckets.
       config.credentials = { accessKeyId: "", secretAccessKey: "" };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Secret, SecretKeySelector } from "../../spec/types.js";
 import { SkiffError } from "../../errors/index.js";
 import { ARTD_CODES } from "./codes.js";
@@ -57,4 +58,14 @@ export function readSecretField(
     );
   }
   return readSecretValue(secrets, selector, `${where}.${field}`);
+}
+
+/**
+ * A stable digest of credential values, for caching clients per credential set without keeping the values
+ * themselves as map keys.
+ */
+export function fingerprint(...values: (string | undefined)[]): string {
+  const h = createHash("sha256");
+  for (const v of values) h.update(v === undefined ? "\u0000u" : `\u0001${v}\u0000`);
+  return h.digest("hex").slice(0, 32);
 }

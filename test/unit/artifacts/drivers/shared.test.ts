@@ -3,7 +3,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ObjectStoreDriver, type ObjectStore } from "../../../../runtime/artifacts/shared/object-store.js";
-import { readSecretValue } from "../../../../runtime/artifacts/shared/secrets.js";
+import { fingerprint, readSecretValue } from "../../../../runtime/artifacts/shared/secrets.js";
 import {
   entriesOf,
   makeTree,
@@ -64,6 +64,16 @@ describe("secrets", () => {
       expect.objectContaining({ code: "SKF-ARTD-002" }),
     );
     expect(readSecretValue(lookup, { name: "b64", key: "pass", optional: true }, "f")).toBeUndefined();
+  });
+});
+
+describe("credential fingerprints", () => {
+  it("differ when any value differs, so a client is never reused for other credentials", () => {
+    expect(fingerprint("id", "secret")).toBe(fingerprint("id", "secret"));
+    expect(fingerprint("id", "secret")).not.toBe(fingerprint("id", "other"));
+    expect(fingerprint("ab", "c")).not.toBe(fingerprint("a", "bc"));
+    expect(fingerprint("id", undefined)).not.toBe(fingerprint("id", ""));
+    expect(fingerprint("id", "secret")).not.toContain("secret");
   });
 });
 
