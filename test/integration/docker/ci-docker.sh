@@ -2,12 +2,13 @@
 # Sets up a local Docker engine and the images the Docker executor's tests use. Idempotent: installs only
 # what is missing, starts dockerd only when no engine answers, builds an image only when it is absent
 # (SKIFF_REBUILD_IMAGES=1 rebuilds them). No registry is reachable in CI, so every image is imported from
-# a tarball made of host files: busybox-static for the base, host binaries with the libraries they load.
+# a tarball made of host files: the host's busybox for the base, host binaries with the libraries they load.
 set -eu
 
 need_apt=""
 command -v dockerd >/dev/null 2>&1 || need_apt="$need_apt docker.io"
-[ -e /usr/share/doc/busybox-static ] || need_apt="$need_apt busybox-static"
+# Debian's busybox (what CI installs for the host executor) or busybox-static: either is copied into images.
+[ -x /bin/busybox ] || need_apt="$need_apt busybox"
 [ -x /usr/bin/python3 ] || need_apt="$need_apt python3"
 command -v curl >/dev/null 2>&1 || need_apt="$need_apt curl"
 if [ -n "$need_apt" ]; then
@@ -38,22 +39,6 @@ fi
 fixtures="$(cd "$(dirname "$0")/../../fixtures/images/docker" && pwd)"
 hostbin="$(cd "$(dirname "$0")/../../fixtures/images/host/bin" && pwd)"
 
-# A busybox root file system in a new temp folder, printed.
-busybox_root() {
-  dir=$(mktemp -d)
-  mkdir -p "$dir/bin" "$dir/tmp" "$dir/etc" "$dir/root" "$dir/usr/bin" "$dir/usr/local/bin"
-  chmod 1777 "$dir/tmp"
-  cp /bin/busybox "$dir/bin/busybox"
-  for applet in $("$dir/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
-  done
-  # Scripts start with `#!/usr/bin/env`, as on most distributions.
-  ln -s ../../bin/busybox "$dir/usr/bin/env"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$dir/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
-  echo "$dir"
-}
-
 # Copies the shared libraries (and the loader) that the given files load into root $1.
 copy_libs() {
   root=$1
@@ -63,6 +48,23 @@ copy_libs() {
   done | sort -u | while read -r lib; do
     [ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
   done
+}
+
+# A busybox root file system in a new temp folder, printed.
+busybox_root() {
+  dir=$(mktemp -d)
+  mkdir -p "$dir/bin" "$dir/tmp" "$dir/etc" "$dir/root" "$dir/usr/bin" "$dir/usr/local/bin"
+  chmod 1777 "$dir/tmp"
+  cp /bin/busybox "$dir/bin/busybox"
+  copy_libs "$dir" /bin/busybox
+  for applet in $("$dir/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+  done
+  # Scripts start with `#!/usr/bin/env`, as on most distributions.
+  ln -s ../../bin/busybox "$dir/usr/bin/env"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$dir/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+  echo "$dir"
 }
 
 # import ROOT NAME [docker import -c changes...]
