@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants, existsSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -127,6 +127,9 @@ let nextStepId = 1;
 /** How long layouts trust what they read of the host (new host folders show up in steps after this). */
 const HOST_VIEW_MAX_AGE_MS = 5_000;
 
+/** Clean step folders kept for reuse, at most (making and removing folders on disk costs more than a look). */
+const MAX_SPARE_DIRS = 4;
+
 /** Step folders being removed at once, at most. */
 const MAX_PENDING_REMOVALS = 4;
 
@@ -138,6 +141,8 @@ export class HostExecutor implements Executor {
   private readonly host = hostname();
   private rootDir: Promise<string> | undefined;
   private readonly removals = new Set<Promise<void>>();
+  /** Step folders a step left as it found them (empty /tmp and /var/tmp), ready for the next step. */
+  private readonly spareDirs: string[] = [];
   private hostView: { view: HostView; readAt: number } | undefined;
   /** Commands found on a PATH, by `PATH\0command`; only hits are kept, so a tool installed later is found. */
   private readonly foundCommands = new Set<string>();
@@ -241,6 +246,7 @@ export class HostExecutor implements Executor {
     }
     await Promise.all(states.map((s) => s.result.catch(() => undefined)));
     this.steps.clear();
+    this.spareDirs.length = 0;
     await Promise.all(this.removals);
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);
@@ -427,7 +433,9 @@ export class HostExecutor implements Executor {
       for (const p of state.processes) p.signal("SIGKILL");
       await Promise.all([...state.processes].map((p) => p.exited));
       if (!this.settings.keepStepDirs) {
-        if (state.dir) await this.removeLater(state.dir);
+        if (state.dir && this.spareDirs.length < MAX_SPARE_DIRS && isCleanStepDir(state.dir)) {
+          this.spareDirs.push(state.dir);
+        } else if (state.dir) await this.removeLater(state.dir);
         // On a tmpfs, removing at once is cheaper than the many awaited calls of an asynchronous removal.
         if (state.rootFsDir) removeNow(state.rootFsDir);
       }
@@ -449,7 +457,8 @@ export class HostExecutor implements Executor {
   private async stepDir(state: StepState): Promise<string> {
     if (!state.dir) {
       const root = await this.workRoot();
-      state.dir = await mkdtemp(path.join(root, `${safeName(state.request.podName)}-`));
+      state.dir =
+        this.spareDirs.pop() ?? (await mkdtemp(path.join(root, `${safeName(state.request.podName)}-`)));
     }
     return state.dir;
   }
@@ -884,6 +893,17 @@ export class HostExecutor implements Executor {
     } catch {
       return false;
     }
+  }
+}
+
+/** Whether a step folder holds nothing but the sandbox's empty /tmp and /var/tmp, so it can serve again. */
+function isCleanStepDir(dir: string): boolean {
+  try {
+    return readdirSync(dir).every(
+      (name) => (name === "tmp" || name === "var-tmp") && readdirSync(path.join(dir, name)).length === 0,
+    );
+  } catch {
+    return false;
   }
 }
 

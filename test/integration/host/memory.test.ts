@@ -113,3 +113,28 @@ async function until<T>(f: () => Promise<T | undefined>): Promise<T> {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+describe.skipIf(!BWRAP_AVAILABLE)("host executor step folders kept for reuse", () => {
+  it("never shows a step what an earlier one left in /tmp or /var/tmp, and keeps few folders", async () => {
+    const env = await setup("bwrap");
+    try {
+      const sh = (script: string) => ({
+        name: "t",
+        container: { image: "alpine", command: ["sh", "-c", script] },
+      });
+      const list = "ls -A /tmp /var/tmp | tr -d '\\n'";
+      for (let i = 0; i < 6; i++) {
+        const dirty = await env.run(sh(`${list}; touch /tmp/left-${i} /var/tmp/left-${i}`), {
+          captureResult: true,
+        });
+        expect(dirty.result.outputs.result).toBe("/tmp:/var/tmp:");
+        const clean = await env.run(sh(list), { captureResult: true });
+        expect(clean.result.outputs.result).toBe("/tmp:/var/tmp:");
+      }
+      const [root] = await readdir(path.join(env.dir, "work"));
+      expect((await readdir(path.join(env.dir, "work", root!))).length).toBeLessThanOrEqual(4 + 4);
+    } finally {
+      await env.dispose();
+    }
+  });
+});
