@@ -154,7 +154,8 @@ export async function runCompiledWorkflow(
       })
       .catch(() => undefined);
   }, LEASE_TTL_MS / 3);
-  renew.unref?.();
+  // Not unref'd: this timer keeps the process alive while the controller only waits on its own (unref'd)
+  // timers, e.g. a retry backoff.
 
   const stopWatching = watchCommands(store, namespace, name, (cmd) => {
     if (!running) return;
