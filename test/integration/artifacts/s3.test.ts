@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Driver } from "../../../runtime/artifacts/s3/index.js";
 import type { Artifact } from "../../../runtime/spec/types.js";
 import { entriesOf, makeTree, readTree, scratch, secret, secretsOf } from "./helpers.js";
+import { startFileServer } from "./http-server.js";
 
 // A real S3-compatible server (s3rver) on a free localhost port; it knows one key pair, S3RVER/S3RVER, and
 // refuses requests signed with any other access key.
@@ -192,5 +193,23 @@ describe("s3 driver against s3rver", () => {
     expect(await readFile(dest, "utf8")).toBe("virtual host");
     expect(requested).toContain("skiff-test.s3.localhost");
     vhost.destroy();
+  });
+
+  it("sends unsigned requests when no credentials are anywhere", async () => {
+    const plain = await startFileServer();
+    try {
+      plain.files.set("/public/data.txt", Buffer.from("public"));
+      const anonymous = createS3Driver({ env: {} });
+      const a: Artifact = { name: "p", s3: { endpoint: plain.url, bucket: "public", key: "data.txt" } };
+      const dest = path.join(work.dir, "public.txt");
+      await anonymous.load(a, dest);
+      expect(await readFile(dest, "utf8")).toBe("public");
+      const got = plain.seen.find((r) => r.method === "GET");
+      expect(got?.path).toBe("/public/data.txt");
+      expect(got?.headers.authorization).toBeUndefined();
+      anonymous.destroy();
+    } finally {
+      await plain.close();
+    }
   });
 });
