@@ -31,6 +31,14 @@ function tooLarge(where: string, maxBytes: number): SkiffError {
   );
 }
 
+/** Releases a body that will not be read, so its connection goes back to the pool (or is closed). */
+export async function discardBody(body: Body): Promise<void> {
+  if (body instanceof Readable) body.destroy();
+  else if (typeof (body as WebReadableStream<Uint8Array>).cancel === "function") {
+    await (body as WebReadableStream<Uint8Array>).cancel().catch(() => undefined);
+  } else await (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]().return?.();
+}
+
 function toReadable(body: Body): Readable {
   if (body instanceof Readable) return body;
   if (typeof (body as WebReadableStream<Uint8Array>).getReader === "function") {

@@ -7,6 +7,7 @@ import { ART_CODES } from "../codes.js";
 import {
   type Body,
   checkDeclaredSize,
+  discardBody,
   forEachLimit,
   isDirectory,
   listFiles,
@@ -86,7 +87,7 @@ export class ObjectStoreDriver implements ArtifactDriver {
     if (!loc.key.endsWith("/")) {
       const obj = await loc.store.get(loc.key);
       if (obj) {
-        checkDeclaredSize(obj.size, this.maxBytes, loc.where);
+        await checkObjectSize(obj, this.maxBytes, loc.where);
         await writeBody(obj.body, localPath, this.maxBytes, loc.where);
         return;
       }
@@ -117,7 +118,7 @@ export class ObjectStoreDriver implements ArtifactDriver {
         const dest = safeJoin(partial, rel, loc.where);
         const obj = await loc.store.get(key);
         if (!obj) continue; // deleted while listing
-        checkDeclaredSize(obj.size, budget, loc.where);
+        await checkObjectSize(obj, budget, loc.where);
         budget -= await writeBody(obj.body, dest, budget, loc.where);
       }
       await mkdir(path.dirname(localPath), { recursive: true });
@@ -140,6 +141,16 @@ export class ObjectStoreDriver implements ArtifactDriver {
     if (!loc.key.endsWith("/")) await loc.store.remove(loc.key);
     const below = await loc.store.list(folderPrefix(loc.key));
     await forEachLimit(below, FOLDER_CONCURRENCY, (k) => loc.store.remove(k));
+  }
+}
+
+/** Refuses an object whose declared size is over the bound, releasing its unread body. */
+async function checkObjectSize(obj: StoredObject, maxBytes: number, where: string): Promise<void> {
+  try {
+    checkDeclaredSize(obj.size, maxBytes, where);
+  } catch (e) {
+    await discardBody(obj.body);
+    throw e;
   }
 }
 
