@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { Agent as HttpsAgent } from "node:https";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -37,7 +38,7 @@ export interface S3Settings {
 const AWS_HOST = /(^|\.)amazonaws\.com(\.cn)?$/;
 
 /** Argo's S3 fields Skiff does not implement. */
-const UNSUPPORTED = ["roleARN", "caSecret"] as const;
+const UNSUPPORTED = ["roleARN"] as const;
 
 /** How one artifact's block reaches S3: the client options and what the uploads add. */
 interface S3Target {
@@ -122,6 +123,9 @@ export class S3ArtifactDriver extends ObjectStoreDriver {
       config.signer = { sign: (request) => Promise.resolve(request) };
       credId = "anonymous";
     }
+    // A private CA (self-signed MinIO, an internal Ceph): trusted for this endpoint only, not process-wide.
+    const ca = readSecretField(this.settings.secrets, block, "caSecret", where);
+    if (ca !== undefined) config.requestHandler = { httpsAgent: new HttpsAgent({ ca, keepAlive: true }) };
     const encryption: S3Target["encryption"] = {};
     if (enc.enableEncryption === true) {
       const kmsKeyId = optionalString(enc, "kmsKeyId");
@@ -134,7 +138,7 @@ export class S3ArtifactDriver extends ObjectStoreDriver {
       bucket,
       key,
       config,
-      clientKey: `${endpointId}|${region}|${credId}`,
+      clientKey: `${endpointId}|${region}|${credId}|${ca === undefined ? "" : fingerprint(ca)}`,
       createBucket:
         typeof block.createBucketIfNotPresent === "object" && block.createBucketIfNotPresent !== null,
       encryption,

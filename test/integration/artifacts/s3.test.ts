@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:http";
 import { readFile, writeFile } from "node:fs/promises";
@@ -211,5 +212,80 @@ describe("s3 driver against s3rver", () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe("s3 driver over TLS with a private CA", () => {
+  let tls: S3rver;
+  let tlsEndpoint: string;
+  let pem: string;
+
+  beforeAll(async () => {
+    const key = path.join(work.dir, "tls.key");
+    const cert = path.join(work.dir, "tls.crt");
+    // A self-signed certificate for 127.0.0.1, as a private MinIO would have.
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    pem = await readFile(cert, "utf8");
+    tls = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: path.join(work.dir, "tls-server"),
+      configureBuckets: [{ name: "skiff-tls", configs: [] }],
+      key: await readFile(key),
+      cert: pem,
+    });
+    tlsEndpoint = `127.0.0.1:${(await tls.run()).port}`;
+  });
+
+  afterAll(async () => {
+    await tls?.close();
+  });
+
+  const tlsArt = (withCa: boolean): Artifact => ({
+    name: "t",
+    s3: {
+      endpoint: tlsEndpoint,
+      bucket: "skiff-tls",
+      key: "tls.txt",
+      accessKeySecret: { name: "s3-creds", key: "accessKey" },
+      secretKeySecret: { name: "s3-creds", key: "secretKey" },
+      ...(withCa ? { caSecret: { name: "ca", key: "ca.crt" } } : {}),
+    },
+  });
+
+  it("trusts the CA from caSecret for that endpoint, and refuses the server without it", async () => {
+    const driver = createS3Driver({ secrets: secretsOf(creds, secret("ca", { "ca.crt": pem })), env: {} });
+    const src = path.join(work.dir, "tls.txt");
+    await writeFile(src, "over tls");
+    await driver.save(tlsArt(true), src);
+    const dest = path.join(work.dir, "tls-loaded.txt");
+    await driver.load(tlsArt(true), dest);
+    expect(await readFile(dest, "utf8")).toBe("over tls");
+    await expect(driver.exists(tlsArt(false))).rejects.toMatchObject({
+      code: "SKF-ARTD-005",
+      message: expect.stringMatching(/certificate/i),
+    });
+    driver.destroy();
   });
 });

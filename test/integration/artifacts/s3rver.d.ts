@@ -7,6 +7,8 @@ declare module "s3rver" {
     directory?: string;
     serviceEndpoint?: string;
     configureBuckets?: { name: string; configs: string[] }[];
+    key?: string | Buffer;
+    cert?: string | Buffer;
   }
   export default class S3rver {
     constructor(options: S3rverOptions);
