@@ -79,7 +79,8 @@ suite("skiff run killed with SIGKILL, then skiff resume", () => {
       const atKill = await stored(cliPath, t, "counted");
       const countsAtKill = counts(t);
       let final;
-      if (first.code === 0) {
+      const phase = atKill?.status?.phase;
+      if (first.code === 0 || phase === "Succeeded" || phase === "Failed" || phase === "Error") {
         // It finished before the kill: nothing to resume.
         final = atKill!;
         report.push(`${i}: finished before kill at ${delay} ms`);
