@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile, chmod, lstat } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
@@ -78,6 +78,9 @@ export interface DockerSettings {
   /** Distinguishes this executor's containers from other Skiff processes' on the same engine. */
   instanceId: string;
 }
+
+/** Symlinks followed inside a container when copying an output out, as the kernel's own limit (40) is generous. */
+const MAX_SYMLINK_HOPS = 16;
 
 /** Argo writes a script's `source` here. */
 const SCRIPT_PATH = "/argo/staging/script";
@@ -934,25 +937,65 @@ export class DockerExecutor implements Executor {
     return { root, paths };
   }
 
-  /** Copies each output path out of the stopped container into `outRoot` (missing paths are left out). */
+  /**
+   * Copies each output path out of the stopped container into `outRoot` (missing paths are left out). A path
+   * that is a symlink is followed inside the container, as Argo's wait container would read it; unpacked on
+   * the host as it is, a link to `/etc/...` would hand the host's file to the step's outputs.
+   */
   private async copyOutputs(containerId: string, request: StepRequest, outRoot: string): Promise<void> {
     const t = request.template;
     const wanted = new Set<string>();
     for (const p of t.outputs?.parameters ?? []) if (p.valueFrom?.path) wanted.add(p.valueFrom.path);
     for (const a of t.outputs?.artifacts ?? []) if (a.path) wanted.add(a.path);
     const container = this.settings.docker.getContainer(containerId);
+    const fetchRoot = `${outRoot}.fetch`;
+    await mkdir(fetchRoot, { recursive: true });
     for (const p of wanted) {
-      const abs = path.resolve("/", p);
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await container.getArchive({ path: abs });
-      } catch (e) {
-        if ((e as { statusCode?: number }).statusCode === 404) continue;
-        throw e;
+      const abs = path.posix.resolve("/", p);
+      let source = abs;
+      for (let hop = 0; hop < MAX_SYMLINK_HOPS; hop++) {
+        let stream: NodeJS.ReadableStream;
+        try {
+          stream = await container.getArchive({ path: source });
+        } catch (e) {
+          if ((e as { statusCode?: number }).statusCode === 404) break;
+          throw e;
+        }
+        const tmp = await mkdtemp(path.join(fetchRoot, "get-"));
+        const top = path.posix.basename(source);
+        let link: string | undefined;
+        try {
+          await pipeline(
+            stream as Readable,
+            tar.x({
+              cwd: tmp,
+              preservePaths: false,
+              // node-tar would drop a link with an absolute target; the top entry's is read instead.
+              filter: (p, entry) => {
+                const e = entry as { type?: string; linkpath?: string };
+                if (p.replace(/\/$/, "") === top && e.type === "SymbolicLink") {
+                  link = e.linkpath ?? "";
+                  return false;
+                }
+                return true;
+              },
+            }),
+          );
+          if (link !== undefined) {
+            source = path.posix.resolve(path.posix.dirname(source), link);
+            continue;
+          }
+          const entry = path.join(tmp, top);
+          if (!(await exists(entry))) break;
+          const dest = path.join(outRoot, abs);
+          await mkdir(path.dirname(dest), { recursive: true });
+          await rm(dest, { recursive: true, force: true });
+          await rename(entry, dest);
+          break;
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
       }
-      const dest = path.join(outRoot, path.dirname(abs));
-      await mkdir(dest, { recursive: true });
-      await pipeline(stream as Readable, tar.x({ cwd: dest, preservePaths: false }));
     }
   }
 

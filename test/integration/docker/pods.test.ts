@@ -107,6 +107,34 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: scripts, files and pods", (
     expect(consumed.result.outputs.result).toBe("one\nfile\n1777");
   });
 
+  it("follows output symlinks inside the container, never to the host's files", async () => {
+    const { result } = await env.run({
+      name: "links",
+      container: {
+        image: "busybox",
+        command: [
+          "sh",
+          "-c",
+          "echo container-passwd > /tmp/passwd-copy && ln -s /tmp/passwd-copy /tmp/p1 && ln -s p1 /tmp/p2 && " +
+            "ln -s /etc/passwd /tmp/etc-link && mkdir -p /out && ln -s ../tmp/p2 /out/rel",
+        ],
+      },
+      outputs: {
+        parameters: [
+          { name: "abs", valueFrom: { path: "/tmp/p2" } },
+          { name: "etc", valueFrom: { path: "/tmp/etc-link" } },
+          { name: "rel", valueFrom: { path: "/out/rel" } },
+        ],
+      },
+    });
+    expect(result.message).toBeUndefined();
+    const values = Object.fromEntries((result.outputs.parameters ?? []).map((p) => [p.name, p.value]));
+    expect(values.abs).toBe("container-passwd");
+    expect(values.rel).toBe("container-passwd");
+    // The image's /etc/passwd (root and nobody only), not the host's.
+    expect(values.etc?.split("\n").map((l) => l.split(":")[0])).toEqual(["root", "nobody"]);
+  });
+
   it("ends in Error naming the artifact when a required input has no location", async () => {
     const { result } = await env.run(
       { name: "noin", container: { image: "busybox", command: ["true"] } },
