@@ -75,9 +75,22 @@ export class OssArtifactDriver extends ObjectStoreDriver {
       this.clients.set(id, client);
     }
     const place = `oss://${bucket}/${key}`;
-    return { store: new OssStore(client, this.settings, place), key, where: place };
+    const createBucket = block.createBucketIfNotPresent === true;
+    return {
+      store: new OssStore(
+        client,
+        this.settings,
+        place,
+        createBucket ? { name: bucket, id: `${url.origin}|${bucket}` } : undefined,
+      ),
+      key,
+      where: place,
+    };
   }
 }
+
+/** Buckets (by endpoint) this process has made sure exist, so each is created at most once. */
+const created = new Set<string>();
 
 interface OssError {
   status?: number;
@@ -94,7 +107,20 @@ class OssStore implements ObjectStore {
     private readonly client: OSS,
     private readonly settings: OssSettings,
     private readonly where: string,
+    /** The bucket to create before the first upload (`createBucketIfNotPresent`), if any. */
+    private readonly bucketToCreate: { name: string; id: string } | undefined,
   ) {}
+
+  private async ensureBucket(): Promise<void> {
+    if (this.bucketToCreate === undefined || created.has(this.bucketToCreate.id)) return;
+    try {
+      await this.client.putBucket(this.bucketToCreate.name);
+    } catch (e) {
+      // 409 BucketAlreadyExists: it is there (ours or not; a foreign bucket fails on the upload itself).
+      if ((e as OssError).status !== 409) throw e;
+    }
+    created.add(this.bucketToCreate.id);
+  }
 
   private async call<T>(action: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -106,6 +132,7 @@ class OssStore implements ObjectStore {
 
   async put(key: string, file: string, size: number): Promise<void> {
     await this.call("uploading to", async () => {
+      await this.ensureBucket();
       if (size < this.settings.multipartThreshold) {
         await this.client.put(key, file);
         return;

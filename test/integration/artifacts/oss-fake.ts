@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A fake of Alibaba Cloud OSS's REST API for the operations Skiff's driver uses, path-style (`/bucket/key`):
- * PutObject, GetObject, HeadObject, DeleteObject, ListObjectsV2 (`list-type=2`), and the multipart calls
+ * PutBucket, PutObject, GetObject, HeadObject, DeleteObject, ListObjectsV2 (`list-type=2`), and the multipart calls
  * (InitiateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload). Answers are OSS's XML
  * shapes and error codes. Every request must carry `Authorization: OSS <AccessKeyId>:<Signature>` with a known
  * key; for object requests without sub-resources the signature (HMAC-SHA1 over OSS's V1 canonical string) is
@@ -14,6 +14,7 @@ export interface FakeOss {
   endpoint: string;
   objects: Map<string, Buffer>;
   uploads: Map<string, Map<number, Buffer>>;
+  buckets: Set<string>;
   violations: string[];
   requests: string[];
   close(): Promise<void>;
@@ -26,6 +27,7 @@ const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;"
 export async function startFakeOss(keys: Record<string, string>): Promise<FakeOss> {
   const objects = new Map<string, Buffer>();
   const uploads = new Map<string, Map<number, Buffer>>();
+  const buckets = new Set<string>();
   const violations: string[] = [];
   const requests: string[] = [];
 
@@ -86,6 +88,12 @@ export async function startFakeOss(keys: Record<string, string>): Promise<FakeOs
     const id = `${bucket}/${key}`;
 
     if (key === "") {
+      if (req.method === "PUT" && subresources.length === 0) {
+        if (buckets.has(bucket))
+          return fail(res, 409, "BucketAlreadyExists", "The requested bucket name is not available.");
+        buckets.add(bucket);
+        return ok(res, 200, undefined, { location: `/${bucket}` });
+      }
       if (req.method === "GET" && q.get("list-type") === "2") {
         const prefix = q.get("prefix") ?? "";
         const max = Number(q.get("max-keys") ?? "100");
@@ -215,6 +223,7 @@ export async function startFakeOss(keys: Record<string, string>): Promise<FakeOs
     endpoint: `http://127.0.0.1:${port}`,
     objects,
     uploads,
+    buckets,
     violations,
     requests,
     close: () =>

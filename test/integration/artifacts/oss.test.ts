@@ -105,4 +105,20 @@ describe("oss driver against an OSS API fake", () => {
     await envDriver.save(a, src);
     expect(fake.objects.get("skiff-oss/env.txt")?.toString()).toBe("env");
   });
+
+  it("creates the bucket before the first upload when asked, and accepts one that exists", async () => {
+    const src = path.join(work.dir, "nb.txt");
+    await writeFile(src, "new bucket");
+    const a: Artifact = {
+      ...art("nb.txt"),
+      oss: { ...art("nb.txt").oss, bucket: "skiff-new", createBucketIfNotPresent: true },
+    };
+    await driver.save(a, src);
+    expect(fake.buckets.has("skiff-new")).toBe(true);
+    fake.buckets.add("skiff-existing");
+    const existing: Artifact = { ...a, oss: { ...a.oss, bucket: "skiff-existing" } };
+    await driver.save(existing, src);
+    expect(fake.objects.get("skiff-existing/nb.txt")?.toString()).toBe("new bucket");
+    expect(fake.violations).toEqual([]);
+  });
 });
