@@ -292,7 +292,8 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
           try {
             for await (const line of store.readLogs(o.namespace, wfName, {
               ...(o.container ? { container: o.container } : {}),
-              ...(o.sinceTime ? { since: o.sinceTime } : {}),
+              // A name run again keeps its older lines in the store: show this run's only, unless asked.
+              ...(o.sinceTime || wf.status?.startedAt ? { since: o.sinceTime ?? wf.status?.startedAt } : {}),
               follow: o.follow === true,
               signal: abort.signal,
             })) {
