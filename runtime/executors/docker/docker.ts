@@ -742,8 +742,6 @@ export class DockerExecutor implements Executor {
       attached.on("error", end);
     });
     docker.modem.demuxStream(attached, stdout, stderr);
-    // Asked before start: `not-running` would answer at once for a container not started yet.
-    const waited = created.wait({ condition: "next-exit" });
     const startedAt = clock.now();
     if (state.stop) {
       (attached as Readable).destroy?.();
@@ -762,6 +760,9 @@ export class DockerExecutor implements Executor {
         done: Promise.resolve({ exitCode: 128, startedAt, finishedAt: clock.now(), detail: msg }),
       };
     }
+    // Asked once started: a container that already exited answers at once with its code, and no exit can
+    // slip between the request and its registration as with `next-exit` asked before start.
+    const waited = created.wait({ condition: "not-running" });
     state.running.add(created.id);
     // A kill that raced the start must still reach this container.
     if (state.stop) this.terminate(state, created.id);
