@@ -1,5 +1,5 @@
 import { accessSync, constants as fsConstants, existsSync, readdirSync, rmSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { SkiffError } from "../../errors/index.js";
@@ -141,6 +141,7 @@ export class HostExecutor implements Executor {
   private readonly host = hostname();
   private rootDir: Promise<string> | undefined;
   private readonly removals = new Set<Promise<void>>();
+  private layoutDir: Promise<string> | undefined;
   /** Step folders a step left as it found them (empty /tmp and /var/tmp), ready for the next step. */
   private readonly spareDirs: string[] = [];
   private hostView: { view: HostView; readAt: number } | undefined;
@@ -253,6 +254,11 @@ export class HostExecutor implements Executor {
       this.rootDir = undefined;
       if (dir) await rm(dir, { recursive: true, force: true });
     }
+    if (this.layoutDir) {
+      const dir = await this.layoutDir.catch(() => undefined);
+      this.layoutDir = undefined;
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private stateOf(handle: StepHandle): StepState {
@@ -269,6 +275,24 @@ export class HostExecutor implements Executor {
   private async stopProcesses(state: StepState): Promise<void> {
     state.abort?.abort();
     await Promise.all([...state.processes].map((p) => p.terminate(this.settings.killGracePeriodMs)));
+  }
+
+  /**
+   * This executor's folder in `layoutDir`, named after the process so that folders of processes that died
+   * without cleaning up (a tmpfs holds them until reboot) are found and removed by the next executor.
+   */
+  private layoutRoot(base: string): Promise<string> {
+    this.layoutDir ??= (async () => {
+      await mkdir(base, { recursive: true });
+      for (const name of await readdir(base).catch(() => [] as string[])) {
+        const pid = /^skiff-(\d+)-/.exec(name)?.[1];
+        if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) {
+          void this.removeLater(path.join(base, name));
+        }
+      }
+      return mkdtemp(path.join(base, `skiff-${process.pid}-`));
+    })();
+    return this.layoutDir;
   }
 
   private workRoot(): Promise<string> {
@@ -548,7 +572,7 @@ export class HostExecutor implements Executor {
     const dir = needsDir ? await this.stepDir(state) : "";
     const root = this.sandboxed ? await this.workRoot() : "";
     if (this.sandboxed && this.settings.layoutDir) {
-      state.rootFsDir = await mkdtemp(path.join(this.settings.layoutDir, "skiff-fs-"));
+      state.rootFsDir = await mkdtemp(path.join(await this.layoutRoot(this.settings.layoutDir), "fs-"));
     }
     const scratch = path.join(dir, "scratch");
     if (inputArtifacts || outputArtifacts) await mkdir(scratch, { recursive: true });
@@ -904,6 +928,15 @@ function isCleanStepDir(dir: string): boolean {
     );
   } catch {
     return false;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -76,6 +77,9 @@ describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox root folders (layoutDir
     const base = await mkdtemp(path.join(tmpdir(), "skiff-layout-"));
     const layoutDir = path.join(base, "layouts");
     await mkdir(layoutDir);
+    // The folder of a process that died without cleaning up: the next executor removes it.
+    const dead = spawnSync("true").pid!;
+    await mkdir(path.join(layoutDir, `skiff-${dead}-stale`, "fs-x"), { recursive: true });
     const env = await setup("bwrap", { layoutDir });
     try {
       const h = await env.executor.start(
@@ -87,13 +91,15 @@ describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox root folders (layoutDir
           },
         }),
       );
-      const roots = await until(async () => {
-        const names = await readdir(layoutDir);
-        return names.length === 1 && existsSync(path.join(layoutDir, names[0]!, "out", "f"))
-          ? names
-          : undefined;
+      const mine = `skiff-${process.pid}-`;
+      const root = await until(async () => {
+        const own = (await readdir(layoutDir)).find((n) => n.startsWith(mine));
+        if (!own) return undefined;
+        const roots = await readdir(path.join(layoutDir, own));
+        const f = roots.length === 1 ? path.join(layoutDir, own, roots[0]!, "out", "f") : "";
+        return f && existsSync(f) ? roots[0] : undefined;
       });
-      expect(roots[0]).toMatch(/^skiff-fs-/);
+      expect(root).toMatch(/^fs-/);
       await env.executor.kill(h, "done");
       await env.executor.wait(h);
       await env.executor.cleanup();
