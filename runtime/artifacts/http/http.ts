@@ -1,7 +1,7 @@
 import type { ArtifactDriver } from "../../interfaces/artifacts.js";
 import type { Artifact } from "../../spec/types.js";
-import { blockOf, rejectUnsupported, requireString } from "../shared/fields.js";
-import { basicAuth, httpDelete, httpDownload, httpExists, httpUpload } from "../shared/http.js";
+import { blockOf, isAuthStatus, rejectUnsupported, requireString } from "../shared/fields.js";
+import { basicAuth, httpDelete, httpDownload, httpExists, httpUpload, redactUrl } from "../shared/http.js";
 import {
   readSecretField,
   readSecretValue,
@@ -18,7 +18,7 @@ export interface HttpSettings {
 
 /**
  * Argo's `http` artifacts: GET to load, PUT to save, HEAD to check, DELETE to delete, with the artifact's
- * `headers` and `auth.basicAuth`.
+ * `headers` and `auth.basicAuth` or `auth.oauth2` (client-credentials grant).
  */
 export class HttpArtifactDriver implements ArtifactDriver {
   readonly name = "http";
@@ -26,7 +26,7 @@ export class HttpArtifactDriver implements ArtifactDriver {
   constructor(private readonly settings: HttpSettings) {}
 
   /** The URL and request headers of an artifact; header values may come from Secrets. */
-  private request(artifact: Artifact): { url: string; headers: Record<string, string> } {
+  private async request(artifact: Artifact): Promise<{ url: string; headers: Record<string, string> }> {
     const where = `artifact '${artifact.name}' http`;
     const block = blockOf(artifact, "http");
     const url = requireString(block, "url", where);
@@ -43,7 +43,11 @@ export class HttpArtifactDriver implements ArtifactDriver {
       }
     }
     const auth = (block.auth ?? {}) as Record<string, unknown>;
-    rejectUnsupported(auth, ["oauth2", "clientCert"], `${where}.auth`);
+    rejectUnsupported(auth, ["clientCert"], `${where}.auth`);
+    if (auth.oauth2) {
+      const token = await this.oauth2Token(auth.oauth2 as Record<string, unknown>, `${where}.auth.oauth2`);
+      headers.authorization = `Bearer ${token}`;
+    }
     if (auth.basicAuth) {
       const basic = auth.basicAuth as Record<string, unknown>;
       const user = readSecretField(this.settings.secrets, basic, "usernameSecret", `${where}.auth.basicAuth`);
@@ -60,22 +64,72 @@ export class HttpArtifactDriver implements ArtifactDriver {
   }
 
   async save(artifact: Artifact, localPath: string): Promise<void> {
-    const { url, headers } = this.request(artifact);
+    const { url, headers } = await this.request(artifact);
     await httpUpload(url, headers, localPath);
   }
 
   async load(artifact: Artifact, localPath: string): Promise<void> {
-    const { url, headers } = this.request(artifact);
+    const { url, headers } = await this.request(artifact);
     await httpDownload(artifact, url, headers, localPath, this.settings.maxBytes);
   }
 
   async exists(artifact: Artifact): Promise<boolean> {
-    const { url, headers } = this.request(artifact);
+    const { url, headers } = await this.request(artifact);
     return httpExists(url, headers);
   }
 
+  /**
+   * An access token by OAuth2's client-credentials grant, as Argo's `auth.oauth2` gets one: the client id and
+   * secret as basic auth on a form POST to the token URL, with `scope` and any `endpointParams`.
+   */
+  private async oauth2Token(block: Record<string, unknown>, where: string): Promise<string> {
+    const s = this.settings.secrets;
+    const tokenUrl = readSecretField(s, block, "tokenURLSecret", where);
+    const clientId = readSecretField(s, block, "clientIDSecret", where);
+    const clientSecret = readSecretField(s, block, "clientSecretSecret", where);
+    if (tokenUrl === undefined || clientId === undefined) {
+      throw new SkiffError(ARTD_CODES["SKF-ARTD-004"], `${where} needs tokenURLSecret and clientIDSecret`);
+    }
+    const form = new URLSearchParams({ grant_type: "client_credentials" });
+    const scopes = Array.isArray(block.scopes) ? block.scopes.filter((x) => typeof x === "string") : [];
+    if (scopes.length > 0) form.set("scope", scopes.join(" "));
+    for (const p of Array.isArray(block.endpointParams)
+      ? (block.endpointParams as Record<string, unknown>[])
+      : []) {
+      if (typeof p.key === "string") form.append(p.key, typeof p.value === "string" ? p.value : "");
+    }
+    let res: Response;
+    try {
+      res = await fetch(tokenUrl, {
+        method: "POST",
+        headers: {
+          authorization: basicAuth(encodeURIComponent(clientId), encodeURIComponent(clientSecret ?? "")),
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+        },
+        body: form.toString(),
+      });
+    } catch (e) {
+      throw new SkiffError(
+        ARTD_CODES["SKF-ARTD-005"],
+        `${where}: token request to ${redactUrl(tokenUrl)} failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown };
+    if (!res.ok || typeof body.access_token !== "string") {
+      throw new SkiffError(
+        isAuthStatus(res.status) || res.status === 400
+          ? ARTD_CODES["SKF-ARTD-006"]
+          : ARTD_CODES["SKF-ARTD-005"],
+        `${where}: the token endpoint ${redactUrl(tokenUrl)} gave no access token (HTTP ${res.status})`,
+      );
+    }
+    return body.access_token;
+  }
+
   async delete(artifact: Artifact): Promise<void> {
-    const { url, headers } = this.request(artifact);
+    const { url, headers } = await this.request(artifact);
     await httpDelete(url, headers);
   }
 }

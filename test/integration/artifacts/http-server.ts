@@ -19,14 +19,22 @@ export interface FileServer {
   url: string;
   files: Map<string, Buffer>;
   seen: SeenRequest[];
+  /** Forms of the token requests granted. */
+  tokenRequests: URLSearchParams[];
   close(): Promise<void>;
 }
 
 export async function startFileServer(
-  options: { users?: Record<string, string>; checksums?: boolean } = {},
+  options: {
+    users?: Record<string, string>;
+    checksums?: boolean;
+    /** An OAuth2 token endpoint at `/token` (client-credentials grant); other paths then need the bearer token. */
+    oauth2?: { clientId: string; clientSecret: string; token: string };
+  } = {},
 ): Promise<FileServer> {
   const files = new Map<string, Buffer>();
   const seen: SeenRequest[] = [];
+  const tokenRequests: URLSearchParams[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -34,6 +42,31 @@ export async function startFileServer(
       const body = Buffer.concat(chunks);
       const p = new URL(req.url ?? "/", "http://x").pathname;
       seen.push({ method: req.method ?? "", path: p, headers: req.headers, bodyBytes: body.length });
+      if (options.oauth2) {
+        const o = options.oauth2;
+        if (p === "/token") {
+          const m = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
+          const [id, secret] = m ? Buffer.from(m[1]!, "base64").toString().split(":") : [];
+          const form = new URLSearchParams(body.toString());
+          if (req.method !== "POST" || form.get("grant_type") !== "client_credentials") {
+            res
+              .writeHead(400, { "content-type": "application/json" })
+              .end('{"error":"unsupported_grant_type"}');
+          } else if (id !== o.clientId || secret !== o.clientSecret) {
+            res.writeHead(401, { "content-type": "application/json" }).end('{"error":"invalid_client"}');
+          } else {
+            tokenRequests.push(form);
+            res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ access_token: o.token, token_type: "Bearer" }));
+          }
+          return;
+        }
+        if (req.headers.authorization !== `Bearer ${o.token}`) {
+          res.writeHead(401).end("no token");
+          return;
+        }
+      }
       if (options.users) {
         const m = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
         const [u, pw] = m ? Buffer.from(m[1]!, "base64").toString().split(":") : [];
@@ -87,6 +120,7 @@ export async function startFileServer(
     url: `http://127.0.0.1:${port}`,
     files,
     seen,
+    tokenRequests,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

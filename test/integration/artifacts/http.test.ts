@@ -114,6 +114,44 @@ describe("http driver against a node:http server", () => {
     expect(await entriesOf(out)).toEqual([]);
   });
 
+  it("gets an OAuth2 token by client credentials and sends it as a bearer token", async () => {
+    const api = await startFileServer({
+      oauth2: { clientId: "app", clientSecret: "app-secret", token: "tkn-42" },
+    });
+    try {
+      api.files.set("/data.bin", Buffer.from("behind oauth2"));
+      const oauth = (secretName: string): Artifact => ({
+        name: "o",
+        http: {
+          url: `${api.url}/data.bin`,
+          auth: {
+            oauth2: {
+              clientIDSecret: { name: secretName, key: "id" },
+              clientSecretSecret: { name: secretName, key: "secret" },
+              tokenURLSecret: { name: secretName, key: "url" },
+              scopes: ["read", "write"],
+              endpointParams: [{ key: "audience", value: "artifacts" }],
+            },
+          },
+        },
+      });
+      const d = createHttpDriver({
+        secrets: secretsOf(
+          secret("oauth", { id: "app", secret: "app-secret", url: `${api.url}/token` }),
+          secret("oauth-bad", { id: "app", secret: "nope", url: `${api.url}/token` }),
+        ),
+      });
+      const dest = path.join(work.dir, "oauth.bin");
+      await d.load(oauth("oauth"), dest);
+      expect(await readFile(dest, "utf8")).toBe("behind oauth2");
+      expect(api.tokenRequests[0]?.get("scope")).toBe("read write");
+      expect(api.tokenRequests[0]?.get("audience")).toBe("artifacts");
+      await expect(d.load(oauth("oauth-bad"), dest + "2")).rejects.toMatchObject({ code: "SKF-ARTD-006" });
+    } finally {
+      await api.close();
+    }
+  });
+
   it("refuses folders and unsupported auth with coded errors", async () => {
     await expect(
       driver.save({ name: "d", http: { url: `${open.url}/dir` } }, work.dir),
@@ -122,8 +160,11 @@ describe("http driver against a node:http server", () => {
     });
     await expect(
       driver.exists({
-        name: "o",
-        http: { url: `${open.url}/x`, auth: { oauth2: { clientIDSecret: { name: "web", key: "user" } } } },
+        name: "c",
+        http: {
+          url: `${open.url}/x`,
+          auth: { clientCert: { clientCertSecret: { name: "web", key: "user" } } },
+        },
       }),
     ).rejects.toMatchObject({ code: "SKF-ARTD-007" });
   });
