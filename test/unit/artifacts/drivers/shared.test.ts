@@ -3,6 +3,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ObjectStoreDriver, type ObjectStore } from "../../../../runtime/artifacts/shared/object-store.js";
+import { redactUrl } from "../../../../runtime/artifacts/shared/http.js";
+import { redactCredentials } from "../../../../runtime/artifacts/git/index.js";
 import { fingerprint, readSecretValue } from "../../../../runtime/artifacts/shared/secrets.js";
 import {
   entriesOf,
@@ -64,6 +66,21 @@ describe("secrets", () => {
       expect.objectContaining({ code: "SKF-ARTD-002" }),
     );
     expect(readSecretValue(lookup, { name: "b64", key: "pass", optional: true }, "f")).toBeUndefined();
+  });
+});
+
+describe("redaction", () => {
+  it("masks credentials in URLs before they reach a message", () => {
+    expect(redactUrl("https://bob:hunter2@example.com/a?sig=abc&x=1")).toBe(
+      "https://***@example.com/a?sig=***&x=1",
+    );
+    expect(redactUrl("https://example.com/a?X-Amz-Credential=c&token=t")).toBe(
+      "https://example.com/a?X-Amz-Credential=***&token=***",
+    );
+    expect(redactUrl("not a url")).toBe("<invalid url>");
+    expect(redactCredentials("fatal: unable to access 'https://bob:hunter2@git.example.com/r.git/'")).toBe(
+      "fatal: unable to access 'https://***@git.example.com/r.git/'",
+    );
   });
 });
 
