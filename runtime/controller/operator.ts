@@ -1020,7 +1020,8 @@ export class WorkflowOperator {
         art = { ...stripLocation(decl), ...locationOf(arg), name: decl.name };
         if (arg.subPath && !decl.subPath) art.subPath = arg.subPath;
       } else if (hasLocation(decl)) {
-        art = { ...decl };
+        // A location written on the template (e.g. a key naming `{{workflow.name}}`) sees the globals.
+        art = substituteObject({ ...decl }, this.globals);
       }
       if (!art) {
         if (decl.optional || arg?.optional) continue;
