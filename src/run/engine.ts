@@ -5,6 +5,7 @@ import { createLocalRepository } from "../../runtime/artifacts/repository.js";
 import { createHostExecutor } from "../../runtime/executors/host/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
+import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
 import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
@@ -59,6 +60,25 @@ export function createExecutor(config: SkiffConfig): Executor {
         `the ${config.executor} executor is not available in this version of Skiff`,
       );
   }
+}
+
+/**
+ * The store as the controller sees it: a completed workflow is put only once the step logs buffered so far
+ * are appended, so `logs --follow` readers, who stop at completion, see every line.
+ */
+function logsFirst(store: Store, flushLogs: () => Promise<void>): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "put")
+        return async (wf: Workflow, options?: PutOptions) => {
+          const phase = wf.status?.phase;
+          if (phase === "Succeeded" || phase === "Failed" || phase === "Error") await flushLogs();
+          return target.put(wf, options);
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** What a run continues from, when it is a recovery (`skiff resume` of a killed run). */
@@ -133,7 +153,7 @@ export async function runCompiledWorkflow(
     }),
     onEvent,
     workspace,
-    store,
+    store: logsFirst(store, flushLogs),
     memoCache: store.memoCache(namespace),
   };
   running = run.persisted
