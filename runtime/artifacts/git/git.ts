@@ -62,6 +62,16 @@ export class GitArtifactDriver implements ArtifactDriver {
     if (!Array.isArray(fetch) || fetch.some((f) => typeof f !== "string")) {
       throw new SkiffError(ARTD_CODES["SKF-ARTD-004"], `${where}.fetch must be a list of refspecs`);
     }
+    // Values git would read as options (`--upload-pack=...`) are refused rather than passed on.
+    for (const [field, v] of [
+      ["revision", block.revision],
+      ["branch", block.branch],
+      ...(fetch as unknown[]).map((f, i) => [`fetch[${i}]`, f] as const),
+    ] as const) {
+      if (typeof v === "string" && v.startsWith("-")) {
+        throw new SkiffError(ARTD_CODES["SKF-ARTD-004"], `${where}.${field} may not start with '-'`);
+      }
+    }
     const s = this.settings.secrets;
     return {
       repo: requireString(block, "repo", where),

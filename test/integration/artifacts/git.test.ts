@@ -138,6 +138,18 @@ describe("git driver against git http-backend", () => {
     ).rejects.toMatchObject({ code: "SKF-ARTD-008", message: expect.stringContaining("no-such-ref") });
   });
 
+  it("refuses revisions, branches and refspecs that git would take as options", async () => {
+    for (const extra of [
+      { revision: "--upload-pack=touch /tmp/x" },
+      { branch: "-b" },
+      { fetch: ["--all"] },
+    ]) {
+      await expect(driver.load(art(extra), path.join(work.dir, "out", "opt"))).rejects.toMatchObject({
+        code: "SKF-ARTD-004",
+      });
+    }
+  });
+
   it("bounds the checkout size", async () => {
     const small = createGitDriver({ secrets, env, maxBytes: 100 });
     await expect(
