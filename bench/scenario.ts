@@ -75,6 +75,7 @@ async function runSkiff(text: string, sandbox: "none" | "bwrap", wrap?: (e: Exec
     const config = defaultConfig();
     config.stateDir = state;
     config.host.sandbox = sandbox;
+    config.executor = "host";
     const t0 = performance.now();
     const wf = await runCompiledWorkflow(compiled, config, { workspace: state, wrapExecutor: wrap });
     const ms = performance.now() - t0;

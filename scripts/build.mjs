@@ -17,12 +17,19 @@ await build({
   target: "node20",
   sourcemap: false,
   legalComments: "none",
+  // dockerode reaches ssh2, whose native helpers are optional (it falls back to JavaScript when they are
+  // missing): keep them out of the bundle rather than fail on their `.node` files.
+  external: ["cpu-features", "*.node"],
   logLevel: "warning",
   banner: {
     js: [
       "#!/usr/bin/env node",
       'import { createRequire as __skiffCreateRequire } from "node:module";',
       "const require = __skiffCreateRequire(import.meta.url);",
+      'import { fileURLToPath as __skiffFileURLToPath } from "node:url";',
+      'import { dirname as __skiffDirname } from "node:path";',
+      "const __filename = __skiffFileURLToPath(import.meta.url);",
+      "const __dirname = __skiffDirname(__filename);",
     ].join("\n"),
   },
 });

@@ -30,6 +30,8 @@ export interface SkiffConfig {
   artifactRepository: { local?: { path: string } };
   /** Argo's controller `workflowDefaults`: fills what each workflow leaves unset (the workflow wins). */
   workflowDefaults?: CompileOptions["workflowDefaults"];
+  /** Docker executor: registry image name -> local image to run in its place (air-gapped machines, tests). */
+  imageMap: Record<string, string>;
   /** Artifact plugin drivers (Argo's `artifactDrivers`), each served by a built-in repository. */
   artifactDrivers: { name: string; repository: "local" }[];
   /** PEM files of extra certificate authorities trusted by HTTP steps (a company proxy, a mirror). */
@@ -43,15 +45,22 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "skiff");
 }
 
+/** `SKIFF_EXECUTOR` (auto, host, docker, kubernetes) sets the default executor; anything else is ignored. */
+function executorFromEnv(env: NodeJS.ProcessEnv): SkiffConfig["executor"] {
+  const v = env.SKIFF_EXECUTOR;
+  return v === "host" || v === "docker" || v === "kubernetes" ? v : "auto";
+}
+
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): SkiffConfig {
   return {
-    executor: "auto",
+    executor: executorFromEnv(env),
     stateDir: defaultStateDir(env),
     host: { sandbox: "auto" },
     images: {},
     artifactRepository: {},
     extraCAFiles: [],
     artifactDrivers: [],
+    imageMap: {},
     baseDir: process.cwd(),
   };
 }
@@ -160,6 +169,11 @@ export async function loadConfig(
         )
           return fail("workflowDefaults must be a Workflow-like mapping with `metadata` and/or `spec`", [k]);
         config.workflowDefaults = v as SkiffConfig["workflowDefaults"];
+        break;
+      case "imageMap":
+        if (!isRecord(v) || !Object.values(v).every((x) => typeof x === "string"))
+          return fail("imageMap must map image names to local image names", [k]);
+        config.imageMap = v as Record<string, string>;
         break;
       case "artifactDrivers":
         if (

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { resumeWorkflow, startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
 import { createLocalRepository } from "../../runtime/artifacts/repository.js";
 import { createHostExecutor } from "../../runtime/executors/host/index.js";
+import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
 import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
@@ -41,10 +42,13 @@ export interface RunHooks {
   wrapExecutor?: (executor: Executor) => Executor;
 }
 
-/** Creates the executor a config asks for. `auto` is the host executor until the Docker one exists. */
-export function createExecutor(config: SkiffConfig): Executor {
-  switch (config.executor) {
-    case "auto":
+/**
+ * Creates the executor a config asks for. `auto` uses Docker when an engine answers and the host executor
+ * otherwise (the zero set-up default).
+ */
+export async function createExecutor(config: SkiffConfig): Promise<Executor> {
+  const kind = config.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : config.executor;
+  switch (kind) {
     case "host":
       return createHostExecutor({
         sandbox: config.host.sandbox,
@@ -54,11 +58,20 @@ export function createExecutor(config: SkiffConfig): Executor {
           ? { extraCACerts: config.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
           : {}),
       });
+    case "docker":
+      if (config.executor === "docker" && !(await dockerAvailable())) {
+        throw new SkiffError(
+          "SKF-RUN-002",
+          "no Docker engine answers (is dockerd running, and may this user use it?)",
+        );
+      }
+      return createDockerExecutor({
+        images: config.images,
+        imageMap: config.imageMap,
+        workDir: join(config.stateDir, "docker"),
+      });
     default:
-      throw new SkiffError(
-        "SKF-RUN-002",
-        `the ${config.executor} executor is not available in this version of Skiff`,
-      );
+      throw new SkiffError("SKF-RUN-002", `the ${kind} executor is not available in this version of Skiff`);
   }
 }
 
@@ -113,7 +126,7 @@ export async function runCompiledWorkflow(
     await store.close();
     throw e;
   }
-  const base = createExecutor(config);
+  const base = await createExecutor(config);
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const artifactRoot = config.artifactRepository.local?.path ?? join(config.stateDir, "artifacts");
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();

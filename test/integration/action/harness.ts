@@ -78,7 +78,11 @@ export function startAction(c: ActionCase): {
   const files = { output: join(dir, "output"), summary: join(dir, "summary.md"), state: join(dir, "state") };
   for (const f of Object.values(files)) writeFileSync(f, "");
   mkdirSync(join(dir, "runner-temp"));
-  const inputs: Record<string, string> = { "github-token": "ghs_t0kenvalue123", ...(c.inputs ?? {}) };
+  const inputs: Record<string, string> = {
+    "github-token": "ghs_t0kenvalue123",
+    executor: "host",
+    ...(c.inputs ?? {}),
+  };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
