@@ -1,7 +1,15 @@
 import type { ArtifactDriver } from "../../interfaces/artifacts.js";
 import type { Artifact } from "../../spec/types.js";
-import { blockOf, isAuthStatus, rejectUnsupported, requireString } from "../shared/fields.js";
-import { basicAuth, httpDelete, httpDownload, httpExists, httpUpload, redactUrl } from "../shared/http.js";
+import { blockOf, isAuthStatus, requireString } from "../shared/fields.js";
+import {
+  type HttpTls,
+  basicAuth,
+  httpDelete,
+  httpDownload,
+  httpExists,
+  httpUpload,
+  redactUrl,
+} from "../shared/http.js";
 import {
   readSecretField,
   readSecretValue,
@@ -14,6 +22,13 @@ import { ARTD_CODES } from "../shared/codes.js";
 export interface HttpSettings {
   secrets: SecretLookup | undefined;
   maxBytes: number;
+  ca: string | undefined;
+}
+
+interface HttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  tls: HttpTls | undefined;
 }
 
 /**
@@ -26,7 +41,7 @@ export class HttpArtifactDriver implements ArtifactDriver {
   constructor(private readonly settings: HttpSettings) {}
 
   /** The URL and request headers of an artifact; header values may come from Secrets. */
-  private async request(artifact: Artifact): Promise<{ url: string; headers: Record<string, string> }> {
+  private async request(artifact: Artifact): Promise<HttpRequest> {
     const where = `artifact '${artifact.name}' http`;
     const block = blockOf(artifact, "http");
     const url = requireString(block, "url", where);
@@ -43,7 +58,19 @@ export class HttpArtifactDriver implements ArtifactDriver {
       }
     }
     const auth = (block.auth ?? {}) as Record<string, unknown>;
-    rejectUnsupported(auth, ["clientCert"], `${where}.auth`);
+    let tls: HttpTls | undefined = this.settings.ca === undefined ? undefined : { ca: this.settings.ca };
+    if (auth.clientCert) {
+      const cc = auth.clientCert as Record<string, unknown>;
+      const cert = readSecretField(this.settings.secrets, cc, "clientCertSecret", `${where}.auth.clientCert`);
+      const key = readSecretField(this.settings.secrets, cc, "clientKeySecret", `${where}.auth.clientCert`);
+      if (cert === undefined || key === undefined) {
+        throw new SkiffError(
+          ARTD_CODES["SKF-ARTD-004"],
+          `${where}.auth.clientCert needs clientCertSecret and clientKeySecret`,
+        );
+      }
+      tls = { ...tls, cert, key };
+    }
     if (auth.oauth2) {
       const token = await this.oauth2Token(auth.oauth2 as Record<string, unknown>, `${where}.auth.oauth2`);
       headers.authorization = `Bearer ${token}`;
@@ -60,22 +87,22 @@ export class HttpArtifactDriver implements ArtifactDriver {
       }
       headers.authorization = basicAuth(user, pass ?? "");
     }
-    return { url, headers };
+    return { url, headers, tls };
   }
 
   async save(artifact: Artifact, localPath: string): Promise<void> {
-    const { url, headers } = await this.request(artifact);
-    await httpUpload(url, headers, localPath);
+    const { url, headers, tls } = await this.request(artifact);
+    await httpUpload(url, headers, localPath, tls);
   }
 
   async load(artifact: Artifact, localPath: string): Promise<void> {
-    const { url, headers } = await this.request(artifact);
-    await httpDownload(artifact, url, headers, localPath, this.settings.maxBytes);
+    const { url, headers, tls } = await this.request(artifact);
+    await httpDownload(artifact, url, headers, localPath, this.settings.maxBytes, tls);
   }
 
   async exists(artifact: Artifact): Promise<boolean> {
-    const { url, headers } = await this.request(artifact);
-    return httpExists(url, headers);
+    const { url, headers, tls } = await this.request(artifact);
+    return httpExists(url, headers, tls);
   }
 
   /**
@@ -129,7 +156,7 @@ export class HttpArtifactDriver implements ArtifactDriver {
   }
 
   async delete(artifact: Artifact): Promise<void> {
-    const { url, headers } = await this.request(artifact);
-    await httpDelete(url, headers);
+    const { url, headers, tls } = await this.request(artifact);
+    await httpDelete(url, headers, tls);
   }
 }

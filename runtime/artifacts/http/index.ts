@@ -7,6 +7,8 @@ export interface HttpDriverOptions {
   secrets?: SecretLookup;
   /** Bound on what one artifact may hold when loaded (bytes); default 10 GiB. */
   maxBytes?: number;
+  /** Extra CA certificates (PEM) trusted for artifact servers, beside the system's. */
+  ca?: string;
 }
 
 /** The driver for Argo's `http` artifacts (GET/PUT/HEAD/DELETE on a URL). */
@@ -14,6 +16,7 @@ export function createHttpDriver(options: HttpDriverOptions = {}): HttpArtifactD
   return new HttpArtifactDriver({
     secrets: options.secrets,
     maxBytes: options.maxBytes ?? DEFAULT_MAX_LOAD_BYTES,
+    ca: options.ca,
   });
 }
 

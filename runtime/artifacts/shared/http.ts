@@ -1,11 +1,13 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { Agent, fetch as undiciFetch } from "undici";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { Artifact } from "../../spec/types.js";
 import { SkiffError } from "../../errors/index.js";
 import { ARTD_CODES } from "./codes.js";
 import { isAuthStatus } from "./fields.js";
+import { fingerprint } from "./secrets.js";
 import { checkDeclaredSize, isDirectory, writeBody } from "./files.js";
 import { notFound } from "./object-store.js";
 
@@ -35,8 +37,41 @@ function failure(where: string, action: string, status: number, detail: string):
   return new SkiffError(code, `${action} ${where} failed: HTTP ${status}${detail ? `: ${detail}` : ""}`);
 }
 
-async function send(url: string, init: RequestInit, where: string, action: string): Promise<Response> {
+/** TLS material for one server: a client certificate and key (mutual TLS), extra trusted CAs. PEM text. */
+export interface HttpTls {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+const agents = new Map<string, Agent>();
+
+/** One connection pool per TLS setting, keyed by a digest so the key material is not a map key. */
+function agentFor(tls: HttpTls): Agent {
+  const id = fingerprint(tls.cert, tls.key, tls.ca);
+  let agent = agents.get(id);
+  if (!agent) {
+    agent = new Agent({ connect: { ...tls } });
+    agents.set(id, agent);
+  }
+  return agent;
+}
+
+async function send(
+  url: string,
+  init: RequestInit,
+  where: string,
+  action: string,
+  tls: HttpTls | undefined,
+): Promise<Response> {
   try {
+    if (tls && (tls.cert || tls.key || tls.ca)) {
+      // Node's own fetch takes no TLS options; undici's fetch with a dispatcher does.
+      return (await undiciFetch(url, {
+        ...(init as object),
+        dispatcher: agentFor(tls),
+      })) as unknown as Response;
+    }
     return await fetch(url, init);
   } catch (e) {
     const cause = (e as { cause?: { message?: string } }).cause?.message;
@@ -67,9 +102,10 @@ export async function httpDownload(
   headers: Record<string, string>,
   dest: string,
   maxBytes: number,
+  tls?: HttpTls,
 ): Promise<void> {
   const where = redactUrl(url);
-  const res = await send(url, { headers }, where, "downloading");
+  const res = await send(url, { headers }, where, "downloading", tls);
   if (res.status === 404 || res.status === 410) {
     await res.body?.cancel();
     throw notFound(artifact, where);
@@ -91,7 +127,12 @@ export async function httpDownload(
  * visible is up to the server; a single PUT is all-or-nothing on every common one (Artifactory, WebDAV, S3
  * presigned URLs, nginx's dav module).
  */
-export async function httpUpload(url: string, headers: Record<string, string>, file: string): Promise<void> {
+export async function httpUpload(
+  url: string,
+  headers: Record<string, string>,
+  file: string,
+  tls?: HttpTls,
+): Promise<void> {
   const where = redactUrl(url);
   if (await isDirectory(file)) {
     throw new SkiffError(
@@ -110,6 +151,7 @@ export async function httpUpload(url: string, headers: Record<string, string>, f
     } as RequestInit,
     where,
     "uploading to",
+    tls,
   );
   const detail = res.ok ? "" : await excerpt(res);
   if (res.ok) await res.body?.cancel();
@@ -117,11 +159,15 @@ export async function httpUpload(url: string, headers: Record<string, string>, f
 }
 
 /** HEAD `url`: true for 2xx, false for 404/410. Servers refusing HEAD (405) are asked with a one-byte GET. */
-export async function httpExists(url: string, headers: Record<string, string>): Promise<boolean> {
+export async function httpExists(
+  url: string,
+  headers: Record<string, string>,
+  tls?: HttpTls,
+): Promise<boolean> {
   const where = redactUrl(url);
-  let res = await send(url, { method: "HEAD", headers }, where, "checking");
+  let res = await send(url, { method: "HEAD", headers }, where, "checking", tls);
   if (res.status === 405 || res.status === 501) {
-    res = await send(url, { headers: { ...headers, range: "bytes=0-0" } }, where, "checking");
+    res = await send(url, { headers: { ...headers, range: "bytes=0-0" } }, where, "checking", tls);
     await res.body?.cancel();
   }
   if (res.ok) return true;
@@ -130,9 +176,9 @@ export async function httpExists(url: string, headers: Record<string, string>): 
 }
 
 /** DELETE `url`; a 404 counts as deleted. */
-export async function httpDelete(url: string, headers: Record<string, string>): Promise<void> {
+export async function httpDelete(url: string, headers: Record<string, string>, tls?: HttpTls): Promise<void> {
   const where = redactUrl(url);
-  const res = await send(url, { method: "DELETE", headers }, where, "deleting");
+  const res = await send(url, { method: "DELETE", headers }, where, "deleting", tls);
   const detail = res.ok ? "" : await excerpt(res);
   if (res.ok) await res.body?.cancel();
   if (!res.ok && res.status !== 404) throw failure(where, "deleting", res.status, detail);

@@ -1,4 +1,7 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,7 +155,7 @@ describe("http driver against a node:http server", () => {
     }
   });
 
-  it("refuses folders and unsupported auth with coded errors", async () => {
+  it("refuses folders and incomplete client certificate settings with coded errors", async () => {
     await expect(
       driver.save({ name: "d", http: { url: `${open.url}/dir` } }, work.dir),
     ).rejects.toMatchObject({
@@ -166,7 +169,7 @@ describe("http driver against a node:http server", () => {
           auth: { clientCert: { clientCertSecret: { name: "web", key: "user" } } },
         },
       }),
-    ).rejects.toMatchObject({ code: "SKF-ARTD-007" });
+    ).rejects.toMatchObject({ code: "SKF-ARTD-004" });
   });
 
   it("reports a server that is not there as a storage error", async () => {
@@ -219,5 +222,124 @@ describe("artifactory driver against a node:http server", () => {
     await expect(driver.save(art("denied.tgz", "wrong"), src)).rejects.toMatchObject({
       code: "SKF-ARTD-006",
     });
+  });
+});
+
+/** Certificates for the mutual-TLS test, made with openssl; without it, the test is skipped. */
+function makeCertificates(
+  dir: string,
+): { ca: string; serverKey: string; serverCert: string; clientKey: string; clientCert: string } | undefined {
+  const run = (...args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  try {
+    run(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test-ca",
+    );
+    for (const who of ["server", "client"]) {
+      run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${who}.key`,
+        "-out",
+        `${who}.csr`,
+        "-subj",
+        `/CN=${who === "server" ? "127.0.0.1" : "skiff"}`,
+      );
+      execFileSync("sh", ["-c", `printf 'subjectAltName=IP:127.0.0.1\n' > ${who}.ext`], { cwd: dir });
+      run(
+        "x509",
+        "-req",
+        "-in",
+        `${who}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${who}.crt`,
+        "-days",
+        "1",
+        "-extfile",
+        `${who}.ext`,
+      );
+    }
+  } catch {
+    return undefined;
+  }
+  const read = (f: string): string => execFileSync("cat", [f], { cwd: dir, encoding: "utf8" });
+  return {
+    ca: read("ca.crt"),
+    serverKey: read("server.key"),
+    serverCert: read("server.crt"),
+    clientKey: read("client.key"),
+    clientCert: read("client.crt"),
+  };
+}
+
+describe("http driver with client certificates", () => {
+  it("presents the certificate from Secrets to a server that requires one", async (ctx) => {
+    const dir = path.join(work.dir, "certs");
+    await mkdir(dir);
+    const certs = makeCertificates(dir);
+    if (!certs) return ctx.skip();
+    const server = createHttpsServer(
+      {
+        key: certs.serverKey,
+        cert: certs.serverCert,
+        ca: certs.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) =>
+        res
+          .writeHead(200, { "content-type": "text/plain" })
+          .end(
+            `hello ${(req.socket as unknown as { getPeerCertificate(): { subject?: { CN?: string } } }).getPeerCertificate().subject?.CN}`,
+          ),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/file.txt`;
+      const d = createHttpDriver({
+        ca: certs.ca,
+        secrets: secretsOf(secret("tls", { crt: certs.clientCert, key: certs.clientKey })),
+      });
+      const withCert: Artifact = {
+        name: "m",
+        http: {
+          url,
+          auth: {
+            clientCert: {
+              clientCertSecret: { name: "tls", key: "crt" },
+              clientKeySecret: { name: "tls", key: "key" },
+            },
+          },
+        },
+      };
+      const dest = path.join(work.dir, "mtls.txt");
+      await d.load(withCert, dest);
+      expect(await readFile(dest, "utf8")).toBe("hello skiff");
+      await expect(d.load({ name: "n", http: { url } }, dest + "2")).rejects.toMatchObject({
+        code: "SKF-ARTD-005",
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
