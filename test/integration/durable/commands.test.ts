@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleCli, cli, newTrial, ROOT, start, stored, type Trial } from "./helpers.js";
 
@@ -12,7 +12,10 @@ beforeAll(async () => {
   t = newTrial();
   mkdirSync(t.workspace, { recursive: true });
 }, 60_000);
-afterAll(() => rmSync(t.state, { recursive: true, force: true }));
+afterAll(() => {
+  if (t) rmSync(t.state, { recursive: true, force: true });
+  if (cliPath) rmSync(dirname(cliPath), { recursive: true, force: true });
+});
 
 describe("workflow commands on the store", () => {
   it("resume a suspend step, wait, logs (follow, node), delete", async () => {

@@ -23,8 +23,17 @@ export async function bundleCli(): Promise<string> {
     format: "esm",
     target: "node20",
     logLevel: "warning",
+    // As scripts/build.mjs: ssh2's optional native helpers stay out of the bundle.
+    external: ["cpu-features", "*.node"],
     banner: {
-      js: 'import { createRequire as __skiffCreateRequire } from "node:module";\nconst require = __skiffCreateRequire(import.meta.url);',
+      js: [
+        'import { createRequire as __skiffCreateRequire } from "node:module";',
+        "const require = __skiffCreateRequire(import.meta.url);",
+        'import { fileURLToPath as __skiffFileURLToPath } from "node:url";',
+        'import { dirname as __skiffDirname } from "node:path";',
+        "const __filename = __skiffFileURLToPath(import.meta.url);",
+        "const __dirname = __skiffDirname(__filename);",
+      ].join("\n"),
     },
   });
   return join(out, "cli.mjs");

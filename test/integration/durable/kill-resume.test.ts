@@ -1,4 +1,5 @@
 import { rmSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BWRAP_AVAILABLE } from "../host/helpers.js";
 import {
@@ -40,6 +41,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => {
   for (const t of trials) rmSync(t.state, { recursive: true, force: true });
+  if (cliPath) rmSync(dirname(cliPath), { recursive: true, force: true });
 });
 
 function trial(): Trial {

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BWRAP_AVAILABLE } from "../host/helpers.js";
 import { bundleCli, counts, FIXTURE, newTrial, start, stored, succeededIds, type Trial } from "./helpers.js";
@@ -12,6 +13,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => {
   for (const t of trials) rmSync(t.state, { recursive: true, force: true });
+  if (cliPath) rmSync(dirname(cliPath), { recursive: true, force: true });
 });
 
 function trial(): Trial {
