@@ -2,7 +2,7 @@
 // invocation on this machine, so the figures do not depend on how fast the machine is.
 //   npm run bench            (all)      npm run bench -- --quick   (smaller N, for a smoke run)
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 
 const quick = process.argv.includes("--quick");
@@ -122,4 +122,6 @@ log(
   `| ${latency.samples as number} | ${(latency.medianMs as number).toFixed(2)} ms | ${(latency.p99Ms as number).toFixed(2)} ms | ${(latency.maxMs as number).toFixed(2)} ms |`,
 );
 log("");
+// Analysis of the figures, kept with the generator so that a re-run keeps it (update it with the figures).
+lines.push(readFileSync("bench/NOTES.md", "utf8").trimEnd());
 if (!quick) writeFileSync("docs/performance.md", lines.join("\n") + "\n");
