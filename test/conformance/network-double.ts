@@ -26,10 +26,60 @@ function openssl(args: string[], cwd: string): void {
 export async function startNetworkDouble(port = 443): Promise<NetworkDouble> {
   const dir = mkdtempSync(join(tmpdir(), "skiff-netdouble-"));
   try {
-    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Skiff test CA"], dir);
+    openssl(
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Skiff test CA",
+      ],
+      dir,
+    );
     writeFileSync(join(dir, "san.cnf"), `subjectAltName=${HOSTS.map((h) => `DNS:${h}`).join(",")}\n`);
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${HOSTS[0]}`], dir);
-    openssl(["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "san.cnf"], dir);
+    openssl(
+      [
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "srv.key",
+        "-out",
+        "srv.csr",
+        "-subj",
+        `/CN=${HOSTS[0]}`,
+      ],
+      dir,
+    );
+    openssl(
+      [
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+      ],
+      dir,
+    );
     const caPem = readFileSync(join(dir, "ca.pem"), "utf8");
     const requests: string[] = [];
     const server: Server = createServer(
@@ -39,7 +89,13 @@ export async function startNetworkDouble(port = 443): Promise<NetworkDouble> {
         const m = /^\/[^/]+\/[^/]+\/([^/]+)\/.+\.json$/.exec(req.url ?? "");
         if (m && /^[0-9a-f]{40}$/.test(m[1]!)) {
           res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
-          res.end(JSON.stringify({ swagger: "2.0", info: { title: "Argo Workflows API", version: "VERSION" }, paths: {} }));
+          res.end(
+            JSON.stringify({
+              swagger: "2.0",
+              info: { title: "Argo Workflows API", version: "VERSION" },
+              paths: {},
+            }),
+          );
         } else {
           res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
           res.end("404: Not Found");
