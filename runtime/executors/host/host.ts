@@ -523,6 +523,17 @@ export class HostExecutor implements Executor {
     for (const w of this.settings.writablePaths) {
       if (existsSync(w) && !binds.some((b) => b.mountPath === w)) binds.push({ mountPath: w, hostPath: w });
     }
+    // A tool folder on the step's PATH (an image's `host.path`) that lies under /tmp or /var/tmp would be
+    // hidden by the step's private ones: bind it read-only at its own path.
+    for (const p of plans) {
+      for (const d of (p.env.PATH ?? "").split(":")) {
+        const abs = path.resolve("/", d);
+        const underPrivate = ["/tmp", "/var/tmp"].some((t) => abs === t || abs.startsWith(t + "/"));
+        if (d && underPrivate && existsSync(abs) && !binds.some((b) => b.mountPath === abs)) {
+          binds.push({ mountPath: abs, hostPath: abs, readOnly: true });
+        }
+      }
+    }
     const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
     if (state.rootFsDir) opts.rootDir = state.rootFsDir;
     if (state.request.workspace) opts.workspace = path.resolve(state.request.workspace);
