@@ -19,7 +19,8 @@ await build({
   legalComments: "none",
   // dockerode reaches ssh2, whose native helpers are optional (it falls back to JavaScript when they are
   // missing): keep them out of the bundle rather than fail on their `.node` files.
-  external: ["cpu-features", "*.node"],
+  // ali-oss's HTTP client (urllib) requires proxy-agent only when a proxy is configured; it is not installed.
+  external: ["cpu-features", "*.node", "proxy-agent"],
   logLevel: "warning",
   banner: {
     js: [

@@ -4,6 +4,12 @@ import { SkiffError } from "../errors/index.js";
 import { ART_CODES } from "./codes.js";
 import { createLocalDriver } from "./local/index.js";
 import { createRawDriver } from "./raw/index.js";
+import {
+  createRemoteDrivers,
+  REMOTE_FIELDS,
+  type RemoteDriverOptions,
+  type RemoteField,
+} from "./shared/remote.js";
 
 /** The location fields an Argo artifact may carry, in Argo's order, plus Skiff's `local`. */
 export const LOCATION_FIELDS = [
@@ -60,8 +66,9 @@ export function keyOnlyKey(artifact: Artifact): string | undefined {
 
 /**
  * Skiff's embedded artifact repository: artifacts are files under `root`, located as `{ local: { key } }` with
- * Argo's default keys (`<workflow>/<pod>/<artifact>.tgz`). Reads `raw` artifacts too; other storages give
- * SKF-ART-004 until their drivers exist.
+ * Argo's default keys (`<workflow>/<pod>/<artifact>.tgz`). Reads `raw` artifacts too, and hands artifacts that
+ * name their own storage (`s3`, `gcs`, `azure`, `http`, `git`, `artifactory`, `oss`) to the remote drivers;
+ * `hdfs` and unconfigured plugins give SKF-ART-004.
  */
 export interface LocalRepositoryOptions {
   /**
@@ -70,6 +77,15 @@ export interface LocalRepositoryOptions {
    * sidecar images; Skiff has no images to run on the host, so a named plugin maps onto a built-in store.
    */
   localPlugins?: readonly string[];
+  /**
+   * Settings of the drivers for artifacts that name their own storage (`s3`, `gcs`, `azure`, `http`, `git`,
+   * `artifactory`, `oss`): the Secret manifests their credential fields name, the environment, load bounds.
+   */
+  remote?: RemoteDriverOptions;
+}
+
+function isRemoteField(field: string): field is RemoteField {
+  return (REMOTE_FIELDS as readonly string[]).includes(field);
 }
 
 export function createLocalRepository(
@@ -79,6 +95,7 @@ export function createLocalRepository(
   const local = createLocalDriver({ root });
   const plugins = new Set(options.localPlugins ?? []);
   const raw = createRawDriver();
+  const remote = createRemoteDrivers(options.remote);
   return {
     locate(artifact: Artifact, key: string): Artifact {
       const out: Artifact = { ...artifact };
@@ -105,6 +122,7 @@ export function createLocalRepository(
         );
       }
       if (field === "raw") return raw;
+      if (field !== undefined && isRemoteField(field)) return remote[field];
       if (field === undefined) {
         throw new SkiffError(ART_CODES["SKF-ART-005"], `artifact '${artifact.name}' has no location`);
       }

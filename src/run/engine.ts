@@ -163,6 +163,8 @@ export async function runCompiledWorkflow(
     clock: hooks.clock ?? new SystemClock(),
     artifactRepository: createLocalRepository(artifactRoot, {
       localPlugins: config.artifactDrivers.map((d) => d.name),
+      // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
+      remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
     }),
     onEvent,
     workspace,

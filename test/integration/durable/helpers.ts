@@ -24,7 +24,7 @@ export async function bundleCli(): Promise<string> {
     target: "node20",
     logLevel: "warning",
     // As scripts/build.mjs: ssh2's optional native helpers stay out of the bundle.
-    external: ["cpu-features", "*.node"],
+    external: ["cpu-features", "*.node", "proxy-agent"],
     banner: {
       js: [
         'import { createRequire as __skiffCreateRequire } from "node:module";',

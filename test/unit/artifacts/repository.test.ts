@@ -24,11 +24,9 @@ describe("local repository", () => {
     const repo = createLocalRepository(dir);
     expect(repo.driverFor({ name: "a", local: { key: "k" } }).name).toBe("local");
     expect(repo.driverFor({ name: "a", raw: { data: "x" } }).name).toBe("raw");
-    expect(() => repo.driverFor({ name: "a", s3: { key: "k", bucket: "b" } })).toThrow(
-      expect.objectContaining({ code: "SKF-ART-004", message: expect.stringContaining("'s3'") }),
-    );
-    expect(() => repo.driverFor({ name: "a", gcs: {} })).toThrow(
-      expect.objectContaining({ code: "SKF-ART-004" }),
+    expect(repo.driverFor({ name: "a", s3: { key: "k", bucket: "b" } }).name).toBe("s3");
+    expect(() => repo.driverFor({ name: "a", hdfs: { path: "/p", addresses: ["h"] } })).toThrow(
+      expect.objectContaining({ code: "SKF-ART-004", message: expect.stringContaining("'hdfs'") }),
     );
     expect(() => repo.driverFor({ name: "a" })).toThrow(expect.objectContaining({ code: "SKF-ART-005" }));
   });
