@@ -523,10 +523,10 @@ export class HostExecutor implements Executor {
     for (const w of this.settings.writablePaths) {
       if (existsSync(w) && !binds.some((b) => b.mountPath === w)) binds.push({ mountPath: w, hostPath: w });
     }
-    // A tool folder on the step's PATH (an image's `host.path`) that lies under /tmp or /var/tmp would be
-    // hidden by the step's private ones: bind it read-only at its own path.
+    // A tool folder an image's `host.path` names that lies under /tmp or /var/tmp would be hidden by the
+    // step's private ones: bind it read-only at its own path.
     for (const p of plans) {
-      for (const d of (p.env.PATH ?? "").split(":")) {
+      for (const d of findImageConfig(this.settings.images, p.container.image)?.host?.path ?? []) {
         const abs = path.resolve("/", d);
         const underPrivate = ["/tmp", "/var/tmp"].some((t) => abs === t || abs.startsWith(t + "/"));
         if (d && underPrivate && existsSync(abs) && !binds.some((b) => b.mountPath === abs)) {
