@@ -53,4 +53,8 @@ export const CONTROLLER_CODES = defineErrorCodes({
     title: "Artifact not resolvable",
     hint: "An input artifact has no location: pass it with `from`, or mark it `optional: true`.",
   },
+  "SKF-CTRL-014": {
+    title: "Step re-attach failed",
+    hint: "On recovery the executor could not tell whether the step still runs (is its engine up?); the node is an Error and its retryStrategy decides.",
+  },
 });

@@ -18,7 +18,8 @@ export function startWorkflow(compiled: CompiledWorkflow, options: ControllerOpt
 
 /**
  * Continues a workflow from a persisted status (crash recovery): fulfilled nodes are kept and not re-run;
- * nodes that were still running are started again.
+ * steps that were still running are re-attached through `Executor.attach` (a lost one is an Error
+ * `pod deleted`, then its retryStrategy decides), or started again when the executor cannot attach.
  */
 export function resumeWorkflow(
   compiled: CompiledWorkflow,

@@ -70,6 +70,8 @@ const MAX_DEPTH = 100;
 const FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled";
 const DEADLINE_MESSAGE = "Step exceeded its deadline";
 const POD_DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline";
+/** Argo's message for a pod that is gone without having been seen to finish. */
+const POD_DELETED_MESSAGE = "pod deleted";
 const ARTIFACT_REF = /\.outputs\.artifacts\./;
 
 /** Where a template is being invoked from: the boundary, scope and flags that shape its node. */
@@ -232,6 +234,8 @@ export class WorkflowOperator {
   private readonly globals = new Map<string, string | null>();
   private readonly childSets = new Map<string, Set<string>>();
   private readonly running = new Set<RunningPod>();
+  /** Pod nodes the persisted status left Running or Pending, by id: the executor may still run them. */
+  private readonly recovering = new Map<string, NodePhase>();
   private readonly suspends = new Set<SuspendWaiter>();
   private readonly waitingLocks = new Map<string, { node: NodeStatus; cancel: (e: Error) => void }>();
   private readonly backoffs = new Set<{ node: NodeStatus; cancel: () => void }>();
@@ -286,6 +290,8 @@ export class WorkflowOperator {
     this.startedAtMs = status.startedAt ? Date.parse(status.startedAt) : now;
     for (const n of Object.values(this.nodes)) {
       if (n.children?.length) this.childSets.set(n.id, new Set(n.children));
+      if (n.type === "Pod" && (n.phase === "Running" || n.phase === "Pending"))
+        this.recovering.set(n.id, n.phase);
       if (isExecutable(n.type)) {
         this.execTotal++;
         if (n.phase === "Succeeded" || n.phase === "Skipped" || n.phase === "Omitted") this.execDone++;
@@ -1572,7 +1578,7 @@ export class WorkflowOperator {
 
     let handle: StepHandle;
     try {
-      handle = await this.options.executor.start(request);
+      handle = await this.startOrAttach(request);
     } catch (e) {
       throw new NodeOutcome("Error", messageOf(e));
     }
@@ -1649,6 +1655,26 @@ export class WorkflowOperator {
     }
     await complete();
     return false;
+  }
+
+  /**
+   * Starts the step, or on recovery follows the one an earlier controller started. A Running node whose
+   * step is gone is a lost pod to Argo: Error `pod deleted`, then its retryStrategy decides.
+   */
+  private async startOrAttach(request: StepRequest): Promise<StepHandle> {
+    const persisted = this.recovering.get(request.nodeId);
+    this.recovering.delete(request.nodeId);
+    const executor = this.options.executor;
+    if (persisted === undefined || !executor.attach) return executor.start(request);
+    let handle: StepHandle | undefined;
+    try {
+      handle = await executor.attach(request);
+    } catch (e) {
+      throw new NodeOutcome("Error", `${C["SKF-CTRL-014"]}: ${messageOf(e)}`);
+    }
+    if (handle) return handle;
+    if (persisted === "Running") throw new NodeOutcome("Error", POD_DELETED_MESSAGE);
+    return executor.start(request);
   }
 
   private readonly daemonsAll = new Set<RunningPod>();

@@ -138,6 +138,22 @@ export interface Executor {
   readonly name: string;
   readonly capabilities: ExecutorCapabilities;
   start(step: StepRequest): Promise<StepHandle>;
+  /**
+   * Finds a step started by an earlier controller of the same workflow (crash recovery). On resume, for a
+   * `Pod` node the persisted status says was Running (or Pending, when `start` may have been called before
+   * the Running phase was stored), the controller rebuilds the same `StepRequest` it would have started
+   * (same `workflowUid`, `nodeId` and `podName`) and calls `attach` instead of `start`.
+   *
+   * A handle means the step is followed from there as if it had been started by this process: `wait`,
+   * `logs` (from the step's start), `kill` and `ready` work on it, and its outputs are collected as usual,
+   * also when it ended while no controller ran. `undefined` means there is nothing to attach to: a Running
+   * node is then treated as Argo treats a lost pod (node Error `pod deleted`, after which its
+   * `retryStrategy` decides), a Pending one is started. Throws a SkiffError only when the executor cannot
+   * tell (e.g. its engine does not answer); the node is then an Error too.
+   *
+   * Executors without `attach` get today's behaviour: the step is started again.
+   */
+  attach?(step: StepRequest): Promise<StepHandle | undefined>;
   /** Resolves once a daemon step is ready (only called for daemon steps). */
   ready(handle: StepHandle): Promise<DaemonReady>;
   wait(handle: StepHandle): Promise<StepResult>;
