@@ -51,6 +51,7 @@ import {
 import { InMemoryMemoCache, Limiter, LimiterClosed, defaultSyncManager, type LockRequest } from "./limits.js";
 import type { SyncManager } from "./limits.js";
 import { expandSequence, loopIndexOf, parseWithParam, toLoopItems, type LoopItem } from "./loops.js";
+import { TemplateResolver } from "./stored.js";
 import type { ControllerOptions } from "./types.js";
 import { LayeredVars, rfc3339, strftimeParts } from "./vars.js";
 import {
@@ -263,6 +264,7 @@ export class WorkflowOperator {
   private wfHookRuns: Promise<unknown>[] = [];
   private wfHooksFired = new Set<string>();
   private readonly startedAtMs: number;
+  private readonly templates: TemplateResolver;
   private readonly creationMs: number;
 
   constructor(
@@ -275,7 +277,8 @@ export class WorkflowOperator {
       apiVersion: "argoproj.io/v1alpha1",
       kind: "Workflow",
       metadata: structuredClone(base.metadata),
-      spec: structuredClone(compiled.workflow.spec),
+      // A resumed workflowTemplateRef run keeps the spec it started with (Argo's storedWorkflowTemplateSpec).
+      spec: structuredClone(persisted?.status?.storedWorkflowTemplateSpec ?? compiled.workflow.spec),
       status: persisted?.status ? structuredClone(persisted.status) : { phase: "" },
     };
     this.name = this.wf.metadata.name ?? "workflow";
@@ -303,6 +306,10 @@ export class WorkflowOperator {
     this.sync = options.synchronization ?? defaultSyncManager;
     if (this.wf.spec.shutdown) this.shutdown = this.wf.spec.shutdown;
     if (this.wf.spec.suspend) this.suspended = true;
+    const specIsStored = persisted?.status?.storedWorkflowTemplateSpec !== undefined;
+    if (this.wf.spec.workflowTemplateRef && !specIsStored)
+      status.storedWorkflowTemplateSpec = structuredClone(compiled.workflow.spec);
+    this.templates = new TemplateResolver(compiled, status, this.wf.spec, specIsStored, () => this.touch());
   }
 
   // ---------------------------------------------------------------- public control
@@ -891,7 +898,7 @@ export class WorkflowOperator {
     if (this.suspended) await this.whileSuspended();
     let rt: ResolvedTemplate;
     try {
-      rt = this.compiled.resolveTemplate(holder, inv.scope);
+      rt = this.templates.resolve(holder, inv.scope);
     } catch (e) {
       return this.errorNode(nodeName, inv, messageOf(e), "Skipped", holder);
     }
@@ -2222,7 +2229,7 @@ export class WorkflowOperator {
   private recordAbsentOutputs(scope: SiblingScope, key: string, holder: InvocationBase): void {
     let template: Template | undefined;
     try {
-      template = this.compiled.resolveTemplate(holder, scope.templateScope).template;
+      template = this.templates.resolve(holder, scope.templateScope).template;
     } catch {
       template = undefined;
     }
