@@ -2208,7 +2208,8 @@ export class WorkflowOperator {
     if (src.podIP ?? node.podIP) v.set(`${key}.ip`, (src.podIP ?? node.podIP) as string);
     if (src.hostNodeName) v.set(`${key}.hostNodeName`, src.hostNodeName);
     const outputs = node.outputs ?? src.outputs;
-    if (node.phase === "Skipped" || node.phase === "Omitted") {
+    // A Skipped node with outputs is a step `resubmit --memoized` carried over: its outputs are real.
+    if ((node.phase === "Skipped" || node.phase === "Omitted") && !node.outputs) {
       this.recordAbsentOutputs(scope, key, holder);
       return;
     }
