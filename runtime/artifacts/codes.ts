@@ -34,4 +34,16 @@ export const ART_CODES = defineErrorCodes({
     title: "Archive unreadable",
     hint: "The stored file is not a valid tar.gz or zip archive. It may be truncated; save it again.",
   },
+  "SKF-ART-009": {
+    title: "Artifact repository not found",
+    hint: "The workflow's `artifactRepositoryRef` names a ConfigMap or key that was not given. Pass the `artifact-repositories` ConfigMap manifest with the workflow, with the key the ref names (or the `workflows.argoproj.io/default-artifact-repository` annotation).",
+  },
+  "SKF-ART-010": {
+    title: "Artifact repository not valid",
+    hint: "An artifact repository (in the Skiff config or an `artifact-repositories` ConfigMap) must hold exactly one of `s3: {bucket, ...}` or `local: {path}`, in Argo's format. See docs/configuration.md.",
+  },
+  "SKF-ART-011": {
+    title: "Artifact key format cannot be resolved",
+    hint: "`keyFormat` may use `{{workflow.name}}`, `{{workflow.namespace}}`, `{{workflow.uid}}`, `{{workflow.creationTimestamp.<c>}}`, `{{workflow.labels.<name>}}`, `{{workflow.annotations.<name>}}`, `{{workflow.parameters.<name>}}` and `{{pod.name}}`; the named label, annotation or parameter must exist.",
+  },
 });

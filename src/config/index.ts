@@ -13,12 +13,20 @@ export const CONFIG_CODES = defineErrorCodes({
     title: "Config file is not valid",
     hint: "See docs/configuration.md for the fields a Skiff config file may hold.",
   },
+  "SKF-CFG-003": {
+    title: "Artifact repository config is not valid",
+    hint: "`artifactRepository` holds one of `local: {path}` or Argo's `s3: {bucket, endpoint, insecure, region, keyFormat, accessKeySecret, secretKeySecret, useSDKCreds}`. See docs/configuration.md.",
+  },
 });
 
+import {
+  checkArtifactRepository,
+  type ArtifactRepositoryConfig,
+} from "../../runtime/artifacts/default-repository.js";
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
 import type { CompileOptions } from "../../runtime/spec/index.js";
 
-export type { ImageConfig };
+export type { ArtifactRepositoryConfig, ImageConfig };
 
 /** A Skiff config file (`--config`, or `.skiff/config.yaml` in the repository). */
 export interface SkiffConfig {
@@ -27,7 +35,11 @@ export interface SkiffConfig {
   stateDir: string;
   host: { sandbox: "auto" | "bwrap" | "none" };
   images: Record<string, ImageConfig>;
-  artifactRepository: { local?: { path: string } };
+  /**
+   * The default artifact repository (Argo's controller `artifactRepository`): `local: {path}` or `s3: {...}`.
+   * `{}` is the embedded repository under `stateDir`. A workflow's `artifactRepositoryRef` may pick another.
+   */
+  artifactRepository: ArtifactRepositoryConfig;
   /** Argo's controller `workflowDefaults`: fills what each workflow leaves unset (the workflow wins). */
   workflowDefaults?: CompileOptions["workflowDefaults"];
   /** Docker executor: registry image name -> local image to run in its place (air-gapped machines, tests). */
@@ -84,11 +96,18 @@ export async function loadConfig(
     });
   }
   const doc = parseDocument(text);
-  const fail = (message: string, path: (string | number)[]): never => {
-    const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+  const fail = (
+    message: string,
+    path: (string | number)[],
+    code: keyof typeof CONFIG_CODES = "SKF-CFG-002",
+  ): never => {
+    // The deepest node that exists: a missing field is reported on its parent's line.
+    let node: { range?: [number, number] } | undefined;
+    for (let n = path.length; n >= 0 && !node?.range; n--)
+      node = doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | undefined;
     let line: number | undefined;
     if (node?.range) line = text.slice(0, node.range[0]).split("\n").length;
-    throw new SkiffError("SKF-CFG-002", message, { position: { file, line }, path: path.join(".") });
+    throw new SkiffError(code, message, { position: { file, line }, path: path.join(".") });
   };
   if (doc.errors.length > 0) fail(`config file is not valid YAML: ${doc.errors[0]!.message}`, []);
   const raw: unknown = doc.toJS() ?? {};
@@ -155,12 +174,15 @@ export async function loadConfig(
           config.images[image] = s as ImageConfig;
         }
         break;
-      case "artifactRepository":
-        if (!isRecord(v)) return fail("artifactRepository must be a mapping", [k]);
-        if (isRecord(v.local) && typeof v.local.path === "string")
-          config.artifactRepository.local = { path: resolve(config.baseDir, v.local.path) };
-        else fail("artifactRepository supports `local: {path}` here", [k]);
+      case "artifactRepository": {
+        const { value, issues } = checkArtifactRepository(v);
+        const first = issues[0];
+        if (!value || first)
+          return fail(`artifactRepository: ${first?.message}`, [k, ...(first?.path ?? [])], "SKF-CFG-003");
+        if (value.local) value.local = { path: resolve(config.baseDir, value.local.path) };
+        config.artifactRepository = value;
         break;
+      }
       case "workflowDefaults":
         if (
           !isRecord(v) ||

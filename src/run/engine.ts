@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resumeWorkflow, startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
-import { createLocalRepository } from "../../runtime/artifacts/repository.js";
+import { createWorkflowArtifactRepository } from "../../runtime/artifacts/default-repository.js";
 import { createHostExecutor } from "../../runtime/executors/host/index.js";
 import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
@@ -118,6 +118,16 @@ export async function runCompiledWorkflow(
 ): Promise<Workflow> {
   const name = compiled.workflow.metadata.name ?? "workflow";
   const namespace = compiled.workflow.metadata.namespace ?? "default";
+  // Resolved before anything is claimed: a missing or invalid repository fails the run up front.
+  const artifactRepository = createWorkflowArtifactRepository({
+    configured: config.artifactRepository,
+    localRoot: join(config.stateDir, "artifacts"),
+    workflow: run.persisted ?? compiled.workflow,
+    configMaps: compiled.configMaps,
+    localPlugins: config.artifactDrivers.map((d) => d.name),
+    // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
+    remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
+  });
   const store = await openRunStore(config.stateDir);
   const owner = newOwnerId();
   try {
@@ -128,7 +138,6 @@ export async function runCompiledWorkflow(
   }
   const base = await createExecutor(config);
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
-  const artifactRoot = config.artifactRepository.local?.path ?? join(config.stateDir, "artifacts");
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
     const meta = compiled.workflow.metadata;
@@ -161,11 +170,7 @@ export async function runCompiledWorkflow(
   const options = {
     executor,
     clock: hooks.clock ?? new SystemClock(),
-    artifactRepository: createLocalRepository(artifactRoot, {
-      localPlugins: config.artifactDrivers.map((d) => d.name),
-      // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
-      remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
-    }),
+    artifactRepository,
     onEvent,
     workspace,
     store: logsFirst(store, flushLogs),
