@@ -1354,15 +1354,12 @@ export class WorkflowOperator {
     try {
       const vars = this.templateVars(rt, inputs, nodeName, inv, extraVars);
       locks = this.lockRequests(rt.template.synchronization, vars);
-      if (locks.length)
-        await this.acquireNodeLocks(
-          node,
-          holderKey,
-          locks,
-          rt.template.timeout ? substitute(rt.template.timeout, vars) : undefined,
-        );
+      const pendingAt = this.pendingDeadline(node, rt.template, vars);
+      if (locks.length) await this.acquireNodeLocks(node, holderKey, locks, pendingAt);
       if (type === "Pod" && this.workflowLimiter && !inv.onExit && !podSlot) {
-        if (!this.workflowLimiter.tryAcquire()) await this.workflowLimiter.acquire();
+        const limiter = this.workflowLimiter;
+        if (!limiter.tryAcquire())
+          await this.untilPendingDeadline(limiter.acquire(), pendingAt, () => limiter.release());
         podSlot = true;
       }
       let template: Template;
@@ -1452,6 +1449,54 @@ export class WorkflowOperator {
     return out;
   }
 
+  /**
+   * When a leaf node that is still Pending fails with Argo's `timeout` (§4.5): its startedAt plus the
+   * template's `timeout` (which counts pending time too) or `pendingTimeout`, whichever comes first.
+   */
+  private pendingDeadline(
+    node: NodeStatus,
+    template: Template,
+    vars?: ReadonlyMap<string, string | null>,
+  ): number | undefined {
+    const type = nodeTypeOfTemplate(template);
+    if (type === "Steps" || type === "DAG" || type === "Suspend") return undefined;
+    const startedAt = Date.parse(node.startedAt ?? "") || this.options.clock.now();
+    let at: number | undefined;
+    for (const raw of [template.timeout, template.pendingTimeout]) {
+      if (!raw) continue;
+      const ms = parseDuration(vars ? substitute(raw, vars) : raw);
+      at = Math.min(at ?? Number.POSITIVE_INFINITY, startedAt + ms);
+    }
+    return at;
+  }
+
+  /**
+   * Waits for what a Pending node waits on, failing it with `timeout` once `pendingAt` passes first;
+   * `abandon` gives back what arrives too late (a parallelism slot, a started step).
+   */
+  private async untilPendingDeadline<T>(
+    waiting: Promise<T>,
+    pendingAt: number | undefined,
+    abandon: (late: T) => void,
+  ): Promise<T> {
+    if (pendingAt === undefined) return waiting;
+    const clock = this.options.clock;
+    let timer: TimerHandle | undefined;
+    let expired = false;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimer(Math.max(0, pendingAt - clock.now()), () => {
+        expired = true;
+        reject(new NodeOutcome("Failed", "timeout"));
+      });
+    });
+    try {
+      return await Promise.race([waiting, timeout]);
+    } finally {
+      if (timer) clock.clearTimer(timer);
+      if (expired) void waiting.then(abandon, () => undefined);
+    }
+  }
+
   private lockMessage(lock: LockRequest): string {
     const st = this.sync.status(lock.name);
     return `Waiting for ${lock.name} lock. Lock status: ${st.free}/${st.limit || lock.limit}`;
@@ -1461,7 +1506,7 @@ export class WorkflowOperator {
     node: NodeStatus,
     holder: string,
     locks: LockRequest[],
-    timeout: string | undefined,
+    pendingAt: number | undefined,
   ): Promise<void> {
     if (this.sync.tryAcquire(holder, locks)) return;
     const blocking = this.sync.blockingLock(holder, locks) ?? (locks[0] as LockRequest);
@@ -1469,12 +1514,11 @@ export class WorkflowOperator {
     this.markPhase(node, "Pending", this.lockMessage(blocking));
     const cancel = (e: Error) => this.sync.cancel(holder, e);
     this.waitingLocks.set(node.id, { node, cancel });
-    // Argo's template `timeout` counts pending time too: a node still waiting when it passes fails.
+    // Argo's template `timeout` counts pending time too (and `pendingTimeout` only that): a node still
+    // waiting when it passes fails.
     let timer: TimerHandle | undefined;
-    if (timeout) {
-      const startedAt = Date.parse(node.startedAt ?? "") || this.options.clock.now();
-      const remaining = startedAt + parseDuration(timeout) - this.options.clock.now();
-      timer = this.options.clock.setTimer(Math.max(0, remaining), () =>
+    if (pendingAt !== undefined) {
+      timer = this.options.clock.setTimer(Math.max(0, pendingAt - this.options.clock.now()), () =>
         cancel(new NodeOutcome("Failed", "timeout")),
       );
     }
@@ -1581,12 +1625,24 @@ export class WorkflowOperator {
       };
     }
     if (first) request.deadline = first.at;
+    // A step a resumed controller finds Running is past Pending: only its running deadlines apply.
+    const pendingAt =
+      this.recovering.get(node.id) === "Running" ? undefined : this.pendingDeadline(node, template);
+    if (pendingAt !== undefined && pendingAt <= now) throw new NodeOutcome("Failed", "timeout");
     if (first && first.at <= now) throw new NodeOutcome("Failed", first.message);
 
     let handle: StepHandle;
     try {
-      handle = await this.startOrAttach(request);
+      // The node stays Pending until the executor has started the step (an image pull, a busy engine).
+      handle = await this.untilPendingDeadline(this.startOrAttach(request), pendingAt, (late) => {
+        const executor = this.options.executor;
+        void executor
+          .kill(late, "timeout")
+          .then(() => executor.wait(late))
+          .catch(() => undefined);
+      });
     } catch (e) {
+      if (e instanceof NodeOutcome) throw e;
       throw new NodeOutcome("Error", messageOf(e));
     }
     const running: RunningPod = { node, handle, onExit: inv.onExit, daemon: request.daemon };
