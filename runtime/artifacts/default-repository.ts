@@ -326,6 +326,9 @@ export function createWorkflowArtifactRepository(options: WorkflowRepositoryOpti
   const meta = options.workflow.metadata;
   if (repository.s3.keyFormat?.includes("workflow.uid")) meta.uid ??= randomUUID();
   meta.creationTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  // Every variable but pod.name is known now: an unset label fails the run here, not a step later.
+  if (repository.s3.keyFormat)
+    renderKeyFormat(repository.s3.keyFormat, { workflow: options.workflow, podName: "pod" });
   return createS3Repository(repository.s3, options.workflow, base);
 }
 

@@ -373,4 +373,14 @@ describe("createWorkflowArtifactRepository", () => {
       key: `${wf.metadata.uid}/pod-1/a.tgz`,
     });
   });
+
+  it("fails up front with SKF-ART-011 when the key format names a label the workflow lacks", () => {
+    expect(() =>
+      createWorkflowArtifactRepository({
+        configured: { s3: { bucket: "b", keyFormat: "{{workflow.labels.team}}/{{pod.name}}" } },
+        localRoot: dir,
+        workflow: workflow(),
+      }),
+    ).toThrow(expect.objectContaining({ code: "SKF-ART-011" }));
+  });
 });
