@@ -25,4 +25,10 @@ export const DOCKER_CODES = defineErrorCodes({
     title: "Invalid resource quantity",
     hint: "Use Kubernetes quantities: cpu as `500m` or `1.5`, memory as `128Mi`, `1Gi` or bytes.",
   },
+  "SKF-DOCKER-005": {
+    title: "Step containers not found",
+    hint:
+      "On recovery the Docker engine could not be asked for the containers a killed Skiff process left running; " +
+      "check that the engine answers (`docker ps`) and resume again.",
+  },
 });

@@ -147,6 +147,8 @@ export class DockerExecutor implements Executor {
   private engineChecked: Promise<void> | undefined;
   /** Claim volumes made for workflows (removed by cleanup), by volume name. */
   private readonly workflowVolumes = new Set<string>();
+  /** Workflows (by uid) whose steps were re-attached: cleanup() removes all they left. */
+  private readonly adoptedWorkflows = new Set<string>();
   private rootDir: Promise<string> | undefined;
 
   constructor(private readonly settings: DockerSettings) {}
@@ -182,6 +184,68 @@ export class DockerExecutor implements Executor {
         await this.ensureImage(this.settings.pauseImage, "IfNotPresent");
       }
     }
+    const state = this.newState(request, volumes);
+    this.track(state, this.runStep(state, kind, plans));
+    return state.handle;
+  }
+
+  /**
+   * Finds the containers an earlier Skiff process started for this step (by the `skiff.dev/workflow-uid` and
+   * `skiff.dev/node-id` labels, whatever executor instance made them) and follows them: logs from their
+   * start, their exits, outputs copied out as usual, everything removed when the step ends. `undefined`
+   * (after removing what was found) when no container of the step was started, or the step had not got as
+   * far as starting each container it needs (it was between an init container and main, say). A data step
+   * is run again: it is a pure function of its inputs. HTTP steps ran inside the dead process: `undefined`.
+   */
+  async attach(request: StepRequest): Promise<StepHandle | undefined> {
+    const type = templateTypeOf(request.template);
+    if (type === "data") return this.start(request);
+    if (type !== "container" && type !== "script" && type !== "containerSet") return undefined;
+    await this.checkEngine();
+    const docker = this.settings.docker;
+    // Whatever else that process left of the workflow is removed by cleanup().
+    this.adoptedWorkflows.add(request.workflowUid);
+    const filters = JSON.stringify({
+      label: [`${LABELS.workflowUid}=${request.workflowUid}`, `${LABELS.node}=${request.nodeId}`],
+    });
+    const infos = new Map<string, Docker.ContainerInspectInfo>();
+    let stepVolumes: string[];
+    try {
+      for (const c of await docker.listContainers({ all: true, filters })) {
+        const info = await docker.getContainer(c.Id).inspect();
+        const name = info.Config.Labels?.[LABELS.container];
+        if (name !== undefined) infos.set(name, info);
+      }
+      // Workflow claim volumes carry the node label of the step that made them; they outlive the step.
+      const prefix = `skiff-${dockerName(request.podName)}-`;
+      const vols = (await docker.listVolumes({ filters })).Volumes ?? [];
+      stepVolumes = vols.map((v) => v.Name).filter((n) => n.startsWith(prefix));
+    } catch (e) {
+      throw new SkiffError(
+        DOCKER_CODES["SKF-DOCKER-005"],
+        `could not look for the containers of step '${request.nodeName}': ${firstLine((e as Error).message)}`,
+      );
+    }
+    let plans: ContainerPlan[] | undefined;
+    try {
+      plans = this.planContainers(request, type);
+    } catch {
+      plans = undefined;
+    }
+    if (!plans || !isAttachable(request, plans, infos)) {
+      await Promise.all([...infos.values()].map((i) => this.removeContainer(i.Id)));
+      await Promise.all(stepVolumes.map((n) => this.removeVolume(n)));
+      return undefined;
+    }
+    const state = this.newState(request, []);
+    for (const info of infos.values()) state.created.add(info.Id);
+    for (const n of stepVolumes) state.stepVolumes.add(n);
+    const startedAt = Math.min(...[...infos.values()].map((i) => Date.parse(i.State.StartedAt)));
+    this.track(state, this.runStep(state, type, plans, { containers: infos, startedAtMs: startedAt }));
+    return state.handle;
+  }
+
+  private newState(request: StepRequest, volumes: VolumeMountPlan[]): StepState {
     const handle: StepHandle = { id: `docker-${nextStepId++}`, nodeId: request.nodeId };
     let resolveReady!: (r: DaemonReady) => void;
     let rejectReady!: (e: unknown) => void;
@@ -206,14 +270,17 @@ export class DockerExecutor implements Executor {
       rejectReady,
     };
     this.steps.set(handle.id, state);
-    state.result = this.runStep(state, kind, plans).finally(() => {
+    return state;
+  }
+
+  private track(state: StepState, result: Promise<StepResult>): void {
+    state.result = result.finally(() => {
       state.logs.close();
       state.rejectReady(
-        new SkiffError(EXEC_CODES["SKF-EXEC-008"], `daemon step '${request.nodeName}' ended`),
+        new SkiffError(EXEC_CODES["SKF-EXEC-008"], `daemon step '${state.request.nodeName}' ended`),
       );
     });
     state.result.catch(() => undefined);
-    return handle;
   }
 
   async ready(handle: StepHandle): Promise<DaemonReady> {
@@ -254,6 +321,15 @@ export class DockerExecutor implements Executor {
       const names = new Set([...this.workflowVolumes, ...(vols.Volumes ?? []).map((v) => v.Name)]);
       await Promise.all([...names].map((n) => this.removeVolume(n)));
       this.workflowVolumes.clear();
+      // What a dead process left of a workflow this one recovered carries that process's executor label.
+      for (const uid of this.adoptedWorkflows) {
+        const byUid = JSON.stringify({ label: [`${LABELS.workflowUid}=${uid}`] });
+        const cs = await docker.listContainers({ all: true, filters: byUid }).catch(() => []);
+        await Promise.all(cs.map((c) => this.removeContainer(c.Id)));
+        const vs = await docker.listVolumes({ filters: byUid }).catch(() => ({ Volumes: [] }));
+        await Promise.all((vs.Volumes ?? []).map((v) => this.removeVolume(v.Name)));
+      }
+      this.adoptedWorkflows.clear();
     }
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);
@@ -399,7 +475,12 @@ export class DockerExecutor implements Executor {
   // ---------------------------------------------------------------------------------------------------
   // Running
 
-  private async runStep(state: StepState, kind: RunnableType, plans: ContainerPlan[]): Promise<StepResult> {
+  private async runStep(
+    state: StepState,
+    kind: RunnableType,
+    plans: ContainerPlan[],
+    attached?: AttachedPod,
+  ): Promise<StepResult> {
     const clock = this.settings.clock;
     const startedAt = clock.now();
     const timer =
@@ -427,7 +508,7 @@ export class DockerExecutor implements Executor {
         applyStop(state, result);
         return result;
       }
-      return await this.runPod(state, kind, plans, startedAt);
+      return await this.runPod(state, kind, plans, attached?.startedAtMs ?? startedAt, attached);
     } catch (e) {
       const result: StepResult = {
         phase: "Error",
@@ -455,6 +536,7 @@ export class DockerExecutor implements Executor {
     kind: RunnableType,
     plans: ContainerPlan[],
     startedAtMs: number,
+    attached?: AttachedPod,
   ): Promise<StepResult> {
     const { request } = state;
     const clock = this.settings.clock;
@@ -477,11 +559,13 @@ export class DockerExecutor implements Executor {
     };
 
     // Argo's init container: input artifacts and the script file, staged on the host and copied in.
-    let binds: string[];
-    let staged: { root: string; paths: string[] };
+    let binds: string[] = [];
+    let staged: { root: string; paths: string[] } = { root: dir, paths: [] };
     try {
-      binds = await this.prepareVolumes(state, dir);
-      staged = await this.stageInputs(state, kind, dir, scratch);
+      if (!attached) {
+        binds = await this.prepareVolumes(state, dir);
+        staged = await this.stageInputs(state, kind, dir, scratch);
+      }
     } catch (e) {
       const msg = e instanceof InputLoadError ? e.message : `failed to prepare step: ${(e as Error).message}`;
       return fail("Error", containerFailureMessage("init", 1, msg), []);
@@ -490,10 +574,10 @@ export class DockerExecutor implements Executor {
     let networkMode = this.settings.network;
     let ipContainer: string | undefined;
     if (needsPause(request)) {
-      ipContainer = await this.startPause(state, plans);
+      ipContainer = attached?.containers.get("pause")?.Id ?? (await this.startPause(state, plans));
       networkMode = `container:${ipContainer}`;
     }
-    const ctx: PodContext = { binds, networkMode, staged };
+    const ctx: PodContext = { binds, networkMode, staged, ...(attached ? { attached } : {}) };
 
     const containers: ContainerResult[] = [];
     for (const p of plans.filter((x) => x.role === "init")) {
@@ -661,6 +745,7 @@ export class DockerExecutor implements Executor {
     ctx: PodContext,
     capture: TailBuffer | undefined,
   ): Promise<RunningContainer> {
+    if (ctx.attached) return this.followContainer(state, plan, ctx.attached, capture);
     const docker = this.settings.docker;
     const clock = this.settings.clock;
     const { request } = state;
@@ -794,6 +879,89 @@ export class DockerExecutor implements Executor {
       return x;
     })();
     return { id: created.id, done };
+  }
+
+  /**
+   * Follows a container an earlier process started: its logs from the start (the engine keeps them), then
+   * its exit, which the engine reports at once for a container that exited while no one watched.
+   */
+  private async followContainer(
+    state: StepState,
+    plan: ContainerPlan,
+    attached: AttachedPod,
+    capture: TailBuffer | undefined,
+  ): Promise<RunningContainer> {
+    const clock = this.settings.clock;
+    const { request } = state;
+    const info = attached.containers.get(plan.name);
+    if (!info) {
+      // isAttachable let it through: a containerSet container whose dependency failed, never created.
+      const now = clock.now();
+      return {
+        id: "",
+        done: Promise.resolve({ exitCode: null, startedAt: now, finishedAt: now, detail: "not started" }),
+      };
+    }
+    const container = this.settings.docker.getContainer(info.Id);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const line = (stream: "stdout" | "stderr") =>
+      new LineSplitter((text) =>
+        state.logs.push({
+          nodeId: request.nodeId,
+          container: plan.name,
+          stream,
+          time: iso(clock.now()),
+          text,
+        }),
+      );
+    const out = line("stdout");
+    const err = line("stderr");
+    stdout.on("data", (c: Buffer) => {
+      capture?.write(c);
+      out.write(c);
+    });
+    stderr.on("data", (c: Buffer) => err.write(c));
+    const logs = (await container.logs({
+      follow: true,
+      stdout: true,
+      stderr: true,
+    })) as unknown as NodeJS.ReadableStream;
+    const drained = new Promise<void>((resolve) => {
+      const end = (): void => resolve();
+      logs.on("end", end);
+      logs.on("close", end);
+      logs.on("error", end);
+    });
+    this.settings.docker.modem.demuxStream(logs, stdout, stderr);
+    const startedAt = Date.parse(info.State.StartedAt) || clock.now();
+    const waited = container.wait({ condition: "not-running" });
+    if (info.State.Running) state.running.add(info.Id);
+    if (state.stop) this.terminate(state, info.Id);
+    const done = (async (): Promise<ContainerExit> => {
+      let exitCode: number | null = null;
+      let detail: string | undefined;
+      try {
+        const w = (await waited) as { StatusCode?: number; Error?: { Message?: string } | null };
+        exitCode = typeof w.StatusCode === "number" ? w.StatusCode : null;
+        if (w.Error?.Message) detail = w.Error.Message;
+      } catch (e) {
+        detail = firstLine((e as Error).message);
+      }
+      state.running.delete(info.Id);
+      const after = await container.inspect().catch(() => undefined);
+      const finishedAt = Date.parse(after?.State.FinishedAt ?? "") || clock.now();
+      await Promise.race([drained, clock.sleep(2000).catch(() => undefined)]);
+      stdout.end();
+      stderr.end();
+      out.end();
+      err.end();
+      const x: ContainerExit = { exitCode, startedAt, finishedAt };
+      if (detail) x.detail = detail;
+      if (exitCode === 137 && after?.State.OOMKilled === true) x.oomKilled = true;
+      return x;
+    })();
+    return { id: info.Id, done };
   }
 
   /** Starts the container whose network namespace (and IP) the step's containers share, like a pod's pause. */
@@ -1137,6 +1305,15 @@ interface PodContext {
   binds: string[];
   networkMode: string;
   staged: { root: string; paths: string[] };
+  /** Set when the step's containers were started by an earlier process: they are followed, not run. */
+  attached?: AttachedPod;
+}
+
+/** The containers of a re-attached step, by their `skiff.dev/container` label. */
+interface AttachedPod {
+  containers: Map<string, Docker.ContainerInspectInfo>;
+  /** When its first container started. */
+  startedAtMs: number;
 }
 
 interface RunningContainer {
@@ -1148,6 +1325,32 @@ interface RunningContainer {
 function needsPause(request: StepRequest): boolean {
   const t = request.template;
   return (t.initContainers?.length ?? 0) > 0 || (t.sidecars?.length ?? 0) > 0 || t.containerSet !== undefined;
+}
+
+/**
+ * Whether a step found on the engine got as far as starting every container it needs: each planned one
+ * started (a containerSet container may be missing when one of its dependencies failed), and the pause
+ * container when the step has one. A step caught half-way cannot be continued: it is lost.
+ */
+function isAttachable(
+  request: StepRequest,
+  plans: ContainerPlan[],
+  infos: ReadonlyMap<string, Docker.ContainerInspectInfo>,
+): boolean {
+  const started = (name: string): boolean => {
+    const s = infos.get(name)?.State;
+    return s !== undefined && (s.Running || Date.parse(s.StartedAt) > 0);
+  };
+  const byName = new Map(plans.map((p) => [p.name, p]));
+  const blocked = (p: ContainerPlan): boolean =>
+    p.dependencies.some((d) => {
+      const dep = byName.get(d);
+      if (!dep) return false;
+      if (started(d)) return !infos.get(d)?.State.Running && infos.get(d)?.State.ExitCode !== 0;
+      return blocked(dep);
+    });
+  if (needsPause(request) && !started("pause")) return false;
+  return plans.every((p) => started(p.name) || (p.role === "set" && blocked(p)));
 }
 
 /** A deadline or kill overrides whatever the containers reported. */
