@@ -74,6 +74,12 @@ const POD_DEADLINE_MESSAGE = "Pod was active on the node longer than the specifi
 /** Argo's message for a pod that is gone without having been seen to finish. */
 const POD_DELETED_MESSAGE = "pod deleted";
 const ARTIFACT_REF = /\.outputs\.artifacts\./;
+/**
+ * How often hook expressions are evaluated again while nothing changes. Argo evaluates them on every
+ * reconcile and requeues a running workflow every 10 s, so an expression that turns true with time
+ * (`workflow.duration`, a step Running for a while) fires within that period.
+ */
+export const HOOK_REEVALUATION_MS = 10_000;
 
 /** Where a template is being invoked from: the boundary, scope and flags that shape its node. */
 interface Invocation {
@@ -264,6 +270,9 @@ export class WorkflowOperator {
   private wfHookRuns: Promise<unknown>[] = [];
   private wfHooksFired = new Set<string>();
   private readonly startedAtMs: number;
+  /** Hook checks the re-evaluation timer runs (workflow hooks, and hooks of steps not fulfilled yet). */
+  private readonly hookChecks = new Set<() => void>();
+  private hookTimer: TimerHandle | undefined;
   private readonly templates: TemplateResolver;
   private readonly creationMs: number;
 
@@ -432,6 +441,11 @@ export class WorkflowOperator {
         else this.deadlineTimer = this.options.clock.setTimer(remaining, () => this.onDeadline());
       }
       this.evaluateWorkflowHooks();
+      const offWorkflowHooks = this.hasTimedWorkflowHooks()
+        ? this.onHookTimer(() => {
+            if (this.wf.status?.phase === "Running") this.evaluateWorkflowHooks();
+          })
+        : undefined;
       const root = await this.executeTemplate(
         this.name,
         { template: this.compiled.entrypoint },
@@ -445,6 +459,7 @@ export class WorkflowOperator {
           captureResult: false,
         },
       );
+      offWorkflowHooks?.();
       await this.killAllDaemons();
       const rootPhase = root?.phase ?? "Error";
       const mapped: WorkflowPhase =
@@ -487,6 +502,9 @@ export class WorkflowOperator {
   private async finish(phase: WorkflowPhase, message: string | undefined): Promise<Workflow> {
     const status = this.wf.status as NonNullable<Workflow["status"]>;
     if (this.deadlineTimer) this.options.clock.clearTimer(this.deadlineTimer);
+    if (this.hookTimer) this.options.clock.clearTimer(this.hookTimer);
+    this.hookTimer = undefined;
+    this.hookChecks.clear();
     this.finished = true;
     status.finishedAt = iso(this.options.clock.now());
     if (message) status.message = message;
@@ -2464,9 +2482,11 @@ export class WorkflowOperator {
       }
     };
     let off: (() => void) | undefined;
+    let offTimer: (() => void) | undefined;
     if (names.length) {
       check();
       off = this.onPhaseChange(node, check);
+      offTimer = this.onHookTimer(check);
     }
     return async () => {
       if (names.length) {
@@ -2482,6 +2502,7 @@ export class WorkflowOperator {
         }
         check();
         off?.();
+        offTimer?.();
       }
       const exitHook: LifecycleHook | undefined =
         hooks.exit ?? (step.onExit ? { template: step.onExit } : undefined);
@@ -2549,6 +2570,42 @@ export class WorkflowOperator {
       captureResult: false,
       local: undefined,
       onCreate: (n) => this.addChild(parent, n.id),
+    });
+  }
+
+  /** Whether the workflow has lifecycle hooks (other than `exit`) whose expression could turn true later. */
+  private hasTimedWorkflowHooks(): boolean {
+    return Object.entries(this.wf.spec.hooks ?? {}).some(
+      ([name, hook]) => name !== "exit" && !!hook.expression && !this.wfHooksFired.has(name),
+    );
+  }
+
+  /**
+   * Runs `check` every HOOK_REEVALUATION_MS of clock time until the returned function is called or the
+   * workflow finishes. The timer exists only while some check is registered, and the real clock's timers
+   * do not keep the process alive.
+   */
+  private onHookTimer(check: () => void): () => void {
+    this.hookChecks.add(check);
+    this.armHookTimer();
+    return () => {
+      this.hookChecks.delete(check);
+      if (this.hookChecks.size === 0 && this.hookTimer) {
+        this.options.clock.clearTimer(this.hookTimer);
+        this.hookTimer = undefined;
+      }
+    };
+  }
+
+  private armHookTimer(): void {
+    if (this.hookTimer || this.finished || this.hookChecks.size === 0) return;
+    this.hookTimer = this.options.clock.setTimer(HOOK_REEVALUATION_MS, () => {
+      this.hookTimer = undefined;
+      if (this.finished) return;
+      // Brings workflow.duration up to date for every expression evaluated in this round.
+      this.globalVars();
+      for (const check of [...this.hookChecks]) check();
+      this.armHookTimer();
     });
   }
 
