@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
@@ -329,12 +329,23 @@ export class DockerExecutor implements Executor {
         const vs = await docker.listVolumes({ filters: byUid }).catch(() => ({ Volumes: [] }));
         await Promise.all((vs.Volumes ?? []).map((v) => this.removeVolume(v.Name)));
       }
+      if (this.adoptedWorkflows.size > 0) await this.removeDeadProcessFolders();
       this.adoptedWorkflows.clear();
     }
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);
       this.rootDir = undefined;
       if (dir) await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Step folders that killed processes left in the work folder (named `skiff-docker-<pid>-...`). */
+  private async removeDeadProcessFolders(): Promise<void> {
+    const names = await readdir(this.settings.workDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(/^skiff-docker-(\d+)-/.exec(name)?.[1]);
+      if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+      await rm(path.join(this.settings.workDir, name), { recursive: true, force: true });
     }
   }
 
@@ -1172,7 +1183,8 @@ export class DockerExecutor implements Executor {
     if (!state.dir) {
       this.rootDir ??= (async () => {
         await mkdir(this.settings.workDir, { recursive: true });
-        return mkdtemp(path.join(this.settings.workDir, "skiff-docker-"));
+        // The pid in the name lets a recovering process find the folders of one that was killed.
+        return mkdtemp(path.join(this.settings.workDir, `skiff-docker-${process.pid}-`));
       })();
       const root = await this.rootDir;
       state.dir = await mkdtemp(path.join(root, `${dockerName(state.request.podName)}-`));
@@ -1403,6 +1415,15 @@ async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,7 +162,9 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: re-attach after the control
         { name: "other", container: { image: "busybox", command: ["sleep", "600"] } },
         { workflowUid: leftUid },
       );
-      await startAndKillController([left, other], local.dir);
+      const work = path.join(local.dir, "work");
+      await startAndKillController([left, other], work);
+      expect((await readdir(work)).filter((n) => n.startsWith("skiff-docker-"))).toHaveLength(1);
       const h = (await local.executor.attach(left))!;
       await local.executor.kill(h, "stop");
       await local.executor.wait(h);
@@ -173,6 +176,8 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: re-attach after the control
         filters: JSON.stringify({ label: [`${LABELS.workflowUid}=${leftUid}`] }),
       });
       expect(all).toEqual([]);
+      // The killed process's step folders go too.
+      expect((await readdir(work)).filter((n) => n.startsWith("skiff-docker-"))).toEqual([]);
     } finally {
       await local.dispose();
     }
