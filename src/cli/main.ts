@@ -7,6 +7,7 @@ import { runCommand } from "./commands/run.js";
 import { controlCommands } from "./commands/control.js";
 import { lintCommand } from "./commands/lint.js";
 import { convertCommand } from "./commands/convert.js";
+import { workflowCommands } from "./commands/workflow.js";
 
 export { EXIT } from "./exit.js";
 
@@ -19,6 +20,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .exitOverride();
   program.addCommand(runCommand(setExitCode));
   for (const c of controlCommands(setExitCode)) program.addCommand(c);
+  const workflow = workflowCommands(setExitCode);
+  for (const c of workflow.commands) program.addCommand(c);
+  for (const c of workflow.hidden) program.addCommand(c, { hidden: true });
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
   return program;

@@ -5,27 +5,29 @@ import type { Store } from "../../../runtime/interfaces/store.js";
 import type { Workflow } from "../../../runtime/spec/types.js";
 import { loadConfig, type SkiffConfig } from "../../config/index.js";
 import { createConsoleReporter } from "../../reporters/console/live.js";
-import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
-import { isOwned, listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
+import { formatDuration, renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
+import { listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
+import { filterRuns, parseAge, type RunFilter } from "../../run/query.js";
+import { followWorkflow } from "../../run/watch.js";
 import { recoverWorkflow } from "../../run/recover.js";
 import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 
-interface CommonOptions {
+export interface CommonOptions {
   namespace: string;
   config?: string;
   stateDir?: string;
 }
 
-async function configOf(o: CommonOptions): Promise<SkiffConfig> {
+export async function configOf(o: CommonOptions): Promise<SkiffConfig> {
   const config = await loadConfig(o.config);
   if (o.stateDir) config.stateDir = o.stateDir;
   return config;
 }
 
 /** Opens the store, runs `body`, closes the store; coded errors are printed and give exit code 2. */
-async function withStore(
+export async function withStore(
   o: CommonOptions,
   setExitCode: (c: number) => void,
   body: (store: Store, config: SkiffConfig) => Promise<number>,
@@ -43,7 +45,7 @@ async function withStore(
   }
 }
 
-function common(cmd: Command): Command {
+export function common(cmd: Command): Command {
   return cmd
     .option("-n, --namespace <ns>", "namespace of the workflow", "default")
     .option("--config <file>", "Skiff config file")
@@ -145,16 +147,67 @@ the exit code is then that of skiff run (0 Succeeded, 1 Failed or Error).`,
     });
 }
 
-function renderList(wfs: Workflow[]): string {
-  const rows = [["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"]];
-  for (const w of wfs.sort((a, b) => (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""))) {
-    rows.push([
+interface ListOptions {
+  status?: string;
+  phase?: string;
+  selector?: string;
+  prefix?: string;
+  completed?: boolean;
+  running?: boolean;
+  older?: string;
+  output?: string;
+}
+
+interface DeleteOptions extends ListOptions {
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+/** The filter the list options describe. */
+export function listFilter(o: ListOptions): RunFilter {
+  const phases = [o.status, o.phase]
+    .filter((p): p is string => p !== undefined)
+    .flatMap((p) => p.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    ...(phases.length ? { phases } : {}),
+    ...(o.selector ? { selector: o.selector } : {}),
+    ...(o.prefix ? { prefix: o.prefix } : {}),
+    ...(o.completed ? { completed: true } : {}),
+    ...(o.running ? { running: true } : {}),
+    ...(o.older ? { olderThanMs: parseAge(o.older) } : {}),
+  };
+}
+
+function duration(w: Workflow): string {
+  const start = Date.parse(w.status?.startedAt ?? "");
+  if (Number.isNaN(start)) return "";
+  const end = w.status?.finishedAt ? Date.parse(w.status.finishedAt) : Date.now();
+  return formatDuration(end - start);
+}
+
+/** The `list` table: newest first; `wide` adds duration, progress and parameters. */
+export function renderList(wfs: Workflow[], wide = false): string {
+  const rows = [
+    wide
+      ? ["NAME", "STATUS", "STARTED", "FINISHED", "DURATION", "PROGRESS", "MESSAGE", "PARAMETERS"]
+      : ["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"],
+  ];
+  for (const w of [...wfs].sort((a, b) =>
+    (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""),
+  )) {
+    const base = [
       w.metadata.name ?? "",
       w.status?.phase || "Pending",
       w.status?.startedAt ?? "",
       w.status?.finishedAt ?? "",
-      w.status?.message ?? "",
-    ]);
+    ];
+    if (!wide) rows.push([...base, w.status?.message ?? ""]);
+    else {
+      const params = (w.spec.arguments?.parameters ?? []).map((p) => `${p.name}=${p.value ?? ""}`).join(",");
+      rows.push([...base, duration(w), w.status?.progress ?? "", w.status?.message ?? "", params]);
+    }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
@@ -168,55 +221,19 @@ function renderList(wfs: Workflow[]): string {
     .join("");
 }
 
+/** Prints workflows as `list` and `archive list` do. */
+export function printWorkflows(wfs: Workflow[], output: string | undefined): void {
+  if (output === "name") process.stdout.write(wfs.map((w) => `${w.metadata.name}\n`).join(""));
+  else if (output === "json") process.stdout.write(JSON.stringify(wfs, null, 2) + "\n");
+  else if (output === "yaml") process.stdout.write(stringify(wfs));
+  else process.stdout.write(renderList(wfs, output === "wide"));
+}
+
 /** Finds the node ids a `--node` value names: a node id, its full name or its display name. */
 export function matchNodes(wf: Workflow, node: string): string[] {
   return Object.entries(wf.status?.nodes ?? {})
     .filter(([id, n]) => id === node || n.name === node || n.displayName === node)
     .map(([id]) => id);
-}
-
-/** Waits until the workflow completes; `SKF-RUN-004` if it stops being owned before that. */
-async function waitFor(store: Store, namespace: string, name: string): Promise<Workflow> {
-  return new Promise<Workflow>((resolve, reject) => {
-    let settled = false;
-    const finish = (e: Error | undefined, wf?: Workflow) => {
-      if (settled) return;
-      settled = true;
-      unwatch();
-      clearInterval(timer);
-      if (e) reject(e);
-      else resolve(wf!);
-    };
-    const check = async () => {
-      try {
-        const wf = await readRun(store, namespace, name);
-        if (completed(wf)) return finish(undefined, wf);
-        if (!(await isOwned(store, namespace, name))) {
-          // The owner may have completed it between the two reads.
-          const again = await readRun(store, namespace, name);
-          if (completed(again)) return finish(undefined, again);
-          finish(
-            new SkiffError(
-              "SKF-RUN-004",
-              `workflow ${name} is not running (phase ${again.status?.phase || "unknown"}, its process is gone); continue it with skiff resume ${name}`,
-            ),
-          );
-        }
-      } catch (e) {
-        finish(e as Error);
-      }
-    };
-    const unwatch = store.watch((e) => {
-      const m = e.workflow.metadata;
-      if (m.namespace === namespace && m.name === name) {
-        if (e.type === "delete")
-          finish(new SkiffError("SKF-RUN-003", `workflow ${namespace}/${name} was deleted`));
-        else if (completed(e.workflow)) finish(undefined, e.workflow);
-      }
-    });
-    const timer = setInterval(() => void check(), 1000);
-    void check();
-  });
 }
 
 /** `resume`, `suspend`, `stop`, `terminate`, `get`, `list`, `logs`, `wait`, `delete`: the `argo` commands. */
@@ -240,23 +257,21 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
     });
   const list = common(new Command("list").description("List the workflows this machine ran"))
     .option("--status <phases>", "comma-separated phases, e.g. Running,Failed")
+    .option("--phase <phases>", "same as --status")
+    .option("-l, --selector <labels>", "label selector: key=value, key!=value or key, comma-separated")
     .option("--prefix <prefix>", "only workflows whose name starts with this")
-    .addOption(new Option("-o, --output <format>").choices(["name", "json"]))
+    .option("--completed", "only completed workflows (Succeeded, Failed, Error)")
+    .option("--running", "only running workflows")
+    .option("--older <age>", "only completed workflows finished longer ago than this (e.g. 1h, 2d)")
+    .addOption(new Option("-o, --output <format>").choices(["name", "wide", "json", "yaml"]))
     .addHelpText(
       "after",
-      "\nExamples:\n  skiff list\n  skiff list --status Running,Failed\n  skiff list -o name\n",
+      "\nExamples:\n  skiff list\n  skiff list --status Running,Failed\n  skiff list -l team=web --completed -o wide\n  skiff list --prefix nightly- -o name\n",
     )
-    .action(async (o: CommonOptions & { status?: string; prefix?: string; output?: string }) => {
+    .action(async (o: CommonOptions & ListOptions) => {
       await withStore(o, setExitCode, async (store) => {
-        const phases = o.status?.split(",").map((s) => s.trim());
-        const wfs = (await listRuns(store, o.namespace)).filter(
-          (w) =>
-            (!phases || phases.includes(w.status?.phase || "Pending")) &&
-            (!o.prefix || (w.metadata.name ?? "").startsWith(o.prefix)),
-        );
-        if (o.output === "name") process.stdout.write(wfs.map((w) => `${w.metadata.name}\n`).join(""));
-        else if (o.output === "json") process.stdout.write(JSON.stringify(wfs, null, 2) + "\n");
-        else process.stdout.write(renderList(wfs));
+        const wfs = filterRuns(await listRuns(store, o.namespace), listFilter(o));
+        printWorkflows(wfs, o.output);
         return EXIT.ok;
       });
     });
@@ -326,7 +341,7 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
     )
     .action(async (wfName: string, o: CommonOptions) => {
       await withStore(o, setExitCode, async (store) => {
-        const wf = await waitFor(store, o.namespace, wfName);
+        const wf = await followWorkflow(store, o.namespace, wfName);
         process.stdout.write(
           `${wfName} ${wf.status?.phase}${wf.status?.message ? ` (${wf.status.message})` : ""}\n`,
         );
@@ -338,19 +353,34 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
       .description("Delete stored workflows (their logs and archive stay until gc)")
       .argument("[workflows...]"),
   )
+    .option("--all", "delete every workflow of the namespace (those a live process runs are skipped)")
     .option("--completed", "delete every completed workflow of the namespace")
+    .option("--older <age>", "delete completed workflows finished longer ago than this (e.g. 1h, 2d)")
+    .option("--status <phases>", "delete workflows in these phases, e.g. Failed,Error")
+    .option("-l, --selector <labels>", "delete workflows whose labels match")
+    .option("--prefix <prefix>", "delete workflows whose name starts with this")
+    .option("--dry-run", "print what would be deleted")
     .addHelpText(
       "after",
-      "\nExamples:\n  skiff delete my-wf\n  skiff delete --completed\n\nA workflow still run by a live process is refused (SKF-RUN-005): stop or terminate it first.\n",
+      "\nExamples:\n  skiff delete my-wf\n  skiff delete --completed\n  skiff delete --older 1d\n  skiff delete --all -l team=web\n\nA workflow still run by a live process is refused (SKF-RUN-005): stop or terminate it first.\n",
     )
-    .action(async (names: string[], o: CommonOptions & { completed?: boolean }) => {
+    .action(async (names: string[], o: CommonOptions & DeleteOptions) => {
       await withStore(o, setExitCode, async (store) => {
         const targets = [...names];
-        if (o.completed)
-          for (const w of await listRuns(store, o.namespace))
-            if (completed(w)) targets.push(w.metadata.name ?? "");
-        if (targets.length === 0)
-          throw new SkiffError("SKF-RUN-003", "no workflow named (give names or --completed)");
+        const bulk = o.all || o.completed || o.older || o.status || o.selector || o.prefix;
+        if (bulk) {
+          const filter = listFilter(o);
+          for (const w of filterRuns(await listRuns(store, o.namespace), filter)) {
+            const n = w.metadata.name ?? "";
+            // A bulk delete leaves alone what a live process runs; naming it explicitly is refused.
+            if (!completed(w) && leaseAlive(await store.getLease(o.namespace, n))) continue;
+            if (!targets.includes(n)) targets.push(n);
+          }
+        } else if (targets.length === 0)
+          throw new SkiffError(
+            "SKF-RUN-003",
+            "no workflow named (give names, --all, --completed, --older, --status, -l or --prefix)",
+          );
         for (const n of targets) {
           const wf = await readRun(store, o.namespace, n);
           const lease = await store.getLease(o.namespace, n);
@@ -359,8 +389,8 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
               "SKF-RUN-005",
               `workflow ${n} is running (run by ${describeOwner(lease!.owner)}); stop or terminate it before deleting`,
             );
-          await store.delete(o.namespace, n);
-          process.stdout.write(`workflow ${n} deleted\n`);
+          if (!o.dryRun) await store.delete(o.namespace, n);
+          process.stdout.write(`workflow ${n} deleted${o.dryRun ? " (dry run)" : ""}\n`);
         }
         return EXIT.ok;
       });

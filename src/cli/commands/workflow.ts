@@ -1,0 +1,415 @@
+import { Command, Option } from "commander";
+import { stringify } from "yaml";
+import { SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
+import type { ControllerEvent } from "../../../runtime/interfaces/events.js";
+import type { Store } from "../../../runtime/interfaces/store.js";
+import type { NodePhase, Workflow } from "../../../runtime/spec/types.js";
+import type { SkiffConfig } from "../../config/index.js";
+import { createConsoleReporter, type ConsoleReporter } from "../../reporters/console/live.js";
+import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
+import { readRun } from "../../run/control.js";
+import { startDetached } from "../../run/detach.js";
+import { recoverWorkflow, runSource } from "../../run/recover.js";
+import {
+  prepareResubmit,
+  prepareRetry,
+  randomSuffix,
+  storeSubmitted,
+  type ParameterOverrides,
+} from "../../run/retry.js";
+import { compileRunnables, loadRunnables } from "../../run/select.js";
+import { openRunStore } from "../../run/store.js";
+import { followWorkflow, isCompleted } from "../../run/watch.js";
+import { EXIT } from "../exit.js";
+import { printError } from "../output.js";
+import { common, configOf, withStore, type CommonOptions } from "./control.js";
+import { readParameters } from "./run.js";
+
+interface ExecutorOptions {
+  executor?: string;
+  sandbox?: string;
+}
+
+interface FollowFlags {
+  wait?: boolean;
+  watch?: boolean;
+  output?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function withExecutorOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--executor <name>", "where steps run").choices(["auto", "host", "docker", "kubernetes"]),
+    )
+    .addOption(new Option("--sandbox <mode>", "host executor sandbox").choices(["auto", "bwrap", "none"]));
+}
+
+function withFollowOptions(cmd: Command): Command {
+  return cmd
+    .option("--wait", "wait for the workflow to complete; exit 0 when it Succeeded, 1 otherwise")
+    .option("--watch", "show the live status tree until the workflow completes")
+    .addOption(new Option("-o, --output <format>", "print the workflow").choices(["name", "json", "yaml"]));
+}
+
+function applyExecutorOptions(config: SkiffConfig, o: ExecutorOptions): SkiffConfig {
+  if (o.executor) config.executor = o.executor as SkiffConfig["executor"];
+  if (o.sandbox) config.host.sandbox = o.sandbox as SkiffConfig["host"]["sandbox"];
+  return config;
+}
+
+/** `-p name=value` in the order given; `SKF-CLI-001` for a malformed one. */
+function parameterPairs(pairs: string[]): ParameterOverrides {
+  return pairs.map((p) => {
+    const i = p.indexOf("=");
+    if (i <= 0) throw new SkiffError("SKF-CLI-001", `parameter "${p}" is not of the form name=value`);
+    return [p.slice(0, i), p.slice(i + 1)];
+  });
+}
+
+function printWorkflow(wf: Workflow, output: string | undefined): void {
+  if (output === "name") process.stdout.write(`${wf.metadata.name}\n`);
+  else if (output === "json") process.stdout.write(JSON.stringify(wf, null, 2) + "\n");
+  else if (output === "yaml") process.stdout.write(stringify(wf));
+  else process.stdout.write(renderSummary(wf).join("\n") + "\n");
+}
+
+function liveReporter(): ConsoleReporter {
+  const live = process.stdout.isTTY === true && process.env.CI === undefined;
+  return createConsoleReporter({
+    out: process.stdout,
+    logOut: process.stdout,
+    live,
+    logs: false,
+    color: live,
+  });
+}
+
+/**
+ * Turns the stored versions of a workflow another process runs into the controller events a console
+ * reporter draws: a node whose phase changed between two versions is a `node-updated`.
+ */
+export function storeUpdatesToEvents(onEvent: (e: ControllerEvent) => void): (wf: Workflow) => void {
+  const phases = new Map<string, NodePhase>();
+  let started = false;
+  return (wf) => {
+    if (!started) {
+      started = true;
+      onEvent({ type: "workflow-started", workflow: wf });
+    }
+    const nodes = Object.values(wf.status?.nodes ?? {}).sort((a, b) =>
+      (a.startedAt ?? "").localeCompare(b.startedAt ?? ""),
+    );
+    for (const node of nodes) {
+      const previousPhase = phases.get(node.id);
+      if (previousPhase === node.phase) continue;
+      phases.set(node.id, node.phase);
+      onEvent({
+        type: "node-updated",
+        workflow: wf,
+        node,
+        ...(previousPhase ? { previousPhase } : {}),
+      });
+    }
+    onEvent({ type: "workflow-updated", workflow: wf });
+  };
+}
+
+/** Follows a workflow run elsewhere: the live tree with `--watch`, one final line with `--wait`. */
+async function follow(store: Store, namespace: string, name: string, flags: FollowFlags): Promise<number> {
+  let wf: Workflow;
+  if (flags.watch) {
+    const reporter = liveReporter();
+    wf = await followWorkflow(store, namespace, name, {
+      onUpdate: storeUpdatesToEvents((e) => reporter.onEvent(e)),
+    });
+    reporter.finish(wf);
+  } else {
+    wf = await followWorkflow(store, namespace, name);
+    process.stdout.write(
+      `${name} ${wf.status?.phase}${wf.status?.message ? ` (${wf.status.message})` : ""}\n`,
+    );
+  }
+  return wf.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+}
+
+/** Continues a prepared workflow: in a background process, or here with `--wait`/`--watch`. */
+async function continuePrepared(
+  store: Store,
+  wf: Workflow,
+  config: SkiffConfig,
+  o: CommonOptions & ExecutorOptions & FollowFlags,
+): Promise<number> {
+  const name = wf.metadata.name ?? "";
+  if (!o.wait && !o.watch) {
+    await startDetached(store, o.namespace, name, {
+      stateDir: config.stateDir,
+      ...(o.config ? { config: o.config } : {}),
+      ...(o.executor ? { executor: o.executor } : {}),
+      ...(o.sandbox ? { sandbox: o.sandbox } : {}),
+    });
+    printWorkflow(await readRun(store, o.namespace, name), o.output);
+    return EXIT.ok;
+  }
+  if (o.output) printWorkflow(wf, o.output);
+  // The run opens the store itself; two open handles of the embedded store in one process do not mix.
+  await store.close();
+  const reporter = o.watch ? liveReporter() : undefined;
+  const done = await recoverWorkflow(wf, config, {
+    ...(reporter ? { onEvent: (e: ControllerEvent) => reporter.onEvent(e) } : {}),
+    signals: true,
+  });
+  if (reporter) reporter.finish(done);
+  else
+    process.stdout.write(
+      `${name} ${done.status?.phase}${done.status?.message ? ` (${done.status.message})` : ""}\n`,
+    );
+  return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+}
+
+interface SubmitOptions extends ExecutorOptions, FollowFlags {
+  entrypoint?: string;
+  parameter: string[];
+  parameterFile?: string;
+  name?: string;
+  generateName?: string;
+  config?: string;
+  stateDir?: string;
+}
+
+function submitCommand(setExitCode: (c: number) => void): Command {
+  const cmd = new Command("submit")
+    .description("Submit workflows to run in the background; print their names and return")
+    .argument("<paths...>", "workflow files or folders (as skiff run takes them)")
+    .option("--entrypoint <template>", "template to start from (overrides spec.entrypoint)")
+    .option("-p, --parameter <name=value>", "set a workflow parameter (repeatable)", collect, [])
+    .option("--parameter-file <file>", "YAML or JSON file of parameter values")
+    .option("--name <name>", "name of the workflow (overrides metadata.name)")
+    .option(
+      "--generate-name <prefix>",
+      "name prefix, completed by 5 random characters (overrides generateName)",
+    )
+    .option("--config <file>", "Skiff config file")
+    .option("--state-dir <dir>", "state folder (default: $SKIFF_STATE_DIR or ~/.local/state/skiff)");
+  withExecutorOptions(cmd);
+  withFollowOptions(cmd);
+  return cmd
+    .addHelpText(
+      "after",
+      `
+Examples:
+  skiff submit examples/hello-world.yaml
+  skiff submit pipeline.yaml -p message=hi --generate-name nightly-
+  skiff submit pipeline.yaml --wait            # exit code as skiff run: 0 Succeeded, 1 Failed or Error
+  skiff submit pipeline.yaml --watch
+  NAME=$(skiff submit pipeline.yaml -o name) && skiff logs "$NAME" --follow
+
+A background skiff process runs each workflow (its output: <state>/background/<namespace>/<name>.log);
+follow it with skiff watch, skiff wait, skiff logs --follow; control it with suspend, resume, stop, terminate.`,
+    )
+    .action(async (paths: string[], o: SubmitOptions) => {
+      setExitCode(await submitAction(paths, o));
+    });
+}
+
+async function submitAction(paths: string[], o: SubmitOptions): Promise<number> {
+  let store: Store | undefined;
+  try {
+    const config = applyExecutorOptions(await configOf({ namespace: "default", ...o }), o);
+    const parameters = await readParameters(o.parameter ?? [], o.parameterFile);
+    const loaded = await loadRunnables(paths);
+    if (loaded.problems.length > 0) throw new SkiffAggregateError("SKF-CLI-001", loaded.problems);
+    const name = o.name ?? (o.generateName ? o.generateName + randomSuffix() : undefined);
+    const compiled = compileRunnables(loaded, {
+      entrypoint: o.entrypoint,
+      parameters,
+      name,
+      workflowDefaults: config.workflowDefaults,
+    });
+    store = await openRunStore(config.stateDir);
+    const submitted: Workflow[] = [];
+    for (const [i, c] of compiled.entries()) {
+      const source = runSource(paths, loaded.selected[i]!, { entrypoint: o.entrypoint, parameters });
+      const wf = await storeSubmitted(store, c, source);
+      const namespace = wf.metadata.namespace ?? "default";
+      await startDetached(store, namespace, wf.metadata.name ?? "", {
+        stateDir: config.stateDir,
+        ...(o.config ? { config: o.config } : {}),
+        ...(o.executor ? { executor: o.executor } : {}),
+        ...(o.sandbox ? { sandbox: o.sandbox } : {}),
+      });
+      const now = await readRun(store, namespace, wf.metadata.name ?? "");
+      if (!o.watch) printWorkflow(now, o.wait && !o.output ? "name" : o.output);
+      submitted.push(now);
+    }
+    let worst: number = EXIT.ok;
+    if (o.wait || o.watch) {
+      for (const wf of submitted) {
+        const code = await follow(store, wf.metadata.namespace ?? "default", wf.metadata.name ?? "", o);
+        if (code !== EXIT.ok) worst = code;
+      }
+    }
+    return worst;
+  } catch (e) {
+    printError(e as SkiffError);
+    return EXIT.rejected;
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
+}
+
+function watchCommand(setExitCode: (c: number) => void): Command {
+  return common(
+    new Command("watch")
+      .description("Show the live status tree of a workflow until it completes")
+      .argument("<workflow>", "workflow name"),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  skiff watch my-wf
+  skiff watch "$(skiff submit pipeline.yaml -o name)"
+
+Exit codes: 0 Succeeded, 1 Failed or Error, 2 unknown workflow or nobody runs it (continue it with skiff resume).`,
+    )
+    .action(async (wfName: string, o: CommonOptions) => {
+      await withStore(o, setExitCode, async (store) => {
+        const wf = await readRun(store, o.namespace, wfName);
+        if (isCompleted(wf)) {
+          process.stdout.write([...renderSummary(wf), "", ...renderNodeTree(wf)].join("\n") + "\n");
+          return wf.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+        }
+        return follow(store, o.namespace, wfName, { watch: true });
+      });
+    });
+}
+
+function retryCommand(setExitCode: (c: number) => void): Command {
+  const cmd = common(
+    new Command("retry")
+      .description("Retry a Failed or Error workflow: failed steps run again, succeeded steps are kept")
+      .argument("<workflow>", "workflow name"),
+  )
+    .option("--node-field-selector <selector>", "with --restart-successful: succeeded nodes to run again")
+    .option("--restart-successful", "also run again the succeeded nodes --node-field-selector matches")
+    .option("-p, --parameter <name=value>", "change a workflow parameter (repeatable)", collect, []);
+  withExecutorOptions(cmd);
+  withFollowOptions(cmd);
+  return cmd
+    .addHelpText(
+      "after",
+      `
+Examples:
+  skiff retry my-wf
+  skiff retry my-wf --wait
+  skiff retry my-wf --restart-successful --node-field-selector displayName=build
+  skiff retry my-wf -p version=2 --watch
+
+As argo retry: failed steps and their descendants are deleted, their parents reset to Running, and the
+workflow continues (in the background, or here with --wait/--watch). Only a Failed or Error workflow can be
+retried (SKF-RUN-007), or a Succeeded one with --restart-successful and --node-field-selector.`,
+    )
+    .action(
+      async (
+        wfName: string,
+        o: CommonOptions &
+          ExecutorOptions &
+          FollowFlags & { nodeFieldSelector?: string; restartSuccessful?: boolean; parameter: string[] },
+      ) => {
+        await withStore(o, setExitCode, async (store, config) => {
+          const wf = await prepareRetry(store, o.namespace, wfName, {
+            ...(o.nodeFieldSelector ? { nodeFieldSelector: o.nodeFieldSelector } : {}),
+            ...(o.restartSuccessful ? { restartSuccessful: true } : {}),
+            parameters: parameterPairs(o.parameter ?? []),
+          });
+          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+        });
+      },
+    );
+}
+
+function resubmitCommand(setExitCode: (c: number) => void): Command {
+  const cmd = common(
+    new Command("resubmit")
+      .description("Submit a workflow again as a new one, from the same spec")
+      .argument("<workflow>", "workflow name (a stored or an archived one)"),
+  )
+    .option("--memoized", "keep the succeeded steps of a Failed or Error workflow (they are not run again)")
+    .option("-p, --parameter <name=value>", "change a workflow parameter (repeatable)", collect, []);
+  withExecutorOptions(cmd);
+  withFollowOptions(cmd);
+  return cmd
+    .addHelpText(
+      "after",
+      `
+Examples:
+  skiff resubmit my-wf
+  skiff resubmit my-wf --memoized --wait
+  skiff resubmit my-wf -p version=2 -o name
+
+The new workflow is named from the old one's generateName (else "<name>-") and 5 random characters, and
+carries the label workflows.argoproj.io/resubmitted-from-workflow=<name>.`,
+    )
+    .action(
+      async (
+        wfName: string,
+        o: CommonOptions & ExecutorOptions & FollowFlags & { memoized?: boolean; parameter: string[] },
+      ) => {
+        await withStore(o, setExitCode, async (store, config) => {
+          const wf = await prepareResubmit(store, o.namespace, wfName, {
+            ...(o.memoized ? { memoized: true } : {}),
+            parameters: parameterPairs(o.parameter ?? []),
+          });
+          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+        });
+      },
+    );
+}
+
+/** The background process of `submit`, `retry` and `resubmit`: runs a stored workflow nobody owns. */
+function continueCommand(setExitCode: (c: number) => void): Command {
+  const cmd = common(
+    new Command("__continue")
+      .description("Run a stored workflow nobody runs (the background process of submit)")
+      .argument("<workflow>"),
+  );
+  withExecutorOptions(cmd);
+  return cmd.action(async (wfName: string, o: CommonOptions & ExecutorOptions) => {
+    await withStore(o, setExitCode, async (store, config) => {
+      const wf = await readRun(store, o.namespace, wfName);
+      await store.close();
+      const reporter = createConsoleReporter({
+        out: process.stdout,
+        logOut: process.stdout,
+        live: false,
+        logs: true,
+      });
+      const done = await recoverWorkflow(wf, applyExecutorOptions(config, o), {
+        onEvent: (e) => reporter.onEvent(e),
+        signals: true,
+      });
+      reporter.finish(done);
+      return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+    });
+  });
+}
+
+/** `submit`, `watch`, `retry`, `resubmit` and the hidden `__continue` they start. */
+export function workflowCommands(setExitCode: (c: number) => void): {
+  commands: Command[];
+  hidden: Command[];
+} {
+  return {
+    commands: [
+      submitCommand(setExitCode),
+      watchCommand(setExitCode),
+      retryCommand(setExitCode),
+      resubmitCommand(setExitCode),
+    ],
+    hidden: [continueCommand(setExitCode)],
+  };
+}
