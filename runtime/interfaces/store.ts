@@ -90,6 +90,11 @@ export interface Store {
   /** One archived run: the one with `uid` when given, else the newest run of that name. */
   archiveGet(namespace: string, name: string, uid?: string): Promise<Workflow | undefined>;
   /**
+   * Deletes archived runs of a name: the one with `uid` when given, else all of them. Resolves with how many
+   * were deleted. Optional: a store without it cannot delete single archived runs (`gc` still expires them).
+   */
+  archiveDelete?(namespace: string, name: string, uid?: string): Promise<number>;
+  /**
    * Retention. Deletes live workflows whose `spec.ttlStrategy` has expired at `now` (ms since the epoch),
    * archived runs finished longer than the store's archive TTL ago together with their logs, and expired
    * leases.

@@ -8,6 +8,8 @@ import { controlCommands } from "./commands/control.js";
 import { lintCommand } from "./commands/lint.js";
 import { convertCommand } from "./commands/convert.js";
 import { workflowCommands } from "./commands/workflow.js";
+import { archiveCommand } from "./commands/archive.js";
+import { completionCommand } from "./commands/completion.js";
 
 export { EXIT } from "./exit.js";
 
@@ -23,8 +25,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const workflow = workflowCommands(setExitCode);
   for (const c of workflow.commands) program.addCommand(c);
   for (const c of workflow.hidden) program.addCommand(c, { hidden: true });
+  program.addCommand(archiveCommand(setExitCode));
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
+  program.addCommand(completionCommand(setExitCode));
   return program;
 }
 
