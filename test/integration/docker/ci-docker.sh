@@ -67,6 +67,11 @@ busybox_root() {
   echo "$dir"
 }
 
+# The folders an Alpine-based image has beyond busybox's (Argo's examples write to /mnt/out, for instance).
+alpine_dirs() {
+  mkdir -p "$1/mnt" "$1/media" "$1/opt" "$1/srv" "$1/home" "$1/var/tmp"
+}
+
 # import ROOT NAME [docker import -c changes...]
 import_root() {
   root=$1
@@ -101,6 +106,7 @@ fi
 # python:* stand-in: Debian's python3 and its standard library.
 if missing skiff-test/python:latest; then
   root=$(busybox_root)
+  alpine_dirs "$root"
   py=$(readlink -f /usr/bin/python3)
   pyver=$(basename "$py")
   cp "$py" "$root/usr/bin/$pyver"
@@ -113,9 +119,10 @@ if missing skiff-test/python:latest; then
 fi
 
 # alpine/nginx/influxdb/curl stand-in: the host's node and curl, and the host executor's doubles of apk,
-# nginx and influxd (Node scripts answering as those servers do).
+# nginx and influxd (Node scripts answering as those servers do), and of Alpine's nc (`-lk`).
 if missing skiff-test/tools:latest; then
   root=$(busybox_root)
+  alpine_dirs "$root"
   node=$(readlink -f "$(command -v node)")
   curl=$(readlink -f "$(command -v curl)")
   cp "$node" "$root/usr/bin/node"
@@ -123,7 +130,7 @@ if missing skiff-test/tools:latest; then
   copy_libs "$root" "$node" "$curl"
   mkdir -p "$root/etc/ssl/certs"
   [ -e /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
-  for tool in apk nginx influxd; do install -m 755 "$hostbin/$tool" "$root/usr/local/bin/$tool"; done
+  for tool in apk nginx influxd nc; do install -m 755 "$hostbin/$tool" "$root/usr/local/bin/$tool"; done
   import_root "$root" skiff-test/tools:latest -c 'CMD ["sh"]'
 fi
 
