@@ -12,6 +12,7 @@ import {
   type DependencyResult,
 } from "../expr/index.js";
 import type { TimerHandle } from "../interfaces/clock.js";
+import type { PrometheusMetric } from "../interfaces/metrics.js";
 import type { ControllerEvent } from "../interfaces/events.js";
 import type { StepHandle, StepRequest, StepResult } from "../interfaces/executor.js";
 import type { MemoCache } from "../interfaces/memo.js";
@@ -51,6 +52,7 @@ import {
 import { InMemoryMemoCache, Limiter, LimiterClosed, defaultSyncManager, type LockRequest } from "./limits.js";
 import type { SyncManager } from "./limits.js";
 import { expandSequence, loopIndexOf, parseWithParam, toLoopItems, type LoopItem } from "./loops.js";
+import { metricDefinitions, nodeMetricScope, reportMetricsError } from "./metrics.js";
 import { TemplateResolver } from "./stored.js";
 import type { ControllerOptions } from "./types.js";
 import { LayeredVars, rfc3339, strftimeParts } from "./vars.js";
@@ -433,6 +435,7 @@ export class WorkflowOperator {
       status.startedAt ??= iso(this.options.clock.now());
       this.setWorkflowPhase("Running");
       this.emit({ type: "workflow-started", workflow: this.wf });
+      this.emitWorkflowMetrics("start");
       const ads = this.wf.spec.activeDeadlineSeconds;
       if (typeof ads === "number") {
         this.deadline = Math.floor(Date.parse(status.startedAt) / 1000) * 1000 + ads * 1000;
@@ -510,8 +513,12 @@ export class WorkflowOperator {
     if (message) status.message = message;
     else delete status.message;
     status.progress = computeProgress(this.nodes);
-    status.conditions = [{ type: "Completed", status: "True" }];
+    status.conditions = [
+      ...(status.conditions ?? []).filter((c) => c.type !== "Completed"),
+      { type: "Completed", status: "True" },
+    ];
     this.setWorkflowPhase(phase);
+    this.emitWorkflowMetrics("end", phase);
     this.touch();
     await this.flush();
     await this.flushing;
@@ -900,6 +907,8 @@ export class WorkflowOperator {
   /**
    * Executes the template a holder names as node `nodeName`. Resolves when the node is fulfilled (a ready
    * daemon counts), or `undefined` when it was never created (its boundary failed fast, or shutdown).
+   * The template's custom metrics are emitted as Argo does: realtime gauges when the node is created, the
+   * others once it completed in this run.
    */
   private async executeTemplate(
     nodeName: string,
@@ -907,6 +916,74 @@ export class WorkflowOperator {
     args: Arguments,
     inv: Invocation,
     absentRefs: Record<string, string> = {},
+  ): Promise<NodeStatus | undefined> {
+    let metrics: PrometheusMetric[] = [];
+    if (this.options.metrics) {
+      try {
+        metrics = metricDefinitions(this.templates.resolve(holder, inv.scope).template.metrics);
+      } catch {
+        // An unresolvable template becomes an Error node below; it has no metrics.
+      }
+    }
+    const before = this.nodeByName(nodeName);
+    if (metrics.length === 0 || (before && isFulfilled(before)))
+      return this.runTemplate(nodeName, holder, args, inv, absentRefs);
+    let started = false;
+    const start = (n: NodeStatus) => {
+      if (started) return;
+      started = true;
+      this.emitNodeMetrics(metrics, n, "start");
+    };
+    if (before) start(before);
+    const onCreate = inv.onCreate;
+    const node = await this.runTemplate(
+      nodeName,
+      holder,
+      args,
+      {
+        ...inv,
+        onCreate: (n) => {
+          onCreate?.(n);
+          start(n);
+        },
+      },
+      absentRefs,
+    );
+    if (node && isFulfilled(node)) this.emitNodeMetrics(metrics, node, "end");
+    return node;
+  }
+
+  private emitNodeMetrics(metrics: PrometheusMetric[], node: NodeStatus, moment: "start" | "end"): void {
+    const sink = this.options.metrics;
+    if (!sink) return;
+    const { vars, realtime } = nodeMetricScope(node, this.globalVars(), this.options.clock);
+    for (const problem of sink.emitCustom(metrics, vars, realtime, moment)) this.metricsError(problem);
+  }
+
+  /** `spec.metrics`: realtime gauges when the workflow starts running, the others when it completes. */
+  private emitWorkflowMetrics(moment: "start" | "end", phase?: WorkflowPhase): void {
+    const sink = this.options.metrics;
+    const metrics = metricDefinitions(this.wf.spec.metrics);
+    if (!sink || metrics.length === 0) return;
+    const vars = new LayeredVars(this.globalVars());
+    if (phase) vars.set("workflow.status", phase);
+    const started = this.startedAtMs;
+    const finishedAt = () => Date.parse(this.wf.status?.finishedAt ?? "") || this.options.clock.now();
+    const realtime = { "workflow.duration": () => Math.max(0, finishedAt() - started) / 1000 };
+    for (const problem of sink.emitCustom(metrics, vars, realtime, moment)) this.metricsError(problem);
+  }
+
+  private metricsError(message: string): void {
+    reportMetricsError(this.wf.status as NonNullable<Workflow["status"]>, message);
+    this.touch();
+  }
+
+  private async runTemplate(
+    nodeName: string,
+    holder: TemplateHolder,
+    args: Arguments,
+    inv: Invocation,
+    absentRefs: Record<string, string>,
   ): Promise<NodeStatus | undefined> {
     const existing = this.nodeByName(nodeName);
     if (existing && isFulfilled(existing) && !(existing.type === "Pod" && existing.daemoned)) {

@@ -2,6 +2,7 @@ import type { ArtifactRepository } from "../interfaces/artifacts.js";
 import type { Clock } from "../interfaces/clock.js";
 import type { ControllerEventListener } from "../interfaces/events.js";
 import type { Executor } from "../interfaces/executor.js";
+import type { MetricsSink } from "../interfaces/metrics.js";
 import type { MemoCache } from "../interfaces/memo.js";
 import type { Store } from "../interfaces/store.js";
 import type { Workflow } from "../spec/types.js";
@@ -23,6 +24,8 @@ export interface ControllerOptions {
   env?: Record<string, string>;
   /** Mutexes and semaphores; default: one manager shared by every workflow of the process. */
   synchronization?: SyncManager;
+  /** Receives Argo's custom metrics (`spec.metrics`, template `metrics`); without it they are not computed. */
+  metrics?: MetricsSink;
 }
 
 /** A workflow being run by the controller. */
