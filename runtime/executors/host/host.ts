@@ -1,7 +1,16 @@
-import { accessSync, constants as fsConstants, existsSync, readdirSync, rmSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { SkiffError } from "../../errors/index.js";
 import type { ArtifactRepository } from "../../interfaces/artifacts.js";
 import type { Clock } from "../../interfaces/clock.js";
@@ -30,7 +39,7 @@ import {
   isIgnoredSidecarExit,
   TailBuffer,
 } from "../shared/result.js";
-import { GroupProcess, type ProcessExit } from "./process.js";
+import { groupMembers, processAlive, readStatus, StepProcess, type ProcessExit } from "./process.js";
 import {
   createBwrapLayout,
   createHostLayout,
@@ -39,6 +48,7 @@ import {
   type NamedPath,
   type SandboxLayout,
 } from "./sandbox.js";
+import { Supervisor } from "./supervisor.js";
 import { planVolumeMounts, type VolumeMountPlan } from "./volumes.js";
 
 /** Host environment variables a step inherits unless told otherwise. Secrets in the host env stay out. */
@@ -97,9 +107,19 @@ interface StepState {
   readonly handle: StepHandle;
   readonly request: StepRequest;
   readonly logs: LogStream;
-  readonly processes: Set<GroupProcess>;
+  readonly processes: Set<StepProcess>;
+  /** The step's records folder: its processes' output and exit status (see `recordsDir`). */
+  readonly records: string;
+  /** Set when the step was started by an earlier controller (`attach`): recorded containers are adopted. */
+  readonly adopting: boolean;
+  /** Whether a process of the step was started yet (the first one empties the records folder). */
+  launched?: boolean;
+  /** Why the step is lost: a process of it is gone with no recorded end. */
+  lost?: string;
   /** Made on first use (HTTP steps, readiness probes): aborting one costs an exception with a stack. */
   abort?: AbortController;
+  /** `step.json` for the records (where the step's folders are), written with its first process. */
+  meta?: string;
   /** Set once the step's processes are gone: a signal asked for later starts aborted. */
   finished?: boolean;
   readonly volumes: VolumeMountPlan[];
@@ -133,6 +153,18 @@ const MAX_SPARE_DIRS = 4;
 /** Step folders being removed at once, at most. */
 const MAX_PENDING_REMOVALS = 4;
 
+/**
+ * How long a step's records stay after its result was handed over: a controller killed before it stored the
+ * result finds them on resume. Storing a result takes milliseconds.
+ */
+const RECORDS_RETENTION_MS = 10_000;
+
+/** What a step's `step.json` record holds: where its sandbox folders are, for a later `attach`. */
+interface StepMeta {
+  dir: string;
+  rootFsDir?: string;
+}
+
 /** Runs leaf steps as host processes; see README.md beside this file. */
 export class HostExecutor implements Executor {
   readonly name = "host";
@@ -147,6 +179,12 @@ export class HostExecutor implements Executor {
   private hostView: { view: HostView; readAt: number } | undefined;
   /** Commands found on a PATH, by `PATH\0command`; only hits are kept, so a tool installed later is found. */
   private readonly foundCommands = new Set<string>();
+  /** Starts every step process (see supervisor.ts). */
+  private readonly supervisor = new Supervisor();
+  /** Records folders of steps whose results were handed over, oldest first, removed after a while. */
+  private readonly doneRecords: { dir: string; at: number }[] = [];
+  /** Records folders of the workflows this executor ran steps of (removed by `cleanup`). */
+  private readonly workflowRecords = new Set<string>();
 
   constructor(private readonly settings: HostSettings) {}
 
@@ -163,7 +201,31 @@ export class HostExecutor implements Executor {
         `template '${request.templateName}' is a ${type ?? "template without a runnable block"}, which the host executor cannot run`,
       );
     }
-    const kind = type as RunnableType;
+    return this.begin(request, type as RunnableType, false);
+  }
+
+  /**
+   * Follows a step an earlier controller of the workflow started (crash recovery), found by its records
+   * folder: containers that ended while no controller ran are taken as recorded, running ones are followed,
+   * and the step goes on from there (a sidecar or main after recorded init containers starts now). A step with
+   * no record of a started process is not there to attach to; one whose process is gone without a recorded
+   * end is an Error.
+   */
+  async attach(request: StepRequest): Promise<StepHandle | undefined> {
+    const type = templateTypeOf(request.template);
+    if (!type || !RUNNABLE.has(type) || type === "http" || type === "data") return undefined;
+    const dir = this.recordsDir(request);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return undefined;
+    }
+    if (!names.some((n) => n.endsWith(".status"))) return undefined;
+    return this.begin(request, type as RunnableType, true);
+  }
+
+  private begin(request: StepRequest, kind: RunnableType, adopting: boolean): StepHandle {
     const plans = kind === "http" || kind === "data" ? [] : this.planContainers(request, kind);
     const volumes = planVolumeMounts(request, [
       ...((request.template.containerSet?.volumeMounts ?? []) as K8sObject[]),
@@ -182,6 +244,8 @@ export class HostExecutor implements Executor {
       request,
       logs: new LogStream(),
       processes: new Set(),
+      records: this.recordsDir(request),
+      adopting,
       volumes,
       result: Promise.resolve(undefined as unknown as StepResult),
       ready,
@@ -216,6 +280,27 @@ export class HostExecutor implements Executor {
       return await state.result;
     } finally {
       this.steps.delete(handle.id);
+      this.retireRecords(state.records);
+    }
+  }
+
+  /** Where a step's records live: derived from the request alone, so a later controller finds them. */
+  private recordsDir(request: StepRequest): string {
+    const wf = path.join(
+      this.settings.workDir,
+      "records",
+      `${safeName(request.workflowName)}-${safeName(request.workflowUid)}`,
+    );
+    this.workflowRecords.add(wf);
+    return path.join(wf, safeName(request.nodeId));
+  }
+
+  /** Removes records whose retention has passed, and keeps `dir` until its own has. */
+  private retireRecords(dir: string): void {
+    const now = Date.now();
+    this.doneRecords.push({ dir, at: now });
+    while (this.doneRecords.length > 0 && this.doneRecords[0]!.at < now - RECORDS_RETENTION_MS) {
+      this.supervisor.remove(this.doneRecords.shift()!.dir);
     }
   }
 
@@ -248,6 +333,12 @@ export class HostExecutor implements Executor {
     await Promise.all(states.map((s) => s.result.catch(() => undefined)));
     this.steps.clear();
     this.spareDirs.length = 0;
+    // Every step is gone: the supervisor may go too.
+    await this.supervisor.close(true);
+    this.doneRecords.length = 0;
+    for (const dir of this.workflowRecords) await rm(dir, { recursive: true, force: true });
+    this.workflowRecords.clear();
+    await rmdir(path.join(this.settings.workDir, "records")).catch(() => undefined);
     await Promise.all(this.removals);
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);
@@ -278,19 +369,21 @@ export class HostExecutor implements Executor {
   }
 
   /**
-   * This executor's folder in `layoutDir`, named after the process so that folders of processes that died
-   * without cleaning up (a tmpfs holds them until reboot) are found and removed by the next executor.
+   * This executor's folder in `layoutDir`, named after its supervisor, which runs as long as steps using the
+   * folder may (it outlives a killed controller), so that folders whose supervisor is gone without cleaning up
+   * (a tmpfs holds them until reboot) are found and removed by the next executor.
    */
   private layoutRoot(base: string): Promise<string> {
     this.layoutDir ??= (async () => {
+      const owner = this.supervisor.pid;
       await mkdir(base, { recursive: true });
       for (const name of await readdir(base).catch(() => [] as string[])) {
         const pid = /^skiff-(\d+)-/.exec(name)?.[1];
-        if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) {
+        if (pid !== undefined && Number(pid) !== owner && !processAlive(Number(pid))) {
           void this.removeLater(path.join(base, name));
         }
       }
-      return mkdtemp(path.join(base, `skiff-${process.pid}-`));
+      return mkdtemp(path.join(base, `skiff-${owner}-`));
     })();
     return this.layoutDir;
   }
@@ -408,7 +501,7 @@ export class HostExecutor implements Executor {
 
   private async runStep(state: StepState, kind: RunnableType, plans: ContainerPlan[]): Promise<StepResult> {
     const clock = this.settings.clock;
-    const startedAt = clock.now();
+    const startedAt = (state.adopting ? firstRecordedStart(state.records) : undefined) ?? clock.now();
     const timer =
       state.request.deadline !== undefined
         ? clock.setTimer(state.request.deadline - startedAt, () => {
@@ -456,8 +549,12 @@ export class HostExecutor implements Executor {
       state.abort?.abort();
       for (const p of state.processes) p.signal("SIGKILL");
       await Promise.all([...state.processes].map((p) => p.exited));
+      // An attached step stopped before its recorded processes were taken over still has them running.
+      if (state.adopting) await killRecordedGroups(state.records);
       if (!this.settings.keepStepDirs) {
-        if (state.dir && this.spareDirs.length < MAX_SPARE_DIRS && isCleanStepDir(state.dir)) {
+        // An attached step's folder belongs to the earlier executor's root: it is never kept for reuse.
+        if (state.adopting && state.dir) await this.removeLater(state.dir);
+        else if (state.dir && this.spareDirs.length < MAX_SPARE_DIRS && isCleanStepDir(state.dir)) {
           this.spareDirs.push(state.dir);
         } else if (state.dir) await this.removeLater(state.dir);
         // On a tmpfs, removing at once is cheaper than the many awaited calls of an asynchronous removal.
@@ -580,10 +677,26 @@ export class HostExecutor implements Executor {
     const outputArtifacts = (request.template.outputs?.artifacts ?? []).length > 0;
     const inputArtifacts = request.inputArtifacts.some((a) => a.path !== undefined);
     const needsDir = this.sandboxed || kind === "script" || inputArtifacts || outputArtifacts;
-    const dir = needsDir ? await this.stepDir(state) : "";
+    let dir = "";
+    if (state.adopting) {
+      // The folders the earlier controller made, as its first process recorded them.
+      const meta = readMeta(state.records);
+      if (needsDir && !meta) throw new Error("the step's records do not say where its folders are");
+      if (meta) {
+        dir = state.dir = meta.dir;
+        if (meta.rootFsDir) state.rootFsDir = meta.rootFsDir;
+      }
+    } else {
+      dir = needsDir ? await this.stepDir(state) : "";
+      if (this.sandboxed && this.settings.layoutDir) {
+        state.rootFsDir = await mkdtemp(path.join(await this.layoutRoot(this.settings.layoutDir), "fs-"));
+      }
+    }
     const root = this.sandboxed ? await this.workRoot() : "";
-    if (this.sandboxed && this.settings.layoutDir) {
-      state.rootFsDir = await mkdtemp(path.join(await this.layoutRoot(this.settings.layoutDir), "fs-"));
+    if (dir && !state.adopting) {
+      const meta: StepMeta = { dir };
+      if (state.rootFsDir) meta.rootFsDir = state.rootFsDir;
+      state.meta = JSON.stringify(meta);
     }
     const scratch = path.join(dir, "scratch");
     if (inputArtifacts || outputArtifacts) await mkdir(scratch, { recursive: true });
@@ -603,30 +716,32 @@ export class HostExecutor implements Executor {
       return r;
     };
 
-    // Argo's init container: input artifacts and the script file.
-    try {
-      await loadInputArtifacts(request.inputArtifacts, {
-        hostPath: (p) => layout.hostPath(p),
-        ...(request.artifactRepository ? { repository: request.artifactRepository } : {}),
-        scratchDir: scratch,
-      });
-      await this.writeVolumeFiles(state, layout, root, dir);
-      if (kind === "script") {
-        const file = layout.hostPath(`${SCRIPT_DIR}/script`);
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, request.template.script!.source ?? "");
-        await chmod(file, 0o755);
+    // Argo's init container: input artifacts and the script file (done before a step's first process).
+    if (!state.adopting)
+      try {
+        await loadInputArtifacts(request.inputArtifacts, {
+          hostPath: (p) => layout.hostPath(p),
+          ...(request.artifactRepository ? { repository: request.artifactRepository } : {}),
+          scratchDir: scratch,
+        });
+        await this.writeVolumeFiles(state, layout, root, dir);
+        if (kind === "script") {
+          const file = layout.hostPath(`${SCRIPT_DIR}/script`);
+          await mkdir(path.dirname(file), { recursive: true });
+          await writeFile(file, request.template.script!.source ?? "");
+          await chmod(file, 0o755);
+        }
+        for (const p of plans) {
+          // The workspace and `/` exist; only a `workingDir` may need making, as the container runtime does.
+          if (p.container.workingDir === undefined) continue;
+          if (layout.isPrivate(p.cwd) || !layout.sandboxed)
+            await mkdir(layout.hostPath(p.cwd), { recursive: true }).catch(() => undefined);
+        }
+      } catch (e) {
+        const msg =
+          e instanceof InputLoadError ? e.message : `failed to prepare step: ${(e as Error).message}`;
+        return fail("Error", containerFailureMessage("init", 1, msg), []);
       }
-      for (const p of plans) {
-        // The workspace and `/` exist; only a `workingDir` may need making, as the container runtime does.
-        if (p.container.workingDir === undefined) continue;
-        if (layout.isPrivate(p.cwd) || !layout.sandboxed)
-          await mkdir(layout.hostPath(p.cwd), { recursive: true }).catch(() => undefined);
-      }
-    } catch (e) {
-      const msg = e instanceof InputLoadError ? e.message : `failed to prepare step: ${(e as Error).message}`;
-      return fail("Error", containerFailureMessage("init", 1, msg), []);
-    }
     if (kind === "script" && !layout.sandboxed) {
       const main = plans.find((p) => p.role === "main")!;
       main.argv[main.argv.length - 1] = layout.hostPath(`${SCRIPT_DIR}/script`);
@@ -734,8 +849,13 @@ export class HostExecutor implements Executor {
     return result;
   }
 
-  /** A deadline or kill overrides whatever the processes reported. */
+  /** A deadline or kill overrides whatever the processes reported; so does a lost process. */
   private applyStop(state: StepState, result: StepResult): void {
+    if (state.lost && !state.stop) {
+      result.phase = "Error";
+      result.message = `pod deleted: ${state.lost}`;
+      return;
+    }
     if (!state.stop) return;
     result.phase = "Failed";
     result.message = state.stop.kind === "deadline" ? DEADLINE_MESSAGE : state.stop.reason;
@@ -793,7 +913,7 @@ export class HostExecutor implements Executor {
     plan: ContainerPlan,
     layout: SandboxLayout,
     capture: TailBuffer | undefined,
-  ): { process: GroupProcess; done: Promise<{ exit: ProcessExit; startedAt: number }> } {
+  ): { process: StepProcess; done: Promise<{ exit: ProcessExit; startedAt: number }> } {
     const clock = this.settings.clock;
     const line = (stream: "stdout" | "stderr") =>
       new LineSplitter((text) =>
@@ -819,22 +939,46 @@ export class HostExecutor implements Executor {
         text,
       });
     });
-    const startedAt = clock.now();
-    const proc = new GroupProcess(
-      {
-        argv: plan.argv,
-        env: plan.env,
-        cwd: plan.cwd,
-        hostCwd: layout.hostPath(plan.cwd),
-        ...(this.settings.bwrapPath ? { bwrap: { path: this.settings.bwrapPath, args: layout.args } } : {}),
-        onStdout: (c) => {
-          capture?.write(c);
-          out.write(c);
+    let startedAt = clock.now();
+    const onStdout = (c: Buffer) => {
+      capture?.write(c);
+      out.write(c);
+    };
+    const onStderr = (c: Buffer) => err.write(c);
+    const recorded = state.adopting ? readStatus(state.records, plan.name) : undefined;
+    let proc: StepProcess;
+    if (recorded) {
+      startedAt = recorded.startedAt;
+      proc = StepProcess.adopt(
+        recorded,
+        { records: { dir: state.records, name: plan.name }, onStdout, onStderr, sandboxed: this.sandboxed },
+        clock,
+      );
+    } else {
+      const records: { dir: string; name: string; fresh?: boolean; meta?: string } = {
+        dir: state.records,
+        name: plan.name,
+      };
+      if (!state.launched && !state.adopting) {
+        records.fresh = true;
+        if (state.meta) records.meta = state.meta;
+      }
+      state.launched = true;
+      proc = StepProcess.launch(
+        this.supervisor,
+        {
+          argv: plan.argv,
+          env: plan.env,
+          cwd: plan.cwd,
+          hostCwd: layout.hostPath(plan.cwd),
+          ...(this.settings.bwrapPath ? { bwrap: { path: this.settings.bwrapPath, args: layout.args } } : {}),
+          records,
+          onStdout,
+          onStderr,
         },
-        onStderr: (c) => err.write(c),
-      },
-      clock,
-    );
+        clock,
+      );
+    }
     state.processes.add(proc);
     const done = proc.exited.then(async (exit) => {
       out.end();
@@ -843,6 +987,7 @@ export class HostExecutor implements Executor {
       // once its containers are); containers that ended on their own skip the /proc scan.
       if (state.stop) await proc.gone();
       state.processes.delete(proc);
+      if (exit.lost) state.lost ??= exit.lost;
       if (sandboxError && exit.exitCode !== 0 && !exit.spawnError) exit.spawnError = sandboxError;
       return { exit, startedAt };
     });
@@ -853,7 +998,7 @@ export class HostExecutor implements Executor {
     state: StepState,
     main: ContainerPlan,
     layout: SandboxLayout,
-    proc: GroupProcess,
+    proc: StepProcess,
   ): Promise<void> {
     const probe = main.container.readinessProbe as K8sObject | undefined;
     const clock = this.settings.clock;
@@ -894,7 +1039,8 @@ export class HostExecutor implements Executor {
         return res.status >= 200 && res.status < 400;
       }
       if (exec?.command?.length) {
-        const proc = new GroupProcess(
+        const proc = StepProcess.launch(
+          this.supervisor,
           {
             argv: exec.command,
             env: main.env,
@@ -939,15 +1085,6 @@ function isCleanStepDir(dir: string): boolean {
     );
   } catch {
     return false;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -1009,4 +1146,53 @@ function safeName(s: string): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** Where a step's folders are, from its records (`step.json`). */
+function readMeta(records: string): StepMeta | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(records, "step.json"), "utf8")) as StepMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The earliest recorded start of a step's processes. */
+function firstRecordedStart(records: string): number | undefined {
+  let first: number | undefined;
+  let names: string[];
+  try {
+    names = readdirSync(records);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    if (!n.endsWith(".status")) continue;
+    const s = readStatus(records, n.slice(0, -".status".length));
+    if (s && (first === undefined || s.startedAt < first)) first = s.startedAt;
+  }
+  return first;
+}
+
+/** SIGKILLs the groups of a step's recorded processes that have no recorded end, and waits until they are gone. */
+async function killRecordedGroups(records: string): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(records);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.endsWith(".status")) continue;
+    const s = readStatus(records, n.slice(0, -".status".length));
+    if (!s || s.end) continue;
+    for (let i = 0; i < 200 && groupMembers(s.pid).length > 0; i++) {
+      try {
+        process.kill(-s.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+      await delay(5);
+    }
+  }
 }

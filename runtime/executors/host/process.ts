@@ -1,8 +1,17 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  watch,
+  type FSWatcher,
+} from "node:fs";
+import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Clock } from "../../interfaces/clock.js";
-import { exitCodeOf } from "../shared/result.js";
+import type { Supervisor } from "./supervisor.js";
 
 export interface LaunchOptions {
   argv: string[];
@@ -13,6 +22,11 @@ export interface LaunchOptions {
   hostCwd: string;
   /** bwrap binary and mount arguments; absent to run directly on the host. */
   bwrap?: { path: string; args: readonly string[] };
+  /**
+   * The step's records folder and the container's name there: stdout and stderr go to files in it, read back
+   * into `onStdout`/`onStderr`. Without it the output is discarded (readiness probes).
+   */
+  records?: { dir: string; name: string; fresh?: boolean; meta?: string };
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
 }
@@ -21,30 +35,149 @@ export interface ProcessExit {
   exitCode: number | null;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: string;
+  /** Set when the process is gone and nothing recorded how it ended (a lost pod, to Argo). */
+  lost?: string;
   finishedAt: number;
 }
 
+/** A container's `<name>.status` record, as the supervisor wrote it. */
+export interface RecordedStatus {
+  pid: number;
+  supervisor: number;
+  startedAt: number;
+  end?: { exitCode: number | null; finishedAt: number; error?: string };
+}
+
+/** Reads a container's status record; undefined when the container was never started. */
+export function readStatus(dir: string, name: string): RecordedStatus | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, `${name}.status`), "utf8");
+  } catch {
+    return undefined;
+  }
+  let status: RecordedStatus | undefined;
+  for (const line of text.split("\n")) {
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // an empty or half-written line
+    }
+    if (typeof o.pid === "number") {
+      status = { pid: o.pid, supervisor: Number(o.supervisor), startedAt: Number(o.startedAt) };
+    } else if (status && "exitCode" in o) {
+      status.end = { exitCode: o.exitCode as number | null, finishedAt: Number(o.finishedAt) };
+      if (typeof o.error === "string") status.end.error = o.error;
+    }
+  }
+  return status;
+}
+
+/** Until this much real time has passed, a step's output is read only when it ends (most steps are short). */
+const LIVE_TAIL_AFTER_MS = 20;
+/** Output files are also read this often, in case a change notification is missed. */
+const TAIL_POLL_MS = 1_000;
+/** An adopted process (re-attach) is checked this often for its end. */
+const ADOPTED_POLL_MS = 100;
+
 /**
- * One running container process, leader of its own process group so that everything it starts can be
- * signalled at once.
+ * Reads a file a process writes its output to, from where it was last read: when notified of a change once
+ * the process has run for a while, and at its end.
  */
-export class GroupProcess {
-  readonly exited: Promise<ProcessExit>;
-  private readonly child: ChildProcess;
-  private done = false;
-  private readonly sandboxed: boolean;
+class OutputTail {
+  private fd: number | undefined;
+  private offset = 0;
+  private watcher: FSWatcher | undefined;
+  private readonly buffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
-    options: LaunchOptions,
+    private readonly file: string,
+    private readonly emit: (chunk: Buffer) => void,
+  ) {}
+
+  follow(): void {
+    if (this.watcher) return;
+    try {
+      this.watcher = watch(this.file, { persistent: false }, () => this.read());
+      this.watcher.on("error", () => undefined);
+    } catch {
+      // Not watchable: the poll below still reads it.
+    }
+    this.read();
+  }
+
+  /** Reads what is new, up to `size` bytes into the file when known, else to its end. */
+  read(size?: number): void {
+    if (size !== undefined && size <= this.offset) return;
+    try {
+      this.fd ??= openSync(this.file, "r");
+      const end = size ?? fstatSync(this.fd).size;
+      while (this.offset < end) {
+        const n = readSync(
+          this.fd,
+          this.buffer,
+          0,
+          Math.min(this.buffer.length, end - this.offset),
+          this.offset,
+        );
+        if (n <= 0) break;
+        this.offset += n;
+        this.emit(Buffer.from(this.buffer.subarray(0, n)));
+      }
+    } catch {
+      // Gone or unreadable: nothing more to read.
+    }
+  }
+
+  close(size?: number): void {
+    this.read(size);
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/**
+ * One container process, started by the step supervisor as leader of its own process group so that
+ * everything it starts can be signalled at once (or adopted from an earlier controller's records).
+ */
+export class StepProcess {
+  readonly exited: Promise<ProcessExit>;
+  /** When the process started, as recorded (adopted processes only). */
+  recordedStart: number | undefined;
+  private resolveExit!: (e: ProcessExit) => void;
+  private pidValue: number | undefined;
+  private done = false;
+  /** A signal asked for before the supervisor said which process it started. */
+  private pending: NodeJS.Signals | undefined;
+  private readonly tails: OutputTail[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly sandboxed: boolean,
     private readonly clock: Clock,
+    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr">,
   ) {
-    this.sandboxed = options.bwrap !== undefined;
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    if (options.records) {
+      const base = path.join(options.records.dir, options.records.name);
+      this.tails.push(new OutputTail(`${base}.out`, options.onStdout));
+      this.tails.push(new OutputTail(`${base}.err`, options.onStderr));
+    }
+  }
+
+  /** Has the supervisor start a process. */
+  static launch(supervisor: Supervisor, options: LaunchOptions, clock: Clock): StepProcess {
+    const proc = new StepProcess(options.bwrap !== undefined, clock, options);
     const [file, args] = options.bwrap
       ? [
           options.bwrap.path,
           [
             ...options.bwrap.args,
             "--unshare-pid",
+            // The parent is the supervisor, which outlives the controller; a dead supervisor leaves no step.
             "--die-with-parent",
             "--chdir",
             options.cwd,
@@ -53,44 +186,117 @@ export class GroupProcess {
           ],
         ]
       : [options.argv[0]!, options.argv.slice(1)];
-    this.child = spawn(file, args, {
-      cwd: options.bwrap ? "/" : options.hostCwd,
-      env: options.env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout?.on("data", (c: Buffer) => options.onStdout(c));
-    this.child.stderr?.on("data", (c: Buffer) => options.onStderr(c));
-    this.exited = new Promise((resolve) => {
-      let spawnError: string | undefined;
-      this.child.on("error", (e: NodeJS.ErrnoException) => {
-        spawnError =
-          e.code === "ENOENT" ? `exec: "${options.argv[0]}": executable file not found in $PATH` : e.message;
-        if (this.child.pid === undefined) {
-          this.done = true;
-          resolve({ exitCode: 127, spawnError, finishedAt: this.clock.now() });
-        }
-      });
-      this.child.on("exit", () => {
-        // Whatever the leader left running in its group dies with it, as in a container.
-        this.signal("SIGKILL");
-      });
-      this.child.on("close", (code, signal) => {
-        if (this.done) return;
-        this.done = true;
-        const r: ProcessExit = { exitCode: exitCodeOf(code, signal), finishedAt: this.clock.now() };
-        if (spawnError) r.spawnError = spawnError;
-        resolve(r);
-      });
-    });
+    supervisor.run(
+      {
+        file,
+        args,
+        cwd: options.bwrap ? "/" : options.hostCwd,
+        env: options.env,
+        name: options.records?.name ?? "probe",
+        ...(options.records?.dir ? { dir: options.records.dir } : {}),
+        ...(options.records?.fresh ? { fresh: true } : {}),
+        ...(options.records?.meta ? { meta: options.records.meta } : {}),
+      },
+      {
+        started: (pid) => {
+          proc.pidValue = pid;
+          if (proc.pending) proc.signal(proc.pending);
+          if (proc.tails.length) {
+            proc.timer = setTimeout(() => proc.followOutput(), LIVE_TAIL_AFTER_MS);
+            proc.timer.unref();
+          }
+        },
+        exited: (e) => {
+          let spawnError = e.error;
+          if (e.errno === "ENOENT")
+            spawnError = `exec: "${options.argv[0]}": executable file not found in $PATH`;
+          proc.finish({ exitCode: e.exitCode, ...(spawnError ? { spawnError } : {}) }, [
+            e.outBytes,
+            e.errBytes,
+          ]);
+        },
+      },
+    );
+    return proc;
+  }
+
+  /**
+   * Follows a process an earlier controller had started, from its records: its output from the start, and
+   * its end as recorded, or as it comes. A process gone with no recorded end is `lost`.
+   */
+  static adopt(
+    status: RecordedStatus,
+    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr"> & { sandboxed: boolean },
+    clock: Clock,
+  ): StepProcess {
+    const proc = new StepProcess(options.sandboxed, clock, options);
+    proc.recordedStart = status.startedAt;
+    const records = options.records!;
+    const ended = (s: RecordedStatus): boolean => {
+      if (!s.end) return false;
+      const r: ProcessExit = { exitCode: s.end.exitCode, finishedAt: s.end.finishedAt };
+      if (s.end.error) r.spawnError = s.end.error;
+      proc.finish(r, [undefined, undefined]);
+      return true;
+    };
+    if (ended(status)) return proc;
+    proc.pidValue = status.pid;
+    proc.followOutput();
+    const check = (): void => {
+      const now = readStatus(records.dir, records.name) ?? status;
+      if (ended(now)) return;
+      // The group may be gone a moment before the supervisor records its end; only a gone supervisor
+      // means no end will ever be recorded.
+      if (!groupExists(status.pid) && !processAlive(status.supervisor)) {
+        if (ended(readStatus(records.dir, records.name) ?? status)) return;
+        proc.finish(
+          {
+            exitCode: null,
+            lost: `the process of container '${records.name}' is gone and no exit status was recorded (its supervisor ended while no controller ran)`,
+          },
+          [undefined, undefined],
+        );
+        return;
+      }
+      proc.timer = setTimeout(check, ADOPTED_POLL_MS);
+    };
+    check();
+    return proc;
+  }
+
+  private followOutput(): void {
+    if (this.done) return;
+    for (const t of this.tails) t.follow();
+    const poll = (): void => {
+      if (this.done) return;
+      for (const t of this.tails) t.read();
+      this.pollTimer = setTimeout(poll, TAIL_POLL_MS);
+      this.pollTimer.unref();
+    };
+    this.pollTimer = setTimeout(poll, TAIL_POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  private finish(
+    exit: Omit<ProcessExit, "finishedAt"> & { finishedAt?: number },
+    sizes: (number | undefined)[],
+  ): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.tails.forEach((t, i) => t.close(sizes[i]));
+    this.resolveExit({ ...exit, finishedAt: exit.finishedAt ?? this.clock.now() });
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.pidValue;
   }
 
   get running(): boolean {
-    return !this.done && this.child.pid !== undefined;
+    return !this.done;
   }
 
   /**
@@ -99,8 +305,11 @@ export class GroupProcess {
    * the step no grace period.
    */
   signal(sig: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
+    const pid = this.pidValue;
+    if (pid === undefined) {
+      if (!this.done && this.pending !== "SIGKILL") this.pending = sig;
+      return;
+    }
     if (this.sandboxed && sig !== "SIGKILL") {
       const members = groupMembers(pid).filter((m) => m.comm !== "bwrap");
       // Only bwrap there: the step has not started yet (or is gone), so there is nothing to be graceful to.
@@ -124,13 +333,13 @@ export class GroupProcess {
   }
 
   /**
-   * Resolves once no live process of the group is left (or after `limitMs` of real time). A SIGKILLed group
-   * closes its pipes a moment before its members are gone; a killed step should end only once they are.
+   * Resolves once no live process of the group is left (or after `limitMs` of real time). The supervisor
+   * SIGKILLs a group when its leader exits; a killed step should end only once its members are gone.
    */
   async gone(limitMs = 1_000): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
     await this.exited;
+    const pid = this.pidValue;
+    if (pid === undefined) return;
     const until = Date.now() + limitMs;
     while (groupMembers(pid).length > 0 && Date.now() < until) {
       this.signal("SIGKILL");
@@ -148,6 +357,26 @@ export class GroupProcess {
       return r;
     }
     return this.exited;
+  }
+}
+
+/** Whether any process (a zombie too) is left in a process group. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether a process runs (or is a zombie not yet reaped). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

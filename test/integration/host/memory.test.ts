@@ -91,9 +91,9 @@ describe.skipIf(!BWRAP_AVAILABLE)("host executor sandbox root folders (layoutDir
           },
         }),
       );
-      const mine = `skiff-${process.pid}-`;
+      // Named after the executor's step supervisor, which outlives a killed controller.
       const root = await until(async () => {
-        const own = (await readdir(layoutDir)).find((n) => n.startsWith(mine));
+        const own = (await readdir(layoutDir)).find((n) => n.startsWith("skiff-") && !n.endsWith("-stale"));
         if (!own) return undefined;
         const roots = await readdir(path.join(layoutDir, own));
         const f = roots.length === 1 ? path.join(layoutDir, own, roots[0]!, "out", "f") : "";
