@@ -29,6 +29,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
   program.addCommand(completionCommand(setExitCode));
+  // Usage errors of any command are rejections (exit 2), not process.exit(1) from inside commander.
+  const overrideExits = (cmd: Command) => {
+    for (const sub of cmd.commands) overrideExits(sub.exitOverride());
+  };
+  overrideExits(program);
   return program;
 }
 
