@@ -8,6 +8,7 @@ import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
 import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
 import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
+import type { MetricsSink } from "../../runtime/interfaces/metrics.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
@@ -40,6 +41,8 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Wraps the executor (benchmarks and tests observe step starts and ends through this). */
   wrapExecutor?: (executor: Executor) => Executor;
+  /** Receives the workflow's custom metrics (`--metrics-file`). */
+  metrics?: MetricsSink;
 }
 
 /**
@@ -175,6 +178,7 @@ export async function runCompiledWorkflow(
     workspace,
     store: logsFirst(store, flushLogs),
     memoCache: store.memoCache(namespace),
+    ...(hooks.metrics ? { metrics: hooks.metrics } : {}),
   };
   running = run.persisted
     ? resumeWorkflow(compiled, run.persisted, options)

@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { defineErrorCodes, SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
+import { MetricsRegistry } from "../../../runtime/metrics/index.js";
 import type { Workflow } from "../../../runtime/spec/types.js";
 import { loadConfig, type SkiffConfig } from "../../config/index.js";
 import { createConsoleReporter } from "../../reporters/console/live.js";
@@ -29,6 +30,7 @@ export interface RunOptions {
   name?: string;
   sandbox?: string;
   stateDir?: string;
+  metricsFile?: string;
 }
 
 /** Parses `-p name=value` pairs and a parameter file into one map (command-line values win). */
@@ -91,6 +93,10 @@ export function runCommand(setExitCode: (code: number) => void): Command {
     .option("--name <name>", "name of the workflow (instead of metadata.name/generateName)")
     .addOption(new Option("--sandbox <mode>", "host executor sandbox").choices(["auto", "bwrap", "none"]))
     .option("--state-dir <dir>", "where runs, logs and local artifacts are kept")
+    .option(
+      "--metrics-file <file>",
+      "write the run's Prometheus metrics (text format) to this file at the end",
+    )
     .addHelpText(
       "after",
       `
@@ -142,6 +148,7 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
   const jsonOut = opts.output === "json" || opts.output === "yaml" || opts.output === "name";
   const live = !jsonOut && process.stderr.isTTY === true && process.env.CI === undefined;
   let worst: number = EXIT.ok;
+  const metrics = opts.metricsFile ? new MetricsRegistry() : undefined;
   for (const [i, c] of compiled.entries()) {
     const manifest = loaded.selected[i]!;
     const reporter = createConsoleReporter({
@@ -157,7 +164,14 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
       wf = await runCompiledWorkflow(
         c,
         config,
-        { onEvent: (e) => reporter.onEvent(e), signals: true },
+        {
+          onEvent: (e) => {
+            reporter.onEvent(e);
+            metrics?.observe(e);
+          },
+          signals: true,
+          ...(metrics ? { metrics } : {}),
+        },
         { source: runSource(paths, manifest, { entrypoint: opts.entrypoint, parameters }) },
       );
     } catch (e) {
@@ -171,5 +185,6 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     const phase = wf.status?.phase;
     if (phase !== "Succeeded") worst = EXIT.failed;
   }
+  if (metrics && opts.metricsFile) await writeFile(opts.metricsFile, await metrics.exposition());
   return worst;
 }
