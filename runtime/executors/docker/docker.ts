@@ -126,6 +126,9 @@ interface StepState {
   ready: Promise<DaemonReady>;
   resolveReady(r: DaemonReady): void;
   rejectReady(e: unknown): void;
+  /** Resolves once the step's first container exists (or the step ended): a recovery can find it then. */
+  launched: Promise<void>;
+  markLaunched(): void;
 }
 
 interface ContainerExit {
@@ -186,16 +189,20 @@ export class DockerExecutor implements Executor {
     }
     const state = this.newState(request, volumes);
     this.track(state, this.runStep(state, kind, plans));
+    // Returning only once a container exists means a node stored as Running has something to re-attach
+    // to; while inputs are staged it is still Pending, as in Argo while the init container loads them.
+    if (plans.length > 0) await state.launched;
     return state.handle;
   }
 
   /**
    * Finds the containers an earlier Skiff process started for this step (by the `skiff.dev/workflow-uid` and
    * `skiff.dev/node-id` labels, whatever executor instance made them) and follows them: logs from their
-   * start, their exits, outputs copied out as usual, everything removed when the step ends. `undefined`
-   * (after removing what was found) when no container of the step was started, or the step had not got as
-   * far as starting each container it needs (it was between an init container and main, say). A data step
-   * is run again: it is a pure function of its inputs. HTTP steps ran inside the dead process: `undefined`.
+   * start, their exits, outputs copied out as usual, everything removed when the step ends. A step whose
+   * main never started (caught while staging or in its init containers) is removed and started afresh.
+   * `undefined` (after removing what was found) when no container of the step exists, or main started but
+   * not every container the step needs did (a containerSet caught half-way): the step is lost. A data step is
+   * run again: it is a pure function of its inputs. HTTP steps ran inside the dead process: `undefined`.
    */
   async attach(request: StepRequest): Promise<StepHandle | undefined> {
     const type = templateTypeOf(request.template);
@@ -232,9 +239,15 @@ export class DockerExecutor implements Executor {
     } catch {
       plans = undefined;
     }
-    if (!plans || !isAttachable(request, plans, infos)) {
+    const mainStarted = plans?.some(
+      (p) => (p.role === "main" || p.role === "set") && hasStarted(infos, p.name),
+    );
+    if (!plans || !mainStarted || !isAttachable(request, plans, infos)) {
       await Promise.all([...infos.values()].map((i) => this.removeContainer(i.Id)));
       await Promise.all(stepVolumes.map((n) => this.removeVolume(n)));
+      // Caught before main ran (staging, init containers): nothing of the step's own work was done, and init
+      // containers are idempotent by contract, so it starts afresh.
+      if (plans && infos.size > 0 && !mainStarted) return this.start(request);
       return undefined;
     }
     const state = this.newState(request, []);
@@ -254,6 +267,8 @@ export class DockerExecutor implements Executor {
       rejectReady = rej;
     });
     ready.catch(() => undefined);
+    let markLaunched!: () => void;
+    const launched = new Promise<void>((res) => (markLaunched = res));
     const state: StepState = {
       handle,
       request,
@@ -268,6 +283,8 @@ export class DockerExecutor implements Executor {
       ready,
       resolveReady,
       rejectReady,
+      launched,
+      markLaunched,
     };
     this.steps.set(handle.id, state);
     return state;
@@ -275,6 +292,7 @@ export class DockerExecutor implements Executor {
 
   private track(state: StepState, result: Promise<StepResult>): void {
     state.result = result.finally(() => {
+      state.markLaunched();
       state.logs.close();
       state.rejectReady(
         new SkiffError(EXEC_CODES["SKF-EXEC-008"], `daemon step '${state.request.nodeName}' ended`),
@@ -800,6 +818,7 @@ export class DockerExecutor implements Executor {
       );
     }
     state.created.add(created.id);
+    state.markLaunched();
     if ((plan.role === "main" || plan.role === "set") && ctx.staged.paths.length > 0) {
       const archive = tar.c(
         { cwd: ctx.staged.root, portable: true },
@@ -989,6 +1008,7 @@ export class DockerExecutor implements Executor {
       HostConfig: { NetworkMode: this.settings.network, Init: true },
     });
     state.created.add(c.id);
+    state.markLaunched();
     await c.start();
     return c.id;
   }
@@ -1344,15 +1364,17 @@ function needsPause(request: StepRequest): boolean {
  * started (a containerSet container may be missing when one of its dependencies failed), and the pause
  * container when the step has one. A step caught half-way cannot be continued: it is lost.
  */
+function hasStarted(infos: ReadonlyMap<string, Docker.ContainerInspectInfo>, name: string): boolean {
+  const s = infos.get(name)?.State;
+  return s !== undefined && (s.Running || Date.parse(s.StartedAt) > 0);
+}
+
 function isAttachable(
   request: StepRequest,
   plans: ContainerPlan[],
   infos: ReadonlyMap<string, Docker.ContainerInspectInfo>,
 ): boolean {
-  const started = (name: string): boolean => {
-    const s = infos.get(name)?.State;
-    return s !== undefined && (s.Running || Date.parse(s.StartedAt) > 0);
-  };
+  const started = (name: string): boolean => hasStarted(infos, name);
   const byName = new Map(plans.map((p) => [p.name, p]));
   const blocked = (p: ContainerPlan): boolean =>
     p.dependencies.some((d) => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../../runtime/executors/docker/index.js";
 import type { LogLine, StepHandle, StepRequest } from "../../../runtime/interfaces/executor.js";
 import type { Template } from "../../../runtime/spec/types.js";
-import { docker, DOCKER_AVAILABLE, setup, stepRequest } from "./helpers.js";
+import { BUSYBOX, docker, DOCKER_AVAILABLE, setup, stepRequest } from "./helpers.js";
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "attach-child.ts");
 
@@ -142,6 +142,31 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: re-attach after the control
     const result = await env.executor.wait(h);
     expect(result.phase).toBe("Succeeded");
     expect(result.containers?.map((c) => c.name)).toEqual(["main", "side"]);
+    expect(await stepContainers(r)).toEqual([]);
+  });
+
+  it("starts afresh a step caught before its main container started", async () => {
+    const r = request(
+      { name: "fresh", container: { image: "busybox", command: ["sh", "-c", "echo ran"] } },
+      { captureResult: true },
+    );
+    // What a process killed between creating main and starting it leaves.
+    await docker.createContainer({
+      Image: BUSYBOX,
+      Cmd: ["sh", "-c", "echo stale"],
+      Labels: {
+        [LABELS.workflow]: r.workflowName,
+        [LABELS.workflowUid]: r.workflowUid,
+        [LABELS.node]: r.nodeId,
+        [LABELS.container]: "main",
+        [LABELS.executor]: "dead-process",
+      },
+    });
+    expect(await stepContainers(r)).toEqual(["main:created"]);
+    const h = (await env.executor.attach(r))!;
+    const result = await env.executor.wait(h);
+    expect(result.phase).toBe("Succeeded");
+    expect(result.outputs.result).toBe("ran");
     expect(await stepContainers(r)).toEqual([]);
   });
 
