@@ -121,3 +121,32 @@ spec:
     expect((await running.done).status?.phase).toBe("Succeeded");
   });
 });
+
+describe("DAG task hooks on a timer", () => {
+  it("fires a task hook while the task has been Running a while", async () => {
+    const h = harness();
+    h.exec.script("a", { duration: 50_000 });
+    const { n } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: dt}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: a
+        template: t
+        hooks:
+          slow: {template: t, expression: 'tasks.a.status == "Running" && asFloat(workflow.duration) >= 20'}
+  - name: t
+    container: {image: x}
+`,
+      h,
+    );
+    expect(n("dt.a.hooks.slow").startedAt).toBe("2024-01-01T00:00:20Z");
+    expect(n("dt.a").phase).toBe("Succeeded");
+  });
+});
