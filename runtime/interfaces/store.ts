@@ -19,6 +19,15 @@ export interface PutOptions {
    * this value; `""` means the workflow must not exist yet. On a mismatch `put` rejects with `SKF-STORE-002`.
    */
   expectedResourceVersion?: string;
+  /**
+   * The ids of the `status.nodes` entries added, changed or removed since this caller's previous put of the
+   * same workflow (same uid) to this store object; the other nodes are taken as unchanged. Metadata, spec and
+   * the workflow-level status are always taken whole. It lets a store write what changed instead of the whole
+   * status (a loop of 10,000 items); a store may ignore it, and treats the put as whole when it has nothing to
+   * apply the change to (the caller's first put, another uid, after a conditional put). Leave it out on a
+   * caller's first put and whenever unsure.
+   */
+  changedNodes?: readonly string[];
 }
 
 /** What `Store.readLogs` returns. */

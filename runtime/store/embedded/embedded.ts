@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { watch as watchFs, type FSWatcher } from "node:fs";
+import { readFileSync, watch as watchFs, type FSWatcher } from "node:fs";
 import { mkdir, open, readdir, rmdir, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
@@ -51,6 +51,7 @@ import {
   type LockOptions,
 } from "./files.js";
 import { KeyedWriteQueue } from "../queue.js";
+import { headOf, isDeltaRecord, replayJournal, WorkflowModel } from "./journal.js";
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
@@ -75,27 +76,37 @@ export interface EmbeddedStoreOptions {
   cacheEntries?: number;
 }
 
-/** On-disk layout version, in `<dir>/format.json`. */
-export const EMBEDDED_FORMAT_VERSION = 1;
+/**
+ * On-disk layout version, in `<dir>/format.json`. 2: journals may hold snapshot and delta records
+ * (`journal.ts`), which a version-1 reader would take for whole workflows.
+ */
+export const EMBEDDED_FORMAT_VERSION = 2;
 
+/** One version of a stored workflow, as far as it was read. */
 interface Entry {
   fp: string;
-  json: string;
   rv: number;
   uid: string;
   summary: WorkflowSummary;
+  /** The whole workflow, once something needed it. */
+  json?: string;
+  /** The workflow without `spec` and `status.nodes` (what watch events parse first). */
+  head?: string;
+}
+
+/** What a store instance puts for one workflow: the model and the newest put's metadata. */
+interface Held {
+  model: WorkflowModel;
+  summary: WorkflowSummary;
+  archive: boolean;
+  archiveId: string;
 }
 
 interface WorkflowWrite {
   kind: "put" | "delete";
   namespace: string;
   name: string;
-  /** The stored JSON with the store's rv token in place of the resourceVersion. */
-  json?: string;
-  summary?: WorkflowSummary;
-  archive?: boolean;
-  archiveId?: string;
-  uid?: string;
+  held?: Held;
   expected?: string;
 }
 
@@ -131,6 +142,8 @@ export class EmbeddedStore implements Store {
   private readonly emitted = new Map<string, Seen>();
   private readonly wakeups = new Set<() => void>();
   private readonly rvToken = `@rv-${randomUUID()}@`;
+  /** What this instance last put per workflow file, so a put with `changedNodes` writes a delta. */
+  private readonly models = new Map<string, Held>();
   private watchers: FSWatcher[] = [];
   private watchedNamespaces = new Set<string>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -169,7 +182,8 @@ export class EmbeddedStore implements Store {
           `store folder ${this.dir} has format version ${String(version)}; this Skiff reads up to ${EMBEDDED_FORMAT_VERSION}`,
         );
       }
-      return;
+      // A version-1 folder is upgraded in place: its journals are valid version-2 journals.
+      if (version === EMBEDDED_FORMAT_VERSION) return;
     }
     try {
       await mkdir(this.dir, { recursive: true });
@@ -239,17 +253,36 @@ export class EmbeddedStore implements Store {
       ...workflow,
       metadata: { ...workflow.metadata, namespace: key.namespace, resourceVersion: this.rvToken },
     };
-    // Serialized now: the caller may go on changing its object while the write waits in the queue.
-    const json = JSON.stringify(stored);
+    const path = this.workflowPath(key.namespace, key.name);
+    const uid = stored.metadata.uid ?? "";
+    const conditional = options.expectedResourceVersion !== undefined;
+    // A conditional put may be refused, so it never becomes the base of later deltas.
+    let held = conditional ? undefined : this.models.get(path);
+    const delta = options.changedNodes !== undefined && held?.model.uid === uid;
+    if (!held || !delta) {
+      held = {
+        model: new WorkflowModel(uid, this.rvToken),
+        summary: summarize(stored),
+        archive: false,
+        archiveId: "",
+      };
+      if (!conditional) this.models.set(path, held);
+    }
+    // Serialized now (what changed, or everything): the caller may go on changing its object meanwhile.
+    try {
+      held.model.apply(stored, delta ? options.changedNodes : undefined);
+    } catch (e) {
+      this.models.delete(path);
+      return Promise.reject(writeError(`workflow ${key.namespace}/${key.name}`, e));
+    }
+    held.summary = summarize(stored);
+    held.archive = this.archiveEnabled && shouldArchive(stored);
+    held.archiveId = archiveId(stored);
     return this.enqueue({
       kind: "put",
       namespace: key.namespace,
       name: key.name,
-      json,
-      summary: summarize(stored),
-      archive: this.archiveEnabled && shouldArchive(stored),
-      archiveId: archiveId(stored),
-      uid: stored.metadata.uid ?? "",
+      held,
       expected: options.expectedResourceVersion,
     });
   }
@@ -257,35 +290,43 @@ export class EmbeddedStore implements Store {
   async get(namespace: string, name: string): Promise<Workflow | undefined> {
     this.assertOpen();
     const path = this.workflowPath(namespace, name);
-    const entry = await this.readEntry(path).catch((e: unknown) => {
+    const entry = await this.readEntry(path, true).catch((e: unknown) => {
       throw readError(`workflow ${namespace}/${name}`, e);
     });
-    return entry ? (JSON.parse(entry.json) as Workflow) : undefined;
+    return entry?.json !== undefined ? (JSON.parse(entry.json) as Workflow) : undefined;
   }
 
   async list(query: WorkflowQuery = {}): Promise<Workflow[]> {
     this.assertOpen();
-    const entries: Entry[] = [];
+    const entries: { path: string; entry: Entry }[] = [];
+    const out: Workflow[] = [];
     try {
       for (const path of await this.workflowFiles(query.namespace)) {
         const entry = await this.readEntry(path);
-        if (entry && matchesQuery(entry.summary, query)) entries.push(entry);
+        if (entry && matchesQuery(entry.summary, query)) entries.push({ path, entry });
+      }
+      entries.sort((a, b) => compareByNamespaceAndName(a.entry.summary, b.entry.summary));
+      const limited = query.limit !== undefined && query.limit > 0 ? entries.slice(0, query.limit) : entries;
+      for (const { path, entry } of limited) {
+        // Read whole only now; a version written meanwhile is the one returned.
+        const full = entry.json !== undefined ? entry : await this.readEntry(path, true);
+        if (full?.json !== undefined) out.push(JSON.parse(full.json) as Workflow);
       }
     } catch (e) {
       throw readError("workflows", e);
     }
-    entries.sort((a, b) => compareByNamespaceAndName(a.summary, b.summary));
-    const limited = query.limit !== undefined && query.limit > 0 ? entries.slice(0, query.limit) : entries;
-    return limited.map((e) => JSON.parse(e.json) as Workflow);
+    return out;
   }
 
   delete(namespace: string, name: string): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
+    this.models.delete(this.workflowPath(namespace, name));
     return this.enqueue({ kind: "delete", namespace, name });
   }
 
   /** Deletes only the version gc looked at: a workflow put again meanwhile stays. */
   private deleteVersion(namespace: string, name: string, rv: number): Promise<void> {
+    this.models.delete(this.workflowPath(namespace, name));
     return this.enqueue({ kind: "delete", namespace, name, expected: String(rv) });
   }
 
@@ -335,56 +376,97 @@ export class EmbeddedStore implements Store {
 
   private async writeWorkflow(namespace: string, name: string, op: WorkflowWrite): Promise<void> {
     const path = this.workflowPath(namespace, name);
+    const held = op.held!;
+    const model = held.model;
     const entry = await withFileLock(this.lockPathOf(path), this.lockOptions, async () => {
       const fh = await this.openJournal(path);
       let closed = false;
       try {
         const before = await fh.stat({ bigint: true });
         const size = Number(before.size);
+        const fp = fingerprint(before);
+        // Deltas only follow this model's own last write: anything else (another process, a failed write, a
+        // first write) gets a snapshot.
+        if (model.journal?.fp !== fp) model.journal = undefined;
         const cached = this.cache.get(path);
-        const current =
-          size === 0
-            ? undefined
-            : cached?.fp === fingerprint(before)
-              ? cached
-              : await this.parseJournal(fh, size);
-        checkExpectedVersion({ namespace, name }, op.expected, current ? String(current.rv) : undefined);
-        const rv = (current?.rv ?? 0) + 1;
-        const json = op.json!.replace(this.rvToken, String(rv));
-        // The archive copy goes first: once the live object says "completed", the archive has it too.
-        if (op.archive) {
-          await writeFileAtomic(this.archivePath(namespace, name, op.archiveId!), json, {
-            durable: this.durable,
-            dirs: this.dirs,
-          });
-        }
-        const record = Buffer.from(json + "\n", "utf8");
-        let after;
-        if (size > 0 && size + record.length > Math.max(COMPACT_MIN_BYTES, COMPACT_FACTOR * record.length)) {
-          // Compaction: a fresh journal holding the newest version only replaces the old one atomically.
-          await fh.close();
-          closed = true;
-          after = await writeFileAtomic(path, record, { durable: this.durable, dirs: this.dirs });
-        } else {
-          let data = record;
-          if (size > 0) {
-            // A crash may have cut the last record short: start on a fresh line so it stays a lone bad line.
-            const last = Buffer.alloc(1);
-            await fh.read(last, 0, 1, size - 1);
-            if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), record]);
+        const currentRv =
+          model.journal?.rv ??
+          (size === 0 ? undefined : cached?.fp === fp ? cached.rv : (await this.parseJournal(fh, size))?.rv);
+        checkExpectedVersion(
+          { namespace, name },
+          op.expected,
+          currentRv === undefined ? undefined : String(currentRv),
+        );
+        const rv = (currentRv ?? 0) + 1;
+        const write = model.takeWrite(String(rv));
+        try {
+          // The archive copy goes first: once the live object says "completed", the archive has it too.
+          if (held.archive) {
+            const whole = JSON.stringify(model.materialize(String(rv)));
+            await writeFileAtomic(this.archivePath(namespace, name, held.archiveId), whole, {
+              durable: this.durable,
+              dirs: this.dirs,
+            });
           }
-          await fh.write(data);
-          if (this.durable) await fh.datasync();
-          if (size === 0) await this.dirs.sync(dirname(path));
-          after = await fh.stat({ bigint: true });
+          const journal = model.journal;
+          let record = Buffer.from(write.record + "\n", "utf8");
+          let snapshot = write.kind === "snapshot";
+          // Once the deltas outweigh their snapshot, a fresh snapshot bounds what a reader replays.
+          if (
+            journal &&
+            !snapshot &&
+            journal.deltaBytes + record.length > Math.max(COMPACT_MIN_BYTES, journal.snapshotBytes)
+          ) {
+            record = Buffer.from(model.snapshot(String(rv)) + "\n", "utf8");
+            snapshot = true;
+          }
+          const snapshotBytes = snapshot ? record.length : journal!.snapshotBytes;
+          let deltaBytes = snapshot ? 0 : journal!.deltaBytes + record.length;
+          let after;
+          if (
+            size > 0 &&
+            size + record.length > Math.max(COMPACT_MIN_BYTES, COMPACT_FACTOR * snapshotBytes)
+          ) {
+            // Compaction: a fresh journal holding the newest version only replaces the old one atomically.
+            if (!snapshot) record = Buffer.from(model.snapshot(String(rv)) + "\n", "utf8");
+            deltaBytes = 0;
+            await fh.close();
+            closed = true;
+            await writeFileAtomic(path, record, { durable: this.durable, dirs: this.dirs });
+            // The rename changed the file's ctime: fingerprint what readers will see.
+            after = await statIfExists(path);
+            if (!after) throw new Error(`${path} vanished while the store held its lock`);
+            model.journal = { fp: fingerprint(after), rv, snapshotBytes: record.length, deltaBytes };
+          } else {
+            let data = record;
+            if (size > 0) {
+              // A crash may have cut the last record short: start on a fresh line so it stays a lone bad line.
+              const last = Buffer.alloc(1);
+              await fh.read(last, 0, 1, size - 1);
+              if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), record]);
+            }
+            await fh.write(data);
+            if (this.durable) await fh.datasync();
+            if (size === 0) await this.dirs.sync(dirname(path));
+            after = await fh.stat({ bigint: true });
+            model.journal = { fp: fingerprint(after), rv, snapshotBytes, deltaBytes };
+          }
+          const entry: Entry = { fp: model.journal.fp, rv, uid: model.uid, summary: held.summary };
+          if (this.listeners.size > 0) entry.head = model.head(String(rv));
+          this.cache.set(path, entry);
+          return entry;
+        } catch (e) {
+          write.undo();
+          throw e;
         }
-        const written: Entry = { fp: fingerprint(after), json, rv, uid: op.uid ?? "", summary: op.summary! };
-        this.cache.set(path, written);
-        return written;
       } finally {
         if (!closed) await fh.close();
       }
     });
+    if (isCompletedPhase(held.summary.phase) && this.models.get(path) === held) {
+      // Nobody sends deltas to a finished run; its model would only hold memory.
+      this.models.delete(path);
+    }
     if (this.listeners.size > 0) {
       this.ensureNamespaceWatched(encodeSegment(namespace));
       this.offer(path, entry);
@@ -405,7 +487,7 @@ export class EmbeddedStore implements Store {
       return current;
     });
     await removeFile(this.leasePath(namespace, name), this.dirs);
-    if (last && this.listeners.size > 0) this.offerDeletion(path, last.json);
+    if (last && this.listeners.size > 0) this.offerDeletion(path, last);
   }
 
   private async openJournal(path: string): Promise<FileHandle> {
@@ -422,11 +504,14 @@ export class EmbeddedStore implements Store {
   /** The newest version in a journal the cache does not know (written by another process). */
   private async parseJournal(fh: FileHandle, size: number): Promise<Entry | undefined> {
     const found = await lastRecord(fh, size);
-    return found && toEntry("", found.json, found.doc);
+    return found && toEntry("", found.head, found.whole);
   }
 
-  /** Reads one stored file through the cache; undefined when it does not exist. */
-  private async readEntry(path: string): Promise<Entry | undefined> {
+  /**
+   * Reads one stored workflow through the cache; undefined when it does not exist. Without `whole`, only what
+   * listing needs (the newest record's metadata); with it, the workflow replayed from its journal.
+   */
+  private async readEntry(path: string, whole = false): Promise<Entry | undefined> {
     let fh;
     try {
       fh = await open(path, "r");
@@ -442,18 +527,41 @@ export class EmbeddedStore implements Store {
       const st = await fh.stat({ bigint: true });
       const fp = fingerprint(st);
       const cached = this.cache.get(path);
-      if (cached?.fp === fp) return cached;
-      const found = st.size === 0n ? undefined : await lastRecord(fh, Number(st.size));
-      if (!found) {
+      if (cached?.fp === fp && (!whole || cached.json !== undefined)) return cached;
+      const size = Number(st.size);
+      let entry: Entry | undefined;
+      if (whole) {
+        const buf = Buffer.alloc(size);
+        const { bytesRead } = size === 0 ? { bytesRead: 0 } : await fh.read(buf, 0, size, 0);
+        const wf = replayJournal(buf.subarray(0, bytesRead).toString("utf8"));
+        entry = wf && toEntry(fp, wf, JSON.stringify(wf));
+      } else {
+        const found = size === 0 ? undefined : await lastRecord(fh, size);
+        entry = found && toEntry(fp, found.head, found.whole);
+      }
+      if (!entry) {
         this.cache.delete(path);
         return undefined;
       }
-      const entry = toEntry(fp, found.json, found.doc);
       this.cache.set(path, entry);
       return entry;
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * The newest stored version, read synchronously for a watch listener that looks past the metadata; undefined
+   * when the workflow is gone.
+   */
+  private readWholeSync(path: string): Workflow | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+    return replayJournal(text);
   }
 
   private async workflowFiles(namespace?: string): Promise<string[]> {
@@ -485,31 +593,40 @@ export class EmbeddedStore implements Store {
     const seen = this.emitted.get(path);
     if (seen && seen.uid === entry.uid && seen.rv >= entry.rv) return;
     this.emitted.set(path, seenOf(entry));
-    this.emit({ type: "put", workflow: JSON.parse(entry.json) as Workflow });
+    this.emit({ type: "put", workflow: this.eventWorkflow(path, entry) });
+  }
+
+  /**
+   * The workflow a watch event carries. Unless the version was read whole, `spec` and `status.nodes` are read
+   * on first access: a listener that only looks at the metadata (most do) must not pay for 10,000 nodes per put.
+   */
+  private eventWorkflow(path: string, entry: Entry): Workflow {
+    if (entry.json !== undefined) return JSON.parse(entry.json) as Workflow;
+    if (entry.head === undefined) return this.readWholeSync(path) ?? minimalWorkflow(entry);
+    let whole: Workflow | undefined;
+    const load = () => (whole ??= this.readWholeSync(path) ?? minimalWorkflow(entry));
+    const wf = JSON.parse(entry.head) as Workflow;
+    defineLazy(wf, "spec", () => load().spec);
+    if (wf.status) defineLazy(wf.status, "nodes", () => load().status?.nodes);
+    return wf;
   }
 
   /**
    * Announces a deletion once. The last version comes from the cache when it is there (always for this
    * store's own deletions); otherwise listeners get its metadata only.
    */
-  private offerDeletion(path: string, json?: string): void {
+  private offerDeletion(path: string, last?: Entry): void {
     const seen = this.emitted.get(path);
     if (!seen) return;
     this.emitted.delete(path);
-    const last = json ?? this.cache.get(path)?.json;
-    const workflow: Workflow = last
-      ? (JSON.parse(last) as Workflow)
-      : {
-          apiVersion: "argoproj.io/v1alpha1",
-          kind: "Workflow",
-          metadata: {
-            name: seen.name,
-            namespace: seen.namespace,
-            uid: seen.uid,
-            resourceVersion: String(seen.rv),
-          },
-          spec: {},
-        };
+    const known = last ?? this.cache.get(path);
+    const workflow: Workflow =
+      known?.json !== undefined
+        ? (JSON.parse(known.json) as Workflow)
+        : known?.head !== undefined
+          ? // The journal is gone: the spec, never read, stays empty.
+            { ...(JSON.parse(known.head) as Workflow), spec: {} }
+          : minimalWorkflow({ rv: seen.rv, uid: seen.uid, summary: { ...seen, phase: "", labels: {} } });
     this.cache.delete(path);
     this.emit({ type: "delete", workflow });
   }
@@ -518,7 +635,7 @@ export class EmbeddedStore implements Store {
   private async checkFile(path: string): Promise<void> {
     if (this.listeners.size === 0) return;
     try {
-      const before = this.cache.get(path)?.json;
+      const before = this.cache.get(path);
       const entry = await this.readEntry(path);
       if (this.listeners.size === 0) return;
       if (entry) this.offer(path, entry);
@@ -758,6 +875,26 @@ export class EmbeddedStore implements Store {
     return query.limit !== undefined && query.limit > 0 ? out.slice(0, query.limit) : out;
   }
 
+  async archiveDelete(namespace: string, name: string, uid?: string): Promise<number> {
+    this.assertOpen();
+    const dir = join(this.dir, "archive", encodeSegment(namespace), encodeSegment(name));
+    try {
+      const paths =
+        uid !== undefined
+          ? [this.archivePath(namespace, name, uid)]
+          : (await listNames(dir)).filter((f) => f.endsWith(".json")).map((f) => join(dir, f));
+      let deleted = 0;
+      for (const path of paths) {
+        if ((await readJson<Workflow>(path)) === undefined) continue;
+        await removeFile(path, this.dirs);
+        deleted++;
+      }
+      return deleted;
+    } catch (e) {
+      throw writeError(`archived workflow ${namespace}/${name}`, e);
+    }
+  }
+
   async archiveGet(namespace: string, name: string, uid?: string): Promise<Workflow | undefined> {
     this.assertOpen();
     try {
@@ -795,7 +932,9 @@ export class EmbeddedStore implements Store {
       for (const path of await this.workflowFiles()) {
         const entry = await this.readEntry(path);
         if (!entry || !isCompletedPhase(entry.summary.phase)) continue;
-        const expiresAt = ttlExpiresAt(JSON.parse(entry.json) as Workflow);
+        const whole = await this.readEntry(path, true);
+        if (!whole?.json) continue;
+        const expiresAt = ttlExpiresAt(JSON.parse(whole.json) as Workflow);
         if (expiresAt === undefined || expiresAt > now) continue;
         const { namespace, name } = entry.summary;
         try {
@@ -1032,14 +1171,47 @@ function seenOf(entry: Entry): Seen {
   return { rv: entry.rv, uid: entry.uid, namespace: entry.summary.namespace, name: entry.summary.name };
 }
 
-function toEntry(fp: string, json: string, doc: Workflow): Entry {
+function toEntry(fp: string, doc: Workflow, json?: string): Entry {
+  const { spec: _spec, status, ...rest } = doc;
   return {
     fp,
-    json,
     rv: Number(doc.metadata?.resourceVersion ?? 0) || 0,
     uid: doc.metadata?.uid ?? "",
     summary: summarize(doc),
+    ...(json !== undefined ? { json } : {}),
+    head: JSON.stringify(status ? { ...rest, status: { ...status, nodes: undefined } } : rest),
   };
+}
+
+/** What a deletion event carries when the last version was never read. */
+function minimalWorkflow(entry: Pick<Entry, "rv" | "uid" | "summary">): Workflow {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Workflow",
+    metadata: {
+      name: entry.summary.name,
+      namespace: entry.summary.namespace,
+      uid: entry.uid,
+      resourceVersion: String(entry.rv),
+    },
+    spec: {},
+  };
+}
+
+/** An enumerable property computed on first read (and then kept), which JSON and spreads see like any other. */
+function defineLazy<T extends object>(target: T, key: string, compute: () => unknown): void {
+  const settle = (value: unknown) =>
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = compute();
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
 }
 
 /** A journal is rewritten with its newest record alone once it outgrows this many bytes... */
@@ -1048,13 +1220,14 @@ const COMPACT_MIN_BYTES = 256 * 1024;
 const COMPACT_FACTOR = 4;
 
 /**
- * The last complete, readable record (line) of a workflow journal. A record is complete once its newline is
- * written, so a reader racing an append, or a journal cut short by a crash, gets the previous version.
+ * The newest complete, readable record (line) of a workflow journal: the workflow's metadata and status fields
+ * (the whole workflow when the record is not a delta). A record is complete once its newline is written, so a
+ * reader racing an append, or a journal cut short by a crash, gets the previous version.
  */
 async function lastRecord(
   fh: FileHandle,
   size: number,
-): Promise<{ json: string; doc: Workflow } | undefined> {
+): Promise<{ head: Workflow; whole?: string } | undefined> {
   const chunk = 256 * 1024;
   let pos = size;
   let data = Buffer.alloc(0);
@@ -1062,9 +1235,12 @@ async function lastRecord(
     const end = data.lastIndexOf(0x0a);
     const start = end <= 0 ? -1 : data.lastIndexOf(0x0a, end - 1);
     if (end >= 0 && (start >= 0 || pos === 0)) {
-      const json = data.subarray(start + 1, end).toString("utf8");
+      const line = data.subarray(start + 1, end).toString("utf8");
       try {
-        if (json.length > 0) return { json, doc: JSON.parse(json) as Workflow };
+        if (line.length > 0) {
+          const head = headOf(line);
+          return isDeltaRecord(line) ? { head } : { head, whole: JSON.stringify(head) };
+        }
       } catch {
         // A record cut short by a crash and sealed by the next append's newline: the one before counts.
       }

@@ -13,6 +13,11 @@ export interface ContractStoreOptions {
 export interface StoreLocation {
   open(options?: ContractStoreOptions): Promise<Store>;
   cleanup?(): Promise<void>;
+  /**
+   * Leaves what a crash in the middle of writing one more version of the workflow leaves (part of a record);
+   * absent where a write cannot be torn (a database transaction).
+   */
+  tearTail?(namespace: string, name: string): Promise<void>;
 }
 
 /** What a write that failed, and a read made while the backend was still broken, produced. */
@@ -123,6 +128,7 @@ export function describeStoreContract(name: string, getHarness: () => StoreContr
           opened.push(s);
           return s;
         },
+        ...(loc.tearTail ? { tearTail: loc.tearTail.bind(loc) } : {}),
       };
     }
 
@@ -598,6 +604,137 @@ export function describeStoreContract(name: string, getHarness: () => StoreContr
         );
         await Promise.all(puts);
         expect((await store.get("default", "seq"))?.status?.message).toBe("49");
+      });
+    });
+
+    describe("node deltas", () => {
+      /** Many puts that each name the nodes they changed: new nodes, a parent gaining children, edits, removals. */
+      async function putDeltas(store: Store, wf: Workflow, puts: number, seed: number): Promise<void> {
+        let rnd = seed;
+        const next = (n: number) => {
+          rnd = (rnd * 1103515245 + 12345) % 2147483648;
+          return rnd % n;
+        };
+        const nodes = wf.status!.nodes!;
+        const root = nodes[wf.metadata.name!]!;
+        for (let p = 0; p < puts; p++) {
+          const changed = new Set<string>();
+          for (let k = 0; k < 3; k++) {
+            const id = `${wf.metadata.name}-${p}-${k}`;
+            nodes[id] = {
+              id,
+              name: `${wf.metadata.name}(${p}:${k})`,
+              displayName: id,
+              type: "Pod",
+              phase: "Pending",
+            };
+            (root.children ??= []).push(id);
+            changed.add(id).add(root.id);
+          }
+          const ids = Object.keys(nodes).filter((id) => id !== root.id);
+          const edited = nodes[ids[next(ids.length)]!]!;
+          edited.phase = "Succeeded";
+          edited.outputs = { parameters: [{ name: "p", value: `v${p}` }] };
+          changed.add(edited.id);
+          if (p % 7 === 3) {
+            const gone = ids[next(ids.length)]!;
+            delete nodes[gone];
+            root.children = root.children!.filter((c) => c !== gone);
+            changed.add(gone);
+          }
+          if (p % 11 === 5) wf.spec.arguments = { parameters: [{ name: "round", value: String(p) }] };
+          wf.status!.message = `put ${p}`;
+          wf.status!.progress = `${p}/${puts}`;
+          await store.put(wf, { changedNodes: [...changed] });
+        }
+      }
+
+      const withoutVersion = (w: Workflow | undefined) =>
+        w && { ...w, metadata: { ...w.metadata, resourceVersion: undefined, namespace: undefined } };
+
+      it("stores what puts with changed nodes describe, for readers, watchers and after a re-open", async () => {
+        const loc = await location();
+        const writer = await loc.open();
+        const reader = await loc.open();
+        const wf = makeWorkflow("deltas");
+        const events: StoreEvent[] = [];
+        writer.watch((e) => events.push(e));
+        await writer.put(wf);
+        await putDeltas(writer, wf, 120, 7);
+        const expected = withoutVersion(structuredClone(wf));
+        expect(withoutVersion(await writer.get("default", "deltas"))).toEqual(expected);
+        expect(withoutVersion(await reader.get("default", "deltas"))).toEqual(expected);
+        expect(withoutVersion((await reader.list({ namePrefix: "deltas" }))[0])).toEqual(expected);
+        await eventually(
+          () => events.some((e) => e.workflow.status?.message === "put 119"),
+          "the last put's event",
+        );
+        const last = events.find((e) => e.workflow.status?.message === "put 119")!;
+        expect(withoutVersion(JSON.parse(JSON.stringify(last.workflow)) as Workflow)).toEqual(expected);
+        await writer.close();
+        const reopened = await loc.open();
+        const got = await reopened.get("default", "deltas");
+        expect(withoutVersion(got)).toEqual(expected);
+        expect(Number(got?.metadata.resourceVersion)).toBeGreaterThanOrEqual(2);
+        // The next writer starts from what it reads: its own puts build on the stored version.
+        await reopened.put(got!);
+        await putDeltas(reopened, got!, 30, 11);
+        expect(withoutVersion(await reader.get("default", "deltas"))).toEqual(withoutVersion(got));
+      });
+
+      it("takes a put whole when it has nothing to apply the changed nodes to", async () => {
+        const loc = await location();
+        const first = await loc.open();
+        const wf = makeWorkflow("first-delta");
+        wf.status!.nodes!.extra = {
+          id: "extra",
+          name: "extra",
+          displayName: "extra",
+          type: "Pod",
+          phase: "Running",
+        };
+        // A caller that names only one node on its first put still stores every node.
+        await first.put(wf, { changedNodes: ["extra"] });
+        expect(Object.keys((await first.get("default", "first-delta"))!.status!.nodes!).sort()).toEqual([
+          "extra",
+          "first-delta",
+        ]);
+        // Another run of the same name (another uid) does not build on the previous run's nodes.
+        const rerun = makeWorkflow("first-delta", { uid: "uid-2" });
+        await first.put(rerun, { changedNodes: [] });
+        expect(Object.keys((await first.get("default", "first-delta"))!.status!.nodes!)).toEqual([
+          "first-delta",
+        ]);
+        // A second store on the location has no base of its own either.
+        const second = await loc.open();
+        wf.status!.message = "from the second store";
+        await second.put(wf, { changedNodes: [] });
+        const got = await first.get("default", "first-delta");
+        expect(got?.metadata.uid).toBe("uid-first-delta");
+        expect(got?.status?.message).toBe("from the second store");
+        expect(Object.keys(got!.status!.nodes!).sort()).toEqual(["extra", "first-delta"]);
+      });
+
+      it("reads the last complete put when the newest write was torn by a crash", async () => {
+        const loc = await location();
+        if (!loc.tearTail) return;
+        const store = await loc.open();
+        const wf = makeWorkflow("torn-delta");
+        await store.put(wf);
+        await putDeltas(store, wf, 25, 3);
+        const expected = withoutVersion(structuredClone(wf));
+        await store.close();
+        await loc.tearTail("default", "torn-delta");
+        const reopened = await loc.open();
+        const got = await reopened.get("default", "torn-delta");
+        expect(withoutVersion(got)).toEqual(expected);
+        expect((await reopened.list()).map((w) => w.status?.message)).toEqual(["put 24"]);
+        // Writing goes on from there, and the torn record stays ignored.
+        await reopened.put(got!);
+        await putDeltas(reopened, got!, 10, 5);
+        await reopened.close();
+        const third = await loc.open();
+        expect(withoutVersion(await third.get("default", "torn-delta"))).toEqual(withoutVersion(got));
       });
     });
 

@@ -42,6 +42,15 @@ function nodeBinaries(): string[] {
 }
 const temps: string[] = [];
 
+/** What a crash in the middle of appending a delta leaves: the record's start, no newline. */
+async function tearJournal(dir: string, namespace: string, name: string): Promise<void> {
+  const { appendFile } = await import("node:fs/promises");
+  await appendFile(
+    join(dir, "workflows", namespace, `${name}.jsonl`),
+    '{"$delta":1,"head":{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"',
+  );
+}
+
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "skiff-store-"));
   temps.push(dir);
@@ -125,6 +134,7 @@ const harness: StoreContractHarness = {
     const dir = await tempDir();
     return {
       open: (o) => openEmbeddedStore({ dir, pollIntervalMs: 50, ...o }),
+      tearTail: (namespace, name) => tearJournal(dir, namespace, name),
     };
   },
   async writeDuringFailure(before: Workflow, after: Workflow) {
@@ -158,7 +168,10 @@ describeStoreContract("embedded with a tiny cache", () => ({
   ...harness,
   async createLocation() {
     const dir = await tempDir();
-    return { open: (o) => openEmbeddedStore({ dir, pollIntervalMs: 50, cacheEntries: 2, ...o }) };
+    return {
+      open: (o) => openEmbeddedStore({ dir, pollIntervalMs: 50, cacheEntries: 2, ...o }),
+      tearTail: (namespace, name) => tearJournal(dir, namespace, name),
+    };
   },
 }));
 
@@ -250,6 +263,57 @@ describe("embedded store", () => {
     expect(got?.status?.message).toBe("40");
     expect(got?.metadata.resourceVersion).toBe("40");
     await again.close();
+  });
+
+  it("appends deltas for puts with changed nodes and bounds the journal by snapshots", async () => {
+    const dir = await tempDir();
+    const store = await openEmbeddedStore({ dir });
+    const journal = join(dir, "workflows", "default", "big.jsonl");
+    const wf = makeWorkflow("big");
+    const root = wf.status!.nodes!.big!;
+    for (let i = 0; i < 2000; i++) {
+      const id = `big-${i}`;
+      wf.status!.nodes![id] = { id, name: `big(${i})`, displayName: id, type: "Pod", phase: "Succeeded" };
+      (root.children ??= []).push(id);
+    }
+    await store.put(wf);
+    const snapshotBytes = (await stat(journal)).size;
+    expect(snapshotBytes).toBeGreaterThan(200_000);
+    for (let i = 0; i < 300; i++) {
+      const id = `late-${i}`;
+      wf.status!.nodes![id] = { id, name: `late(${i})`, displayName: id, type: "Pod", phase: "Running" };
+      root.children!.push(id);
+      await store.put(wf, { changedNodes: [id, root.id] });
+      const size = (await stat(journal)).size;
+      // Whole documents would add ~200 KB a put; deltas of a few hundred bytes, and a snapshot now and then.
+      expect(size).toBeLessThan(5 * snapshotBytes);
+    }
+    const { readFile } = await import("node:fs/promises");
+    const lines = (await readFile(journal, "utf8")).trimEnd().split("\n");
+    expect(lines.filter((l) => l.startsWith('{"$delta":1,')).length).toBeGreaterThan(100);
+    await store.close();
+    const reopened = await openEmbeddedStore({ dir });
+    const got = await reopened.get("default", "big");
+    expect(got?.status?.nodes?.big?.children).toEqual(root.children);
+    expect(Object.keys(got!.status!.nodes!).length).toBe(2301);
+    expect(got?.metadata.resourceVersion).toBe("301");
+    await reopened.close();
+  });
+
+  it("upgrades a format 1 folder and reads its journals", async () => {
+    const dir = await tempDir();
+    const { mkdir, readFile } = await import("node:fs/promises");
+    await mkdir(join(dir, "workflows", "default"), { recursive: true });
+    await writeFile(join(dir, "format.json"), '{"format":"skiff-embedded-store","version":1}\n');
+    const old = {
+      ...makeWorkflow("old", { message: "v1" }),
+      metadata: { name: "old", resourceVersion: "4" },
+    };
+    await writeFile(join(dir, "workflows", "default", "old.jsonl"), JSON.stringify(old) + "\n");
+    const store = await openEmbeddedStore({ dir });
+    expect((await store.get("default", "old"))?.status?.message).toBe("v1");
+    expect(JSON.parse(await readFile(join(dir, "format.json"), "utf8"))).toMatchObject({ version: 2 });
+    await store.close();
   });
 
   it("bundles with esbuild and runs the bundle on every Node major present (20 and 24 here)", async () => {

@@ -60,9 +60,12 @@ function run(cmd: string, args: string[], user: { uid: number; gid: number } | u
 /**
  * Uses `SKIFF_TEST_POSTGRES_URL` when set; otherwise, when `initdb` and `pg_ctl` exist (on PATH or under
  * `/usr/lib/postgresql/<version>/bin`), starts a throwaway cluster in a temp folder on a free localhost
- * port. `initdb` refuses to run as root, so as root the cluster runs as the `postgres` user.
+ * port. `initdb` refuses to run as root, so as root the cluster runs as the `postgres` user. Unless `durable`,
+ * the cluster does not flush to disk.
  */
-export async function startPostgresServer(): Promise<PostgresServer | NoPostgres> {
+export async function startPostgresServer(
+  options: { durable?: boolean } = {},
+): Promise<PostgresServer | NoPostgres> {
   const given = process.env.SKIFF_TEST_POSTGRES_URL;
   if (given) return { url: given, stop: async () => undefined };
 
@@ -109,10 +112,9 @@ export async function startPostgresServer(): Promise<PostgresServer | NoPostgres
       `-p ${port}`,
       `-k ${sockets}`,
       "-c listen_addresses=127.0.0.1",
-      // A throwaway cluster: durability is PostgreSQL's business, not what these tests check.
-      "-c fsync=off",
-      "-c synchronous_commit=off",
-      "-c full_page_writes=off",
+      // A throwaway cluster: durability is PostgreSQL's business, not what these tests check. Benchmarks ask
+      // for PostgreSQL's defaults, so that a commit costs what it costs in production.
+      ...(options.durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
       "-c max_connections=200",
     ].join(" ");
     await run(
