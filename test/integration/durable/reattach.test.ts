@@ -3,16 +3,41 @@ import { dirname, join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../../runtime/executors/docker/index.js";
+import type { Workflow } from "../../../runtime/spec/types.js";
 import { DOCKER_AVAILABLE } from "../docker/helpers.js";
 import { bundleCli, cli, newTrial, ROOT, start, stored, type Trial } from "./helpers.js";
 
 const FIXTURE = join(ROOT, "test/integration/durable/fixtures/long-step.yaml");
 const docker = new Docker();
 
+/** One executor the fault is tried with: its config, and what of the long step is still running. */
+interface ExecutorCase {
+  name: string;
+  available: boolean;
+  config: string;
+  /** What of the workflow's steps is still there (`running` only: what still runs). */
+  leftovers(wf: Workflow, running: boolean): Promise<string[]>;
+}
+
+const CASES: ExecutorCase[] = [
+  {
+    name: "docker",
+    available: DOCKER_AVAILABLE,
+    config: "executor: docker\nimageMap:\n  busybox: skiff-test/busybox:latest\n",
+    async leftovers(wf, running) {
+      const list = await docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`${LABELS.workflowUid}=${wf.metadata.uid ?? ""}`] }),
+      });
+      return list.filter((c) => !running || c.State === "running").map((c) => c.Names.join(","));
+    },
+  },
+];
+
 let cliPath = "";
 const trials: Trial[] = [];
 beforeAll(async () => {
-  if (DOCKER_AVAILABLE) cliPath = await bundleCli();
+  if (CASES.some((c) => c.available)) cliPath = await bundleCli();
 }, 60_000);
 afterAll(() => {
   for (const t of trials) rmSync(t.state, { recursive: true, force: true });
@@ -25,51 +50,45 @@ function runs(t: Trial): string[] {
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
 }
 
-async function containersOf(uid: string, state?: string): Promise<string[]> {
-  const list = await docker.listContainers({
-    all: true,
-    filters: JSON.stringify({ label: [`${LABELS.workflowUid}=${uid}`] }),
-  });
-  return list.filter((c) => !state || c.State === state).map((c) => c.Names.join(","));
-}
+describe.each(CASES)("skiff run killed while a step runs ($name), then skiff resume", (c) => {
+  it.skipIf(!c.available)(
+    "re-attaches the running step: it runs exactly once, its logs are stored once, nothing is left",
+    async () => {
+      const t = newTrial();
+      mkdirSync(t.workspace, { recursive: true });
+      trials.push(t);
+      const config = join(t.state, "skiff.yaml");
+      writeFileSync(config, c.config);
 
-describe.skipIf(!DOCKER_AVAILABLE)("skiff run killed while a step runs (Docker), then skiff resume", () => {
-  it("re-attaches the running step: it runs exactly once, its logs are stored once, nothing is left", async () => {
-    const t = newTrial();
-    mkdirSync(t.workspace, { recursive: true });
-    trials.push(t);
-    const config = join(t.state, "skiff.yaml");
-    writeFileSync(config, "executor: docker\nimageMap:\n  busybox: skiff-test/busybox:latest\n");
+      const run = start(cliPath, t, ["run", FIXTURE, "--config", config]);
+      for (let i = 0; i < 600 && !runs(t).includes("start"); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(runs(t), "the long step started").toEqual(["start"]);
+      // Let the store take the Running phase and the first log line.
+      await new Promise((r) => setTimeout(r, 300));
+      run.child.kill("SIGKILL");
+      await run.done;
 
-    const run = start(cliPath, t, ["run", FIXTURE, "--config", config]);
-    for (let i = 0; i < 600 && !runs(t).includes("start"); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(runs(t), "the long step started").toEqual(["start"]);
-    // Let the store take the Running phase and the first log line.
-    await new Promise((r) => setTimeout(r, 300));
-    run.child.kill("SIGKILL");
-    await run.done;
+      const atKill = (await stored(cliPath, t, "long-step"))!;
+      const long = Object.values(atKill.status?.nodes ?? {}).find((n) => n.displayName === "long");
+      expect(long?.phase).toBe("Running");
+      // The killed run left its step running.
+      expect(await c.leftovers(atKill, true)).not.toEqual([]);
 
-    const atKill = await stored(cliPath, t, "long-step");
-    const long = Object.values(atKill?.status?.nodes ?? {}).find((n) => n.displayName === "long");
-    expect(long?.phase).toBe("Running");
-    const uid = atKill?.metadata.uid ?? "";
-    // The killed run left its step running.
-    expect(await containersOf(uid, "running")).toHaveLength(1);
-
-    const resumed = await cli(cliPath, t, ["resume", "long-step", "--config", config]);
-    expect(resumed.code, resumed.stderr + resumed.stdout.slice(-2000)).toBe(0);
-    const final = await stored(cliPath, t, "long-step");
-    expect(final?.status?.phase).toBe("Succeeded");
-    expect(runs(t)).toEqual(["start", "end"]);
-    const nodes = Object.values(final?.status?.nodes ?? {});
-    expect(nodes.find((n) => n.displayName === "long")?.outputs?.result).toBe("long-begin\nlong-end");
-    expect(nodes.find((n) => n.displayName === "after")?.inputs?.parameters?.[0]?.value).toBe(
-      "long-begin\nlong-end",
-    );
-    expect(nodes.find((n) => n.displayName === "after")?.phase).toBe("Succeeded");
-    const logs = await cli(cliPath, t, ["logs", "long-step", "--node", "long"]);
-    expect(logs.stdout.match(/long-begin/g)).toHaveLength(1);
-    expect(logs.stdout.match(/long-end/g)).toHaveLength(1);
-    expect(await containersOf(uid)).toEqual([]);
-  }, 90_000);
+      const resumed = await cli(cliPath, t, ["resume", "long-step", "--config", config]);
+      expect(resumed.code, resumed.stderr + resumed.stdout.slice(-2000)).toBe(0);
+      const final = (await stored(cliPath, t, "long-step"))!;
+      expect(final.status?.phase).toBe("Succeeded");
+      expect(runs(t)).toEqual(["start", "end"]);
+      const nodes = Object.values(final.status?.nodes ?? {});
+      expect(nodes.find((n) => n.displayName === "long")?.outputs?.result).toBe("long-begin\nlong-end");
+      const after = nodes.find((n) => n.displayName === "after");
+      expect(after?.phase).toBe("Succeeded");
+      expect(after?.inputs?.parameters?.[0]?.value).toBe("long-begin\nlong-end");
+      const logs = await cli(cliPath, t, ["logs", "long-step", "--node", "long"]);
+      expect(logs.stdout.match(/long-begin/g)).toHaveLength(1);
+      expect(logs.stdout.match(/long-end/g)).toHaveLength(1);
+      expect(await c.leftovers(final, false)).toEqual([]);
+    },
+    90_000,
+  );
 });
