@@ -304,5 +304,9 @@ describe("archive, list and delete filters", () => {
     expect((await skiff(t, "archive", "get", failed, "-o", "name")).stdout).toBe(`${failed}\n`);
     const fromArchive = await skiff(t, "resubmit", failed, "-p", "want=pass", ...NO_SANDBOX, "--wait");
     expect(fromArchive.code, fromArchive.stderr).toBe(0);
+
+    const removed = await skiff(t, "archive", "delete", failed);
+    expect(removed.stdout).toBe(`archived workflow ${failed} deleted (1 run)\n`);
+    expect((await skiff(t, "archive", "get", failed)).stderr).toMatch(/SKF-RUN-011/);
   }, 120_000);
 });

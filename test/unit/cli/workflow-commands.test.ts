@@ -202,6 +202,23 @@ spec:
   });
 });
 
+describe("archive", () => {
+  it("the embedded store deletes one archived run by uid, or every run of a name", async () => {
+    const s = await store();
+    const done = (uid: string, finishedAt: string) => s.put(wf("w", "Succeeded", { uid }, finishedAt));
+    await done("u1", "2030-01-01T00:00:00Z");
+    await done("u2", "2030-01-01T00:01:00Z");
+    await done("u3", "2030-01-01T00:02:00Z");
+    expect(await s.archiveDelete!("default", "w", "u3")).toBe(1);
+    expect((await s.archiveGet("default", "w"))?.metadata.uid).toBe("u2");
+    expect(await s.archiveDelete!("default", "w", "u3")).toBe(0);
+    expect(await s.archiveDelete!("default", "w")).toBe(2);
+    expect(await s.archiveList()).toEqual([]);
+    // The live workflow stays.
+    expect((await s.get("default", "w"))?.metadata.uid).toBe("u3");
+  });
+});
+
 function helpOf(program: Command, path: string[]): string {
   let cmd = program;
   for (const p of path) cmd = cmd.commands.find((c) => c.name() === p)!;
