@@ -86,6 +86,8 @@ export interface HostSettings {
   extraCACerts?: string;
   /** Where claims that the workflow did not create (existing PVCs) keep their contents, across workflows. */
   volumesDir: string;
+  /** Where steps' records are made (see `HostExecutorOptions.recordsDir`). */
+  recordsDir: string;
 }
 
 /** Argo writes a script's `source` here; the sandbox puts it at the same place. */
@@ -287,8 +289,7 @@ export class HostExecutor implements Executor {
   /** Where a step's records live: derived from the request alone, so a later controller finds them. */
   private recordsDir(request: StepRequest): string {
     const wf = path.join(
-      this.settings.workDir,
-      "records",
+      this.settings.recordsDir,
       `${safeName(request.workflowName)}-${safeName(request.workflowUid)}`,
     );
     this.workflowRecords.add(wf);
@@ -338,7 +339,7 @@ export class HostExecutor implements Executor {
     this.doneRecords.length = 0;
     for (const dir of this.workflowRecords) await rm(dir, { recursive: true, force: true });
     this.workflowRecords.clear();
-    await rmdir(path.join(this.settings.workDir, "records")).catch(() => undefined);
+    await rmdir(this.settings.recordsDir).catch(() => undefined);
     await Promise.all(this.removals);
     if (this.rootDir) {
       const dir = await this.rootDir.catch(() => undefined);

@@ -23,11 +23,13 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
   let dir: string;
   let workspace: string;
   let workDir: string;
+  let recordsDir: string;
   const executors: Executor[] = [];
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "skiff-attach-test-"));
     workspace = path.join(dir, "ws");
     workDir = path.join(dir, "work");
+    recordsDir = path.join(dir, "records");
     mkdirSync(workspace);
   });
   afterAll(async () => {
@@ -68,7 +70,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
       evaluate: () => undefined,
     };
   };
-  const records = (req: StepRequest) => path.join(workDir, "records", `wf-${req.workflowUid}`, req.nodeId);
+  const records = (req: StepRequest) => path.join(recordsDir, `wf-${req.workflowUid}`, req.nodeId);
   const statusLines = (req: StepRequest): Record<string, number>[] => {
     const file = path.join(records(req), "main.status");
     if (!existsSync(file)) return [];
@@ -82,7 +84,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
   const startInKilledController = async (req: StepRequest): Promise<void> => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", FIXTURE, JSON.stringify({ sandbox, workDir }), JSON.stringify(req)],
+      ["--import", "tsx", FIXTURE, JSON.stringify({ sandbox, workDir, recordsDir }), JSON.stringify(req)],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     let out = "";
@@ -94,7 +96,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
   };
 
   const attach = async (req: StepRequest) => {
-    const executor = createHostExecutor({ sandbox, workDir, killGracePeriodMs: 2000 });
+    const executor = createHostExecutor({ sandbox, workDir, recordsDir, killGracePeriodMs: 2000 });
     executors.push(executor);
     const handle = await executor.attach!(req);
     return { executor, handle };
@@ -118,7 +120,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
     await startInKilledController(req);
     const [started] = statusLines(req);
     expect(groupAlive(started!.pid!)).toBe(true);
-    const executor = createHostExecutor({ sandbox, workDir, killGracePeriodMs: 2000 });
+    const executor = createHostExecutor({ sandbox, workDir, recordsDir, killGracePeriodMs: 2000 });
     executors.push(executor);
     const { result, lines } = await follow(executor, req, "go-running");
     expect(result.phase).toBe("Failed");
@@ -139,7 +141,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
     await startInKilledController(req);
     writeFileSync(path.join(workspace, "go-away"), "");
     await until(() => statusLines(req).length === 2, "the step's end to be recorded");
-    const executor = createHostExecutor({ sandbox, workDir, killGracePeriodMs: 2000 });
+    const executor = createHostExecutor({ sandbox, workDir, recordsDir, killGracePeriodMs: 2000 });
     executors.push(executor);
     const { result, lines } = await follow(executor, req);
     expect(result.phase).toBe("Failed");
@@ -163,7 +165,7 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
       // gone with its supervisor (bwrap's --die-with-parent)
     }
     await until(() => !groupAlive(started!.pid!), "the step to be gone");
-    const executor = createHostExecutor({ sandbox, workDir, killGracePeriodMs: 2000 });
+    const executor = createHostExecutor({ sandbox, workDir, recordsDir, killGracePeriodMs: 2000 });
     executors.push(executor);
     const { result, lines } = await follow(executor, req);
     expect(result.phase).toBe("Error");
