@@ -304,8 +304,12 @@ export class WorkflowOperator {
     this.startedAtMs = status.startedAt ? Date.parse(status.startedAt) : now;
     for (const n of Object.values(this.nodes)) {
       if (n.children?.length) this.childSets.set(n.id, new Set(n.children));
-      if (n.type === "Pod" && (n.phase === "Running" || n.phase === "Pending"))
+      if (n.type === "Pod" && (n.phase === "Running" || n.phase === "Pending")) {
         this.recovering.set(n.id, n.phase);
+        // A daemon that was up counts as fulfilled; one that can be re-attached is followed again instead,
+        // so that it is killed when its scope ends.
+        if (n.daemoned && options.executor.attach) delete n.daemoned;
+      }
       if (isExecutable(n.type)) {
         this.execTotal++;
         if (n.phase === "Succeeded" || n.phase === "Skipped" || n.phase === "Omitted") this.execDone++;

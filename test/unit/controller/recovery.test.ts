@@ -170,6 +170,49 @@ describe("recovery re-attaches running steps", () => {
     expect(n("ra.B").outputs?.parameters?.[0]?.value).toBe("restarted");
   });
 
+  it("re-attaches a daemon: it is not started again, still serves its IP, and is killed at the end", async () => {
+    const compiled = compileYaml(`
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: rd}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: server, template: server}
+    - - {name: client, template: client, arguments: {parameters: [{name: ip, value: "{{steps.server.ip}}"}]}}
+  - name: server
+    daemon: true
+    container: {image: nginx}
+  - name: client
+    inputs: {parameters: [{name: ip}]}
+    container: {image: x, args: ["{{inputs.parameters.ip}}"]}
+`);
+    const h1 = harness({ auto: false });
+    h1.exec.script("server", { daemon: { ip: "10.9.9.9" } });
+    h1.exec.script("client", { duration: 10_000 });
+    const first = start(compiled, h1);
+    for (let i = 0; i < 50 && h1.exec.requests.length < 2; i++) {
+      h1.clock.advance(0);
+      await new Promise((r) => setImmediate(r));
+    }
+    const persisted = first.snapshot();
+    expect(nodeFinder(persisted)("rd[0].server").daemoned).toBe(true);
+    first.stop("Terminate");
+    await first.done;
+    const h = attaching();
+    h.exec.script("server", { daemon: { ip: "10.9.9.9" } });
+    const wf = await resumeWorkflow(compiled, persisted, { executor: h.exec, clock: h.clock }).done;
+    const n = nodeFinder(wf);
+    expect(wf.status?.phase).toBe("Succeeded");
+    expect(h.exec.attached.map((r) => r.nodeName)).toEqual(["rd[0].server", "rd[1].client"]);
+    expect(h.exec.started).toEqual([]);
+    expect(n("rd[0].server").phase).toBe("Succeeded");
+    expect(n("rd[0].server").podIP).toBe("10.9.9.9");
+    expect(h.exec.kills.map((k) => k.nodeName)).toEqual(["rd[0].server"]);
+  });
+
   it("does not attach nodes of a fresh run or nodes that finished before the crash", async () => {
     const compiled = compileYaml(DAG(""));
     const persisted = await persistedWhileRunning(compiled, "ra.B");
