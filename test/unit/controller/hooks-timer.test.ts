@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HOOK_REEVALUATION_MS } from "../../../runtime/controller/operator.js";
+import { HOOK_REEVALUATION_MS } from "../../../runtime/controller/index.js";
 import { harness, run, start, until } from "./helpers.js";
 
 describe("lifecycle hooks on a timer", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resumeWorkflow } from "../../../runtime/controller/index.js";
+import { resumeWorkflow, storedTemplateKey } from "../../../runtime/controller/index.js";
 import type { CompiledWorkflow } from "../../../runtime/spec/compiled.js";
 import type { Workflow } from "../../../runtime/spec/types.js";
 import { compileYaml, harness, nodeFinder, run, start } from "./helpers.js";
@@ -156,5 +156,19 @@ describe("status.storedWorkflowTemplateSpec", () => {
       ["wr[0].in", "v1"],
       ["wr[1].last", "v1"],
     ]);
+  });
+});
+
+describe("storedTemplateKey", () => {
+  const root = { id: "", kind: "Workflow", name: "wf" } as const;
+  const wft = { id: "namespaced/lib", kind: "WorkflowTemplate", name: "lib" } as const;
+  it("keys templateRefs and names used inside WorkflowTemplates, not the workflow's own or inline ones", () => {
+    expect(storedTemplateKey({ templateRef: { name: "lib", template: "t" } }, root)).toBe("namespaced/lib/t");
+    expect(storedTemplateKey({ templateRef: { name: "c", template: "t", clusterScope: true } }, wft)).toBe(
+      "cluster/c/t",
+    );
+    expect(storedTemplateKey({ template: "inner" }, wft)).toBe("namespaced/lib/inner");
+    expect(storedTemplateKey({ template: "own" }, root)).toBeUndefined();
+    expect(storedTemplateKey({ inline: { container: { image: "x" } } }, wft)).toBeUndefined();
   });
 });
