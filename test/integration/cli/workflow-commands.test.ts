@@ -108,7 +108,7 @@ describe("submit, wait, retry", () => {
     const unknown = await skiff(t, "retry", "nope");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/SKF-RUN-003 workflow default\/nope not found\n {2}hint: /);
-  }, 120_000);
+  }, 300_000);
 
   it("retry in the background; a running workflow cannot be retried", async () => {
     const t = trial();
@@ -129,7 +129,7 @@ describe("submit, wait, retry", () => {
     expect((await skiff(t, "terminate", name)).code).toBe(0);
     const w = await skiff(t, "wait", name);
     expect(w.stdout).toBe(`${name} Failed (Stopped with strategy 'Terminate')\n`);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("resubmit", () => {
@@ -185,7 +185,7 @@ describe("resubmit", () => {
       "name",
     );
     expect(byLabel.stdout.split("\n").filter(Boolean).sort()).toEqual([memoName, ok].sort());
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("suspend, resume, stop, terminate, watch on a submitted workflow", () => {
@@ -216,7 +216,7 @@ describe("suspend, resume, stop, terminate, watch on a submitted workflow", () =
     const after = await skiff(t, "watch", name);
     expect(after.code).toBe(0);
     expect(after.stdout).toMatch(/Status: +Succeeded/);
-  }, 120_000);
+  }, 300_000);
 
   it("stop kills the step and runs the exit handler; terminate does not run it", async () => {
     const t = trial();
@@ -251,7 +251,7 @@ describe("suspend, resume, stop, terminate, watch on a submitted workflow", () =
     const late = await skiff(t, "stop", terminated);
     expect(late.code).toBe(2);
     expect(late.stderr).toMatch(/SKF-RUN-004 workflow .* is not running \(phase Failed\)/);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("archive, list and delete filters", () => {
@@ -308,5 +308,5 @@ describe("archive, list and delete filters", () => {
     const removed = await skiff(t, "archive", "delete", failed);
     expect(removed.stdout).toBe(`archived workflow ${failed} deleted (1 run)\n`);
     expect((await skiff(t, "archive", "get", failed)).stderr).toMatch(/SKF-RUN-011/);
-  }, 120_000);
+  }, 300_000);
 });
