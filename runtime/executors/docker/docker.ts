@@ -19,7 +19,7 @@ import type {
   StepResult,
 } from "../../interfaces/executor.js";
 import { templateTypeOf, type Container, type K8sObject, type TemplateType } from "../../spec/types.js";
-import { planVolumeMounts, type VolumeMountPlan } from "../host/volumes.js";
+import { planVolumeMounts, type VolumeMountPlan } from "../shared/volumes.js";
 import { EXEC_CODES } from "../shared/codes.js";
 import { runDataStep } from "../shared/data.js";
 import { runHttpStep } from "../shared/http.js";

@@ -49,7 +49,7 @@ import {
   type SandboxLayout,
 } from "./sandbox.js";
 import { Supervisor } from "./supervisor.js";
-import { planVolumeMounts, type VolumeMountPlan } from "./volumes.js";
+import { planVolumeMounts, type VolumeMountPlan } from "../shared/volumes.js";
 
 /** Host environment variables a step inherits unless told otherwise. Secrets in the host env stay out. */
 export const DEFAULT_INHERITED_ENV = [
