@@ -268,6 +268,11 @@ export class WorkflowOperator {
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private putQueued = false;
+  /** Nodes changed since the last put (ids), so the store writes those only; the first put is whole. */
+  private readonly changedNodes = new Set<string>();
+  /** Nodes not fulfilled yet: their fields change in many places, so every put carries them. */
+  private readonly activeNodes = new Set<string>();
+  private wholePut = true;
   private finished = false;
   private wfHookRuns: Promise<unknown>[] = [];
   private wfHooksFired = new Set<string>();
@@ -304,6 +309,7 @@ export class WorkflowOperator {
     this.startedAtMs = status.startedAt ? Date.parse(status.startedAt) : now;
     for (const n of Object.values(this.nodes)) {
       if (n.children?.length) this.childSets.set(n.id, new Set(n.children));
+      if (!isFulfilled(n)) this.activeNodes.add(n.id);
       if (n.type === "Pod" && (n.phase === "Running" || n.phase === "Pending")) {
         this.recovering.set(n.id, n.phase);
         // A daemon that was up counts as fulfilled; one that can be re-attached is followed again instead,
@@ -517,6 +523,8 @@ export class WorkflowOperator {
     if (message) status.message = message;
     else delete status.message;
     status.progress = computeProgress(this.nodes);
+    // computeProgress sets the progress of every non-leaf node: the final state is put whole.
+    this.wholePut = true;
     status.conditions = [
       ...(status.conditions ?? []).filter((c) => c.type !== "Completed"),
       { type: "Completed", status: "True" },
@@ -762,7 +770,7 @@ export class WorkflowOperator {
     }
     this.nodes[id] = node;
     this.emit({ type: "node-updated", workflow: this.wf, node });
-    this.touch();
+    this.touch(node);
     return node;
   }
 
@@ -797,7 +805,7 @@ export class WorkflowOperator {
       const listeners = this.phaseListeners.get(node.id);
       if (listeners) for (const l of listeners) l();
     }
-    this.touch();
+    this.touch(node);
   }
 
   private updateWorkflowProgress(): void {
@@ -813,7 +821,7 @@ export class WorkflowOperator {
     if (set.has(childId)) return;
     set.add(childId);
     (parent.children ??= []).push(childId);
-    this.touch();
+    this.touch(parent);
   }
 
   private onPhaseChange(node: NodeStatus, fn: () => void): () => void {
@@ -871,8 +879,13 @@ export class WorkflowOperator {
     }
   }
 
-  /** Marks the status changed; transitions within one macrotask are persisted together. */
-  private touch(): void {
+  /** Marks the status (and `node`) changed; transitions within one macrotask are persisted together. */
+  private touch(node?: NodeStatus): void {
+    if (node) {
+      this.changedNodes.add(node.id);
+      if (isFulfilled(node)) this.activeNodes.delete(node.id);
+      else this.activeNodes.add(node.id);
+    }
     this.dirty = true;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -896,10 +909,15 @@ export class WorkflowOperator {
       this.putQueued = true;
       this.flushing = this.flushing.then(async () => {
         this.putQueued = false;
+        for (const id of this.activeNodes) this.changedNodes.add(id);
+        const changedNodes = this.wholePut ? undefined : [...this.changedNodes];
+        this.wholePut = false;
+        this.changedNodes.clear();
         try {
-          await store.put(this.wf);
+          await store.put(this.wf, changedNodes && { changedNodes });
         } catch {
-          // Persistence failures are the store's to report; the run goes on.
+          // Persistence failures are the store's to report; the run goes on, and the next put is whole.
+          this.wholePut = true;
         }
       });
     }
