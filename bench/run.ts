@@ -2,7 +2,7 @@
 // invocation on this machine, so the figures do not depend on how fast the machine is.
 //   npm run bench            (all)      npm run bench -- --quick   (smaller N, for a smoke run)
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 
 const quick = process.argv.includes("--quick");
@@ -124,4 +124,8 @@ log(
 log("");
 // Analysis of the figures, kept with the generator so that a re-run keeps it (update it with the figures).
 lines.push(readFileSync("bench/NOTES.md", "utf8").trimEnd());
+// bench/persistence.ts writes its own block: keep it as it is.
+const previous = existsSync("docs/performance.md") ? readFileSync("docs/performance.md", "utf8") : "";
+const persistence = /<!-- persistence:start -->[\s\S]*<!-- persistence:end -->/.exec(previous)?.[0];
+if (persistence) lines.push("", persistence);
 if (!quick) writeFileSync("docs/performance.md", lines.join("\n") + "\n");
