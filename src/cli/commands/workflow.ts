@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import { SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
 import type { ControllerEvent } from "../../../runtime/interfaces/events.js";
 import type { Store } from "../../../runtime/interfaces/store.js";
-import type { NodePhase, Workflow } from "../../../runtime/spec/types.js";
+import type { NodePhase, NodeStatus, Workflow } from "../../../runtime/spec/types.js";
 import type { SkiffConfig } from "../../config/index.js";
 import { createConsoleReporter, type ConsoleReporter } from "../../reporters/console/live.js";
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
@@ -100,8 +100,14 @@ export function storeUpdatesToEvents(onEvent: (e: ControllerEvent) => void): (wf
       started = true;
       onEvent({ type: "workflow-started", workflow: wf });
     }
-    const nodes = Object.values(wf.status?.nodes ?? {}).sort((a, b) =>
-      (a.startedAt ?? "").localeCompare(b.startedAt ?? ""),
+    // In the order things happened: starts parents first, completions children first.
+    const done = (n: NodeStatus) => n.finishedAt !== undefined;
+    const at = (n: NodeStatus) => (done(n) ? n.finishedAt : n.startedAt) ?? "";
+    const nodes = Object.values(wf.status?.nodes ?? {}).sort(
+      (a, b) =>
+        at(a).localeCompare(at(b)) ||
+        Number(done(a)) - Number(done(b)) ||
+        (done(a) ? b.name.length - a.name.length : a.name.length - b.name.length),
     );
     for (const node of nodes) {
       const previousPhase = phases.get(node.id);
