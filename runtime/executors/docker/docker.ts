@@ -21,6 +21,7 @@ import type {
 import { templateTypeOf, type Container, type K8sObject, type TemplateType } from "../../spec/types.js";
 import { planVolumeMounts, type VolumeMountPlan } from "../shared/volumes.js";
 import { EXEC_CODES } from "../shared/codes.js";
+import { planPodContainers } from "../shared/containers.js";
 import { runDataStep } from "../shared/data.js";
 import { runHttpStep } from "../shared/http.js";
 import type { ImagesConfig } from "../shared/images.js";
@@ -434,7 +435,6 @@ export class DockerExecutor implements Executor {
     kind: "container" | "script" | "containerSet",
   ): ContainerPlan[] {
     const t = request.template;
-    const plans: ContainerPlan[] = [];
     const plan = (
       c: Container,
       name: string,
@@ -469,36 +469,7 @@ export class DockerExecutor implements Executor {
             : undefined),
       };
     };
-    (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));
-    if (kind === "container") plans.push(plan(t.container!, "main", "main"));
-    if (kind === "script") plans.push(plan(t.script!, "main", "main", [SCRIPT_PATH]));
-    if (kind === "containerSet") {
-      const set = t.containerSet!.containers;
-      const names = new Set<string>();
-      for (const c of set) {
-        if (!c.name || names.has(c.name)) {
-          throw new SkiffError(
-            EXEC_CODES["SKF-EXEC-007"],
-            `containerSet container name '${c.name}' is missing or repeated`,
-          );
-        }
-        names.add(c.name);
-      }
-      for (const c of set) {
-        for (const d of c.dependencies ?? []) {
-          if (!names.has(d)) {
-            throw new SkiffError(
-              EXEC_CODES["SKF-EXEC-007"],
-              `container '${c.name}' depends on unknown container '${d}'`,
-            );
-          }
-        }
-        plans.push(plan(c, c.name, "set"));
-      }
-      assertAcyclic(plans.filter((p) => p.role === "set"));
-    }
-    (t.sidecars ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `sidecar-${i}`, "sidecar")));
-    return plans;
+    return planPodContainers(t, kind, SCRIPT_PATH, plan);
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -1392,25 +1363,6 @@ function applyStop(state: StepState, result: StepResult): void {
   if (!state.stop) return;
   result.phase = "Failed";
   result.message = state.stop.kind === "deadline" ? DEADLINE_MESSAGE : state.stop.reason;
-}
-
-function assertAcyclic(plans: ContainerPlan[]): void {
-  const byName = new Map(plans.map((p) => [p.name, p]));
-  const seen = new Map<string, "visiting" | "done">();
-  const visit = (p: ContainerPlan): void => {
-    const s = seen.get(p.name);
-    if (s === "done") return;
-    if (s === "visiting") {
-      throw new SkiffError(
-        EXEC_CODES["SKF-EXEC-007"],
-        `containerSet dependencies form a cycle through '${p.name}'`,
-      );
-    }
-    seen.set(p.name, "visiting");
-    for (const d of p.dependencies) visit(byName.get(d)!);
-    seen.set(p.name, "done");
-  };
-  plans.forEach(visit);
 }
 
 function bindTarget(bind: string): string {

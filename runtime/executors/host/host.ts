@@ -26,6 +26,7 @@ import type {
 } from "../../interfaces/executor.js";
 import { templateTypeOf, type Container, type K8sObject, type TemplateType } from "../../spec/types.js";
 import { EXEC_CODES } from "../shared/codes.js";
+import { planPodContainers } from "../shared/containers.js";
 import { runDataStep } from "../shared/data.js";
 import { runHttpStep } from "../shared/http.js";
 import { containerArgv, findImageConfig, type ImageConfig, type ImagesConfig } from "../shared/images.js";
@@ -405,7 +406,6 @@ export class HostExecutor implements Executor {
     kind: "container" | "script" | "containerSet",
   ): ContainerPlan[] {
     const t = request.template;
-    const plans: ContainerPlan[] = [];
     const plan = (
       c: Container,
       name: string,
@@ -426,36 +426,7 @@ export class HostExecutor implements Executor {
         (request.workspace ? path.resolve(request.workspace) : "/");
       return { name, role, container: c, argv, env, cwd, dependencies: deps };
     };
-    (t.initContainers ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `init-${i}`, "init")));
-    if (kind === "container") plans.push(plan(t.container!, "main", "main"));
-    if (kind === "script") plans.push(plan(t.script!, "main", "main", [`${SCRIPT_DIR}/script`]));
-    if (kind === "containerSet") {
-      const set = t.containerSet!.containers;
-      const names = new Set<string>();
-      for (const c of set) {
-        if (!c.name || names.has(c.name)) {
-          throw new SkiffError(
-            EXEC_CODES["SKF-EXEC-007"],
-            `containerSet container name '${c.name}' is missing or repeated`,
-          );
-        }
-        names.add(c.name);
-      }
-      for (const c of set) {
-        for (const d of c.dependencies ?? []) {
-          if (!names.has(d)) {
-            throw new SkiffError(
-              EXEC_CODES["SKF-EXEC-007"],
-              `container '${c.name}' depends on unknown container '${d}'`,
-            );
-          }
-        }
-        plans.push(plan(c, c.name, "set"));
-      }
-      orderByDependencies(plans.filter((p) => p.role === "set"));
-    }
-    (t.sidecars ?? []).forEach((c, i) => plans.push(plan(c, c.name ?? `sidecar-${i}`, "sidecar")));
-    return plans;
+    return planPodContainers(t, kind, `${SCRIPT_DIR}/script`, plan);
   }
 
   private environment(
@@ -1103,26 +1074,6 @@ function abortSignalOf(state: StepState): AbortSignal {
     if (state.stop || state.finished) state.abort.abort();
   }
   return state.abort.signal;
-}
-
-/** Sorts containerSet plans so each comes after its dependencies; throws SKF-EXEC-007 on a cycle. */
-function orderByDependencies(plans: ContainerPlan[]): void {
-  const byName = new Map(plans.map((p) => [p.name, p]));
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (p: ContainerPlan): void => {
-    const s = state.get(p.name);
-    if (s === "done") return;
-    if (s === "visiting") {
-      throw new SkiffError(
-        EXEC_CODES["SKF-EXEC-007"],
-        `containerSet dependencies form a cycle through '${p.name}'`,
-      );
-    }
-    state.set(p.name, "visiting");
-    for (const d of p.dependencies) visit(byName.get(d)!);
-    state.set(p.name, "done");
-  };
-  plans.forEach(visit);
 }
 
 function portOf(port: unknown, container: Container): number {

@@ -2,7 +2,7 @@ import path from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import type { StepRequest } from "../../interfaces/executor.js";
 import type { K8sObject } from "../../spec/types.js";
-import { EXEC_CODES } from "../shared/codes.js";
+import { EXEC_CODES } from "./codes.js";
 
 /** A file a `configMap` or `secret` volume holds. */
 export interface VolumeFile {
