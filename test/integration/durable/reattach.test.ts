@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../../runtime/executors/docker/index.js";
 import type { Workflow } from "../../../runtime/spec/types.js";
 import { DOCKER_AVAILABLE } from "../docker/helpers.js";
-import { bundleCli, cli, newTrial, ROOT, start, stored, type Trial } from "./helpers.js";
+import { bundleCli, cli, newTrial, processesWith, ROOT, start, stored, type Trial } from "./helpers.js";
 
 const FIXTURE = join(ROOT, "test/integration/durable/fixtures/long-step.yaml");
 const docker = new Docker();
@@ -15,8 +15,10 @@ interface ExecutorCase {
   name: string;
   available: boolean;
   config: string;
-  /** What of the workflow's steps is still there (`running` only: what still runs). */
-  leftovers(wf: Workflow, running: boolean): Promise<string[]>;
+  /** How long the long step sleeps: unique per case, so `ps` finds its step only. */
+  seconds: string;
+  /** What of the workflow's steps still runs (`wf` unknown) or is still there (`wf` given). */
+  leftovers(wf?: Workflow): Promise<string[]>;
 }
 
 const CASES: ExecutorCase[] = [
@@ -24,12 +26,20 @@ const CASES: ExecutorCase[] = [
     name: "docker",
     available: DOCKER_AVAILABLE,
     config: "executor: docker\nimageMap:\n  busybox: skiff-test/busybox:latest\n",
-    async leftovers(wf, running) {
-      const list = await docker.listContainers({
-        all: true,
-        filters: JSON.stringify({ label: [`${LABELS.workflowUid}=${wf.metadata.uid ?? ""}`] }),
-      });
-      return list.filter((c) => !running || c.State === "running").map((c) => c.Names.join(","));
+    seconds: "8",
+    async leftovers(wf) {
+      const label = wf ? `${LABELS.workflowUid}=${wf.metadata.uid ?? ""}` : `${LABELS.workflow}=long-step`;
+      const list = await docker.listContainers({ all: !!wf, filters: JSON.stringify({ label: [label] }) });
+      return list.map((c) => c.Names.join(","));
+    },
+  },
+  {
+    name: "host",
+    available: true,
+    config: "executor: host\n",
+    seconds: `8.${String(process.pid % 1000).padStart(3, "0")}7`,
+    leftovers() {
+      return processesWith(`sleep ${this.seconds}`);
     },
   },
 ];
@@ -60,19 +70,19 @@ describe.each(CASES)("skiff run killed while a step runs ($name), then skiff res
       const config = join(t.state, "skiff.yaml");
       writeFileSync(config, c.config);
 
-      const run = start(cliPath, t, ["run", FIXTURE, "--config", config]);
+      const run = start(cliPath, t, ["run", FIXTURE, "--config", config, "-p", `seconds=${c.seconds}`]);
       for (let i = 0; i < 600 && !runs(t).includes("start"); i++) await new Promise((r) => setTimeout(r, 50));
       expect(runs(t), "the long step started").toEqual(["start"]);
       // Let the store take the Running phase and the first log line.
       await new Promise((r) => setTimeout(r, 300));
       run.child.kill("SIGKILL");
       await run.done;
+      // The killed run left its step running.
+      expect(await c.leftovers()).not.toEqual([]);
 
       const atKill = (await stored(cliPath, t, "long-step"))!;
       const long = Object.values(atKill.status?.nodes ?? {}).find((n) => n.displayName === "long");
       expect(long?.phase).toBe("Running");
-      // The killed run left its step running.
-      expect(await c.leftovers(atKill, true)).not.toEqual([]);
 
       const resumed = await cli(cliPath, t, ["resume", "long-step", "--config", config]);
       expect(resumed.code, resumed.stderr + resumed.stdout.slice(-2000)).toBe(0);
@@ -87,8 +97,8 @@ describe.each(CASES)("skiff run killed while a step runs ($name), then skiff res
       const logs = await cli(cliPath, t, ["logs", "long-step", "--node", "long"]);
       expect(logs.stdout.match(/long-begin/g)).toHaveLength(1);
       expect(logs.stdout.match(/long-end/g)).toHaveLength(1);
-      expect(await c.leftovers(final, false)).toEqual([]);
+      expect(await c.leftovers(final)).toEqual([]);
     },
-    90_000,
+    180_000,
   );
 });
