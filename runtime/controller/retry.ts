@@ -307,6 +307,7 @@ function buildDag(wf: Workflow): Map<string, DagNode> {
 
 /** Breadth-first from the root node; the exit handler's nodes are not reached. */
 function sortTopologically(dag: Map<string, DagNode>, rootName: string): DagNode[] {
+  if (dag.size === 0) return [];
   const root = [...dag.values()].find((d) => d.node.name === rootName);
   if (!root) throw new WorkflowRetryError("couldn't find root node");
   const out: DagNode[] = [];

@@ -69,7 +69,8 @@ function sourceOf(wf: Workflow): RunSource {
 
 /**
  * Resets a stored Failed/Error workflow as `argo retry` does (`formulateRetryWorkflow`) and stores it, ready
- * to be continued by `recoverWorkflow` (here or in a background process). `SKF-RUN-007` with Argo's message
+ * to be continued by `recoverWorkflow` (here or in a background process). A workflow only in the archive is
+ * put back first. `SKF-RUN-007` with Argo's message
  * when it cannot be retried; `SKF-RUN-005` when a live process still owns it.
  */
 export async function prepareRetry(
@@ -79,6 +80,14 @@ export async function prepareRetry(
   request: RetryRequest,
   now = new Date(),
 ): Promise<Workflow> {
+  const live = await store.get(namespace, name);
+  // A run deleted from the store is retried from its archived copy (as `argo archive retry`).
+  const archived = live ? undefined : await store.archiveGet(namespace, name);
+  if (archived) {
+    const copy = structuredClone(archived);
+    delete copy.metadata.resourceVersion;
+    await store.put(copy, { expectedResourceVersion: "" });
+  }
   let wf = await readRun(store, namespace, name);
   let lease = await store.getLease(namespace, name);
   if (leaseAlive(lease) && !["Failed", "Error", "Succeeded"].includes(wf.status?.phase ?? ""))

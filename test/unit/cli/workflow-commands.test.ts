@@ -182,6 +182,18 @@ spec:
     await expect(prepareRetry(s, "default", "wf", {})).rejects.toThrow(
       /SKF-RUN-007|Cannot retry a workflow in phase Running/,
     );
+    // Deleted but archived: retried from the archive.
+    const archivedOnly: Workflow = {
+      ...failed,
+      metadata: { ...failed.metadata, name: "gone", uid: "u-gone" },
+      status: { ...failed.status, nodes: { gone: pod("gone", "Failed") } },
+    };
+    await s.put(archivedOnly);
+    await s.delete("default", "gone");
+    const back = await prepareRetry(s, "default", "gone", {});
+    expect(back.status?.phase).toBe("Running");
+    expect(back.metadata.uid).toBe("u-gone");
+    await expect(prepareRetry(s, "default", "never", {})).rejects.toThrow(/SKF-RUN-003|not found/);
     await s.put(wf("nosource", "Failed"));
     await expect(prepareRetry(s, "default", "nosource", {})).rejects.toThrow(/no recorded source/);
   });

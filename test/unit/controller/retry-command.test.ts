@@ -206,6 +206,12 @@ describe("formulateRetryWorkflow (argo retry)", () => {
     expect(ids(out)).toEqual(["wf:Running", "wf[0]:Running"]);
   });
 
+  it("a workflow that failed before creating any node is simply run again", () => {
+    const wf = STEPS();
+    wf.status!.nodes = {};
+    expect(formulateRetryWorkflow(wf, { now: NOW }).status).toMatchObject({ phase: "Running", nodes: {} });
+  });
+
   it("a node without a parent is refused as Argo does", () => {
     const wf = STEPS();
     const stray = nodeId("wf", "stray");
