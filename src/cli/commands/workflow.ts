@@ -176,7 +176,23 @@ async function continuePrepared(
   return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
 }
 
+/** `-l a=b,c=d` of `submit` (Argo: "expected labels of the form: NAME1=VALUE2,NAME2=VALUE2"). */
+function parseLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (text ?? "").split(",").filter((p) => p.trim() !== "")) {
+    const i = part.indexOf("=");
+    if (i <= 0)
+      throw new SkiffError(
+        "SKF-CLI-001",
+        `expected labels of the form: NAME1=VALUE2,NAME2=VALUE2. Received: ${text}`,
+      );
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
 interface SubmitOptions extends ExecutorOptions, FollowFlags {
+  labels?: string;
   entrypoint?: string;
   parameter: string[];
   parameterFile?: string;
@@ -198,6 +214,7 @@ function submitCommand(setExitCode: (c: number) => void): Command {
       "--generate-name <prefix>",
       "name prefix, completed by 5 random characters (overrides generateName)",
     )
+    .option("-l, --labels <labels>", "comma-separated labels to add, e.g. team=web,tier=1")
     .option("--config <file>", "Skiff config file")
     .option("--state-dir <dir>", "state folder (default: $SKIFF_STATE_DIR or ~/.local/state/skiff)");
   withExecutorOptions(cmd);
@@ -208,7 +225,7 @@ function submitCommand(setExitCode: (c: number) => void): Command {
       `
 Examples:
   skiff submit examples/hello-world.yaml
-  skiff submit pipeline.yaml -p message=hi --generate-name nightly-
+  skiff submit pipeline.yaml -p message=hi --generate-name nightly- -l team=web
   skiff submit pipeline.yaml --wait            # exit code as skiff run: 0 Succeeded, 1 Failed or Error
   skiff submit pipeline.yaml --watch
   NAME=$(skiff submit pipeline.yaml -o name) && skiff logs "$NAME" --follow
@@ -235,6 +252,8 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
       name,
       workflowDefaults: config.workflowDefaults,
     });
+    const labels = parseLabels(o.labels);
+    for (const c of compiled) c.workflow.metadata.labels = { ...c.workflow.metadata.labels, ...labels };
     store = await openRunStore(config.stateDir);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {

@@ -260,7 +260,7 @@ describe("archive, list and delete filters", () => {
     const failed = await submit(t, FLAKY, "-p", "want=missing");
     expect((await skiff(t, "wait", failed)).code).toBe(1);
     writeFileSync(join(t.workspace, "pass"), "");
-    const ok = await submit(t, FLAKY, "--name", "fixed-name");
+    const ok = await submit(t, FLAKY, "--name", "fixed-name", "-l", "extra=yes");
     expect(ok).toBe("fixed-name");
     expect((await skiff(t, "wait", ok)).code).toBe(0);
 
@@ -270,6 +270,7 @@ describe("archive, list and delete filters", () => {
       (await skiff(t, "list", "--completed", "-l", "team=cli", "-o", "name")).stdout.split("\n").sort(),
     ).toEqual(["", failed, "fixed-name"].sort());
     expect((await skiff(t, "list", "--running", "-o", "name")).stdout).toBe("");
+    expect((await skiff(t, "list", "-l", "extra=yes,team=cli", "-o", "name")).stdout).toBe("fixed-name\n");
     expect((await skiff(t, "list", "--prefix", "fixed", "-o", "name")).stdout).toBe("fixed-name\n");
     const wide = await skiff(t, "list", "-o", "wide");
     expect(wide.stdout).toMatch(
