@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
 import { SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
@@ -33,6 +34,8 @@ interface ExecutorOptions {
 interface FollowFlags {
   wait?: boolean;
   watch?: boolean;
+  /** Print the step logs until completion (implies waiting). */
+  log?: boolean;
   output?: string;
 }
 
@@ -52,6 +55,7 @@ function withFollowOptions(cmd: Command): Command {
   return cmd
     .option("--wait", "wait for the workflow to complete; exit 0 when it Succeeded, 1 otherwise")
     .option("--watch", "show the live status tree until the workflow completes")
+    .option("--log", "print the step logs until the workflow completes (exit code as --wait)")
     .addOption(new Option("-o, --output <format>", "print the workflow").choices(["name", "json", "yaml"]));
 }
 
@@ -76,6 +80,9 @@ function printWorkflow(wf: Workflow, output: string | undefined): void {
   else if (output === "yaml") process.stdout.write(stringify(wf));
   else process.stdout.write(renderSummary(wf).join("\n") + "\n");
 }
+
+/** Where the progress lines go when only the step logs are wanted. */
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 function liveReporter(): ConsoleReporter {
   const live = process.stdout.isTTY === true && process.env.CI === undefined;
@@ -124,10 +131,31 @@ export function storeUpdatesToEvents(onEvent: (e: ControllerEvent) => void): (wf
   };
 }
 
-/** Follows a workflow run elsewhere: the live tree with `--watch`, one final line with `--wait`. */
+/** Prints the step lines the store receives for a workflow until it completes, as `skiff logs -f`. */
+async function printLogs(store: Store, namespace: string, name: string, since: string | undefined) {
+  const names = new Map<string, string>();
+  for await (const line of store.readLogs(namespace, name, { follow: true, ...(since ? { since } : {}) })) {
+    if (!names.has(line.nodeId)) {
+      const n = (await store.get(namespace, name))?.status?.nodes?.[line.nodeId];
+      names.set(line.nodeId, n?.displayName ?? n?.name ?? line.nodeId);
+    }
+    process.stdout.write(`${names.get(line.nodeId)}: ${line.text}\n`);
+  }
+}
+
+/** Follows a workflow run elsewhere: the live tree with `--watch`, one final line with `--wait`/`--log`. */
 async function follow(store: Store, namespace: string, name: string, flags: FollowFlags): Promise<number> {
   let wf: Workflow;
-  if (flags.watch) {
+  if (flags.log && !flags.watch) {
+    const started = (await readRun(store, namespace, name)).status?.startedAt;
+    [wf] = await Promise.all([
+      followWorkflow(store, namespace, name),
+      printLogs(store, namespace, name, started),
+    ]);
+    process.stdout.write(
+      `${name} ${wf.status?.phase}${wf.status?.message ? ` (${wf.status.message})` : ""}\n`,
+    );
+  } else if (flags.watch) {
     const reporter = liveReporter();
     wf = await followWorkflow(store, namespace, name, {
       onUpdate: storeUpdatesToEvents((e) => reporter.onEvent(e)),
@@ -150,7 +178,7 @@ async function continuePrepared(
   o: CommonOptions & ExecutorOptions & FollowFlags,
 ): Promise<number> {
   const name = wf.metadata.name ?? "";
-  if (!o.wait && !o.watch) {
+  if (!o.wait && !o.watch && !o.log) {
     await startDetached(store, o.namespace, name, {
       stateDir: config.stateDir,
       ...(o.config ? { config: o.config } : {}),
@@ -163,12 +191,16 @@ async function continuePrepared(
   if (o.output) printWorkflow(wf, o.output);
   // The run opens the store itself; two open handles of the embedded store in one process do not mix.
   await store.close();
-  const reporter = o.watch ? liveReporter() : undefined;
+  const reporter = o.watch
+    ? liveReporter()
+    : o.log
+      ? createConsoleReporter({ out: discard, logOut: process.stdout, live: false, logs: true })
+      : undefined;
   const done = await recoverWorkflow(wf, config, {
     ...(reporter ? { onEvent: (e: ControllerEvent) => reporter.onEvent(e) } : {}),
     signals: true,
   });
-  if (reporter) reporter.finish(done);
+  if (o.watch) reporter?.finish(done);
   else
     process.stdout.write(
       `${name} ${done.status?.phase}${done.status?.message ? ` (${done.status.message})` : ""}\n`,
@@ -228,6 +260,7 @@ Examples:
   skiff submit pipeline.yaml -p message=hi --generate-name nightly- -l team=web
   skiff submit pipeline.yaml --wait            # exit code as skiff run: 0 Succeeded, 1 Failed or Error
   skiff submit pipeline.yaml --watch
+  skiff submit pipeline.yaml --log             # the step logs until it completes
   NAME=$(skiff submit pipeline.yaml -o name) && skiff logs "$NAME" --follow
 
 A background skiff process runs each workflow (its output: <state>/background/<namespace>/<name>.log);
@@ -267,11 +300,11 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
         ...(o.sandbox ? { sandbox: o.sandbox } : {}),
       });
       const now = await readRun(store, namespace, wf.metadata.name ?? "");
-      if (!o.watch) printWorkflow(now, o.wait && !o.output ? "name" : o.output);
+      if (!o.watch) printWorkflow(now, (o.wait || o.log) && !o.output ? "name" : o.output);
       submitted.push(now);
     }
     let worst: number = EXIT.ok;
-    if (o.wait || o.watch) {
+    if (o.wait || o.watch || o.log) {
       for (const wf of submitted) {
         const code = await follow(store, wf.metadata.namespace ?? "default", wf.metadata.name ?? "", o);
         if (code !== EXIT.ok) worst = code;

@@ -172,9 +172,15 @@ describe("resubmit", () => {
     expect(notFailed.stderr).toMatch(
       /SKF-RUN-008 workflow must be Failed\/Error to resubmit in memoized mode/,
     );
-    const plain = await skiff(t, "resubmit", ok, ...NO_SANDBOX, "--wait");
+    const plain = await skiff(t, "resubmit", ok, ...NO_SANDBOX, "--log");
     expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/^(a: a\nc: c\n)flaky-[a-z0-9]{5} Succeeded\n$/);
     expect(counts(t).get("a")).toBe(2);
+
+    // submit --log follows the background run's step logs through the store.
+    const logged = await skiff(t, "submit", FLAKY, ...NO_SANDBOX, "--log");
+    expect(logged.code, logged.stderr).toBe(0);
+    expect(logged.stdout).toMatch(/^(flaky-[a-z0-9]{5})\na: a\nc: c\n\1 Succeeded\n$/);
 
     const byLabel = await skiff(
       t,
