@@ -33,6 +33,11 @@ export interface SkiffConfig {
   executor: "auto" | "host" | "docker" | "kubernetes";
   /** Where runs, logs and the embedded artifact repository are kept. */
   stateDir: string;
+  /**
+   * The store of runs, logs, memoized outputs and the archive: a `postgres://` URL or a folder for the
+   * embedded store. Unset: `<stateDir>/store`. `$SKIFF_STORE` overrides it.
+   */
+  store?: string;
   host: { sandbox: "auto" | "bwrap" | "none" };
   images: Record<string, ImageConfig>;
   /**
@@ -123,6 +128,13 @@ export async function loadConfig(
       case "stateDir":
         if (typeof v !== "string") fail("stateDir must be a path", [k]);
         config.stateDir = resolve(config.baseDir, v as string);
+        break;
+      case "store":
+        if (typeof v !== "string" || v === "")
+          fail("store must be a postgres:// URL or the folder of the embedded store", [k]);
+        config.store = /^postgres(ql)?:\/\//.test(v as string)
+          ? (v as string)
+          : resolve(config.baseDir, v as string);
         break;
       case "host":
         if (!isRecord(v)) return fail("host must be a mapping", [k]);

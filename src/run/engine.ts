@@ -131,7 +131,7 @@ export async function runCompiledWorkflow(
     // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
     remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
   });
-  const store = await openRunStore(config.stateDir);
+  const store = await openRunStore(config);
   const owner = newOwnerId();
   try {
     await claimWorkflow(store, namespace, name, owner);

@@ -85,7 +85,7 @@ async function storedStepLogs(stored: Workflow, config: SkiffConfig): Promise<Ma
   );
   const counts = new Map<string, number>();
   if (running.size === 0) return counts;
-  const store = await openRunStore(config.stateDir);
+  const store = await openRunStore(config);
   try {
     const { namespace = "default", name = "" } = stored.metadata;
     for await (const line of store.readLogs(namespace, name)) {

@@ -25,13 +25,22 @@ export const SOURCE_ANNOTATION = "skiff.dev/run-source";
 export const COMMAND_LABEL = "skiff.dev/command";
 export const COMMAND_NAMESPACE = "skiff-commands";
 
-/** The store a config names: `$SKIFF_STORE` (a `postgres://` URL or a folder), else `<stateDir>/store`. */
-export function storeLocation(stateDir: string): string {
-  return process.env.SKIFF_STORE || join(stateDir, "store");
+/** What names the store: the config's `stateDir` and `store` fields. */
+export interface StoreSettings {
+  stateDir: string;
+  store?: string;
 }
 
-export function openRunStore(stateDir: string): Promise<Store> {
-  return createStore(storeLocation(stateDir));
+/**
+ * The store a config names: `$SKIFF_STORE` (a `postgres://` URL or a folder), else the config's `store`,
+ * else `<stateDir>/store`.
+ */
+export function storeLocation(settings: StoreSettings, env: NodeJS.ProcessEnv = process.env): string {
+  return env.SKIFF_STORE || settings.store || join(settings.stateDir, "store");
+}
+
+export function openRunStore(settings: StoreSettings): Promise<Store> {
+  return createStore(storeLocation(settings));
 }
 
 /** `host:pid:random`: readable in error messages, and lets a process on the same host see the owner died. */

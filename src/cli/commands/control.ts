@@ -35,7 +35,7 @@ export async function withStore(
   let store: Store | undefined;
   try {
     const config = await configOf(o);
-    store = await openRunStore(config.stateDir);
+    store = await openRunStore(config);
     setExitCode(await body(store, config));
   } catch (e) {
     printError(e as SkiffError);

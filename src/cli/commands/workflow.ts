@@ -287,7 +287,7 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
     });
     const labels = parseLabels(o.labels);
     for (const c of compiled) c.workflow.metadata.labels = { ...c.workflow.metadata.labels, ...labels };
-    store = await openRunStore(config.stateDir);
+    store = await openRunStore(config);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {
       const source = runSource(paths, loaded.selected[i]!, { entrypoint: o.entrypoint, parameters });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultStateDir, loadConfig } from "../../../src/config/index.js";
 import { readParameters } from "../../../src/cli/commands/run.js";
+import { storeLocation } from "../../../src/run/store.js";
 import { SkiffError } from "../../../runtime/errors/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-config-test-"));
@@ -47,6 +48,21 @@ describe("config file", () => {
     expect(m.code).toBe("SKF-CFG-001");
     const y = await rejection(loadConfig(file("yaml.yaml", "a: [1\n")));
     expect(y.code).toBe("SKF-CFG-002");
+  });
+
+  it("names the store: SKIFF_STORE, else the config's store, else <stateDir>/store", async () => {
+    const folder = await loadConfig(file("store-dir.yaml", "stateDir: state\nstore: runs\n"), {});
+    expect(folder.store).toBe(join(dir, "runs"));
+    expect(storeLocation(folder, {})).toBe(join(dir, "runs"));
+    const url = "postgres://u:p@db:5432/skiff";
+    const pg = await loadConfig(file("store-pg.yaml", `store: ${url}\n`), {});
+    expect(storeLocation(pg, {})).toBe(url);
+    expect(storeLocation(pg, { SKIFF_STORE: "/elsewhere" })).toBe("/elsewhere");
+    const none = await loadConfig(file("store-none.yaml", "stateDir: s\n"), {});
+    expect(storeLocation(none, {})).toBe(join(dir, "s", "store"));
+    const bad = await rejection(loadConfig(file("store-bad.yaml", "executor: host\nstore: [a]\n"), {}));
+    expect(bad.code).toBe("SKF-CFG-002");
+    expect(bad.position?.line).toBe(2);
   });
 
   it("puts state under SKIFF_STATE_DIR, else XDG_STATE_HOME", () => {
