@@ -1,11 +1,14 @@
 // Runs the benchmarks and writes docs/performance.md. Every ratio compares runs made in this same
 // invocation on this machine, so the figures do not depend on how fast the machine is.
 //   npm run bench            (all)      npm run bench -- --quick   (smaller N, for a smoke run)
+//   npm run bench -- --only-a   (only (a); the (b) and (c) sections of docs/performance.md are kept)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 
 const quick = process.argv.includes("--quick");
+const onlyA = process.argv.includes("--only-a");
+const previous = existsSync("docs/performance.md") ? readFileSync("docs/performance.md", "utf8") : "";
 const repeats = quick ? 1 : 3;
 const hasBwrap = spawnSync("bwrap", ["--ro-bind", "/", "/", "true"]).status === 0;
 
@@ -66,13 +69,15 @@ for (const sandbox of hasBwrap ? (["none", "bwrap"] as const) : (["none"] as con
 }
 
 const seqSizes = quick ? [200, 500, 1000] : [1000, 5000, 10000];
-const seq = seqSizes.map((n) => ({ n, r: scenario("flat", { n, parallelism: 50, sandbox: "none" }) }));
-const latency = scenario("latency", { n: quick ? 50 : 200, sandbox: "none" });
+const seq = onlyA
+  ? []
+  : seqSizes.map((n) => ({ n, r: scenario("flat", { n, parallelism: 50, sandbox: "none" }) }));
+const latency = onlyA ? undefined : scenario("latency", { n: quick ? 50 : 200, sandbox: "none" });
 
 log("# Performance");
 log("");
 log(
-  `Measured by \`npm run bench\`${quick ? " --quick" : ""} on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+  `Measured by \`npm run bench${quick ? " -- --quick" : ""}${onlyA ? " -- --only-a" : ""}\`${onlyA ? " (section (a); (b) and (c) are from the last full run)" : ""} on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
 );
 log("Every ratio compares runs of the same invocation on the same machine; each figure is the median of");
 log(
@@ -100,32 +105,39 @@ if (bwrapRows.length) {
   for (const r of bwrapRows) log(r);
   log("");
 }
-log("## (b) withSequence fan-out, parallelism 50");
-log("");
-log(
-  "Target: time per node flat as N grows; peak RSS under 500 MB (RSS of the whole process, TypeScript loader included).",
-);
-log("");
-log("| items | wall time | time per item | nodes in status | peak RSS |");
-log("|---|---|---|---|---|");
-for (const { n, r } of seq)
-  log(`| ${n} | ${fmt(r.ms)} | ${(r.ms / n).toFixed(2)} ms | ${r.nodes as number} | ${r.maxRssMB} MB |`);
-log("");
-log("## (c) From a dependency finishing to its dependent starting");
-log("");
-log("A chain of DAG tasks; the time from the executor reporting a task's end to the controller asking the");
-log("executor to start the next task (engine latency, process start excluded).");
-log("");
-log(`| chain length | median | p99 | max |`);
-log("|---|---|---|---|");
-log(
-  `| ${latency.samples as number} | ${(latency.medianMs as number).toFixed(2)} ms | ${(latency.p99Ms as number).toFixed(2)} ms | ${(latency.maxMs as number).toFixed(2)} ms |`,
-);
-log("");
+if (latency) {
+  log("## (b) withSequence fan-out, parallelism 50");
+  log("");
+  log(
+    "Target: time per node flat as N grows; peak RSS under 500 MB (RSS of the whole process, TypeScript loader included).",
+  );
+  log("");
+  log("| items | wall time | time per item | nodes in status | peak RSS |");
+  log("|---|---|---|---|---|");
+  for (const { n, r } of seq)
+    log(`| ${n} | ${fmt(r.ms)} | ${(r.ms / n).toFixed(2)} ms | ${r.nodes as number} | ${r.maxRssMB} MB |`);
+  log("");
+  log("## (c) From a dependency finishing to its dependent starting");
+  log("");
+  log("A chain of DAG tasks; the time from the executor reporting a task's end to the controller asking the");
+  log("executor to start the next task (engine latency, process start excluded).");
+  log("");
+  log(`| chain length | median | p99 | max |`);
+  log("|---|---|---|---|");
+  log(
+    `| ${latency.samples as number} | ${(latency.medianMs as number).toFixed(2)} ms | ${(latency.p99Ms as number).toFixed(2)} ms | ${(latency.maxMs as number).toFixed(2)} ms |`,
+  );
+  log("");
+} else {
+  // Kept from the last full run: from the (b) heading up to the analysis.
+  const kept = /^## \(b\)[\s\S]*?(?=^## Where the time goes)/m.exec(previous)?.[0];
+  if (kept) lines.push(kept.trimEnd(), "");
+}
 // Analysis of the figures, kept with the generator so that a re-run keeps it (update it with the figures).
 lines.push(readFileSync("bench/NOTES.md", "utf8").trimEnd());
 // bench/persistence.ts writes its own block: keep it as it is.
-const previous = existsSync("docs/performance.md") ? readFileSync("docs/performance.md", "utf8") : "";
-const persistence = /<!-- persistence:start -->[\s\S]*<!-- persistence:end -->/.exec(previous)?.[0];
+// Read again: it may have been written while the benchmarks ran.
+const current = existsSync("docs/performance.md") ? readFileSync("docs/performance.md", "utf8") : "";
+const persistence = /<!-- persistence:start -->[\s\S]*<!-- persistence:end -->/.exec(current)?.[0];
 if (persistence) lines.push("", persistence);
 if (!quick) writeFileSync("docs/performance.md", lines.join("\n") + "\n");

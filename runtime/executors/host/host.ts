@@ -476,7 +476,7 @@ export class HostExecutor implements Executor {
     const startedAt = (state.adopting ? firstRecordedStart(state.records) : undefined) ?? clock.now();
     const timer =
       state.request.deadline !== undefined
-        ? clock.setTimer(state.request.deadline - startedAt, () => {
+        ? clock.setTimer(state.request.deadline - clock.now(), () => {
             state.stop ??= { kind: "deadline" };
             void this.stopProcesses(state);
           })

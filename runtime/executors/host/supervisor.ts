@@ -157,7 +157,9 @@ export class Supervisor {
 
   /** The supervisor died under its steps: they are ended with no exit code. */
   private lost(child: ChildProcess): void {
-    if (this.child === child) this.child = undefined;
+    // A supervisor let go by `close` ends after its steps; the listeners are a newer one's by then.
+    if (this.child !== child) return;
+    this.child = undefined;
     const listeners = [...this.listeners.values()];
     this.listeners.clear();
     this.refs = 0;

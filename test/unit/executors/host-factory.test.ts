@@ -18,4 +18,19 @@ describe("createHostExecutor", () => {
     expect(ex.name).toBe("host");
     expect(ex.capabilities).toEqual({ resource: false, containers: false });
   });
+
+  it("finds a step's records from the work folder alone: executors of one work folder share them, others do not", () => {
+    const recordsOf = (workDir: string) =>
+      (createHostExecutor({ sandbox: "none", workDir }) as unknown as { settings: { recordsDir: string } })
+        .settings.recordsDir;
+    expect(recordsOf("/var/lib/skiff/steps")).toBe(recordsOf("/var/lib/skiff/steps"));
+    expect(recordsOf("/var/lib/skiff/steps")).not.toBe(recordsOf("/var/lib/other/steps"));
+    expect(
+      (
+        createHostExecutor({ sandbox: "none", recordsDir: "/srv/r" }) as unknown as {
+          settings: { recordsDir: string };
+        }
+      ).settings.recordsDir,
+    ).toBe("/srv/r");
+  });
 });
