@@ -797,37 +797,12 @@ export class DockerExecutor implements Executor {
       ) as unknown as Readable;
       await created.putArchive(archive, { path: "/" });
     }
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const line = (stream: "stdout" | "stderr") =>
-      new LineSplitter((text) =>
-        state.logs.push({
-          nodeId: request.nodeId,
-          container: plan.name,
-          stream,
-          time: iso(clock.now()),
-          text,
-        }),
-      );
-    const out = line("stdout");
-    const err = line("stderr");
-    stdout.on("data", (c: Buffer) => {
-      capture?.write(c);
-      out.write(c);
-    });
-    stderr.on("data", (c: Buffer) => err.write(c));
     const attached = (await created.attach({
       stream: true,
       stdout: true,
       stderr: true,
     })) as NodeJS.ReadableStream;
-    const drained = new Promise<void>((resolve) => {
-      const end = (): void => resolve();
-      attached.on("end", end);
-      attached.on("close", end);
-      attached.on("error", end);
-    });
-    docker.modem.demuxStream(attached, stdout, stderr);
+    const output = this.pipeOutput(state, plan, attached, capture);
     const startedAt = clock.now();
     if (state.stop) {
       (attached as Readable).destroy?.();
@@ -864,11 +839,7 @@ export class DockerExecutor implements Executor {
       }
       state.running.delete(created.id);
       const finishedAt = clock.now();
-      await Promise.race([drained, clock.sleep(2000).catch(() => undefined)]);
-      stdout.end();
-      stderr.end();
-      out.end();
-      err.end();
+      await output.finish();
       let oomKilled = false;
       if (exitCode === 137) {
         const info = await created.inspect().catch(() => undefined);
@@ -883,35 +854,24 @@ export class DockerExecutor implements Executor {
   }
 
   /**
-   * Follows a container an earlier process started: its logs from the start (the engine keeps them), then
-   * its exit, which the engine reports at once for a container that exited while no one watched.
+   * Splits a container's multiplexed output stream into log lines of the step (stdout also into the result
+   * capture). `finish` waits for the stream to end (at most 2 s after the exit) and flushes partial lines.
    */
-  private async followContainer(
+  private pipeOutput(
     state: StepState,
     plan: ContainerPlan,
-    attached: AttachedPod,
+    stream: NodeJS.ReadableStream,
     capture: TailBuffer | undefined,
-  ): Promise<RunningContainer> {
+  ): { finish(): Promise<void> } {
     const clock = this.settings.clock;
-    const { request } = state;
-    const info = attached.containers.get(plan.name);
-    if (!info) {
-      // isAttachable let it through: a containerSet container whose dependency failed, never created.
-      const now = clock.now();
-      return {
-        id: "",
-        done: Promise.resolve({ exitCode: null, startedAt: now, finishedAt: now, detail: "not started" }),
-      };
-    }
-    const container = this.settings.docker.getContainer(info.Id);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const line = (stream: "stdout" | "stderr") =>
+    const line = (name: "stdout" | "stderr") =>
       new LineSplitter((text) =>
         state.logs.push({
-          nodeId: request.nodeId,
+          nodeId: state.request.nodeId,
           container: plan.name,
-          stream,
+          stream: name,
           time: iso(clock.now()),
           text,
         }),
@@ -923,18 +883,51 @@ export class DockerExecutor implements Executor {
       out.write(c);
     });
     stderr.on("data", (c: Buffer) => err.write(c));
+    const drained = new Promise<void>((resolve) => {
+      const end = (): void => resolve();
+      stream.on("end", end);
+      stream.on("close", end);
+      stream.on("error", end);
+    });
+    this.settings.docker.modem.demuxStream(stream, stdout, stderr);
+    return {
+      finish: async () => {
+        await Promise.race([drained, clock.sleep(2000).catch(() => undefined)]);
+        stdout.end();
+        stderr.end();
+        out.end();
+        err.end();
+      },
+    };
+  }
+
+  /**
+   * Follows a container an earlier process started: its logs from the start (the engine keeps them), then
+   * its exit, which the engine reports at once for a container that exited while no one watched.
+   */
+  private async followContainer(
+    state: StepState,
+    plan: ContainerPlan,
+    attached: AttachedPod,
+    capture: TailBuffer | undefined,
+  ): Promise<RunningContainer> {
+    const clock = this.settings.clock;
+    const info = attached.containers.get(plan.name);
+    if (!info) {
+      // isAttachable let it through: a containerSet container whose dependency failed, never created.
+      const now = clock.now();
+      return {
+        id: "",
+        done: Promise.resolve({ exitCode: null, startedAt: now, finishedAt: now, detail: "not started" }),
+      };
+    }
+    const container = this.settings.docker.getContainer(info.Id);
     const logs = (await container.logs({
       follow: true,
       stdout: true,
       stderr: true,
     })) as unknown as NodeJS.ReadableStream;
-    const drained = new Promise<void>((resolve) => {
-      const end = (): void => resolve();
-      logs.on("end", end);
-      logs.on("close", end);
-      logs.on("error", end);
-    });
-    this.settings.docker.modem.demuxStream(logs, stdout, stderr);
+    const output = this.pipeOutput(state, plan, logs, capture);
     const startedAt = Date.parse(info.State.StartedAt) || clock.now();
     const waited = container.wait({ condition: "not-running" });
     if (info.State.Running) state.running.add(info.Id);
@@ -952,11 +945,7 @@ export class DockerExecutor implements Executor {
       state.running.delete(info.Id);
       const after = await container.inspect().catch(() => undefined);
       const finishedAt = Date.parse(after?.State.FinishedAt ?? "") || clock.now();
-      await Promise.race([drained, clock.sleep(2000).catch(() => undefined)]);
-      stdout.end();
-      stderr.end();
-      out.end();
-      err.end();
+      await output.finish();
       const x: ContainerExit = { exitCode, startedAt, finishedAt };
       if (detail) x.detail = detail;
       if (exitCode === 137 && after?.State.OOMKilled === true) x.oomKilled = true;
