@@ -178,3 +178,19 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/** An enumerable property computed on first read (and then kept), which JSON and spreads see like any other. */
+export function defineLazy<T extends object>(target: T, key: string, compute: () => unknown): void {
+  const settle = (value: unknown) =>
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = compute();
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
+}

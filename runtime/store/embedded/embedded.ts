@@ -23,6 +23,7 @@ import {
   checkLeaseArgs,
   closedError,
   compareArchived,
+  defineLazy,
   compareByNamespaceAndName,
   finishedAtMs,
   isCompletedPhase,
@@ -1196,22 +1197,6 @@ function minimalWorkflow(entry: Pick<Entry, "rv" | "uid" | "summary">): Workflow
     },
     spec: {},
   };
-}
-
-/** An enumerable property computed on first read (and then kept), which JSON and spreads see like any other. */
-function defineLazy<T extends object>(target: T, key: string, compute: () => unknown): void {
-  const settle = (value: unknown) =>
-    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  Object.defineProperty(target, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const value = compute();
-      settle(value);
-      return value;
-    },
-    set: settle,
-  });
 }
 
 /** A journal is rewritten with its newest record alone once it outgrows this many bytes... */

@@ -25,10 +25,12 @@ import {
   pause,
   shouldArchive,
   sinceMsOf,
+  defineLazy,
   ttlExpiresAt,
   workflowKey,
 } from "../common.js";
 import { KeyedWriteQueue } from "../queue.js";
+import { parseSnapshot, WorkflowModel } from "../embedded/journal.js";
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -151,6 +153,8 @@ interface PutWrite {
   archive?: boolean;
   archiveId?: string;
   expected?: string;
+  /** What this store last put, when the row may be patched with what changed instead of replaced. */
+  held?: WorkflowModel;
   /** Filled in by the write: what listeners are told. */
   result?: { rv: number; json: unknown } | undefined;
 }
@@ -193,6 +197,8 @@ export class PostgresStore implements Store {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   private readonly emitted = new Map<string, { rv: number; uid: string }>();
+  /** What this instance last put per workflow, so a put with `changedNodes` sends those nodes only. */
+  private readonly models = new Map<string, WorkflowModel>();
   private readonly wakeups = new Set<() => void>();
   private listener: Client | undefined;
   private listenerStarting: Promise<void> | undefined;
@@ -315,19 +321,41 @@ export class PostgresStore implements Store {
     delete metadata.resourceVersion;
     const stored: Workflow = { ...workflow, metadata };
     const finished = finishedAtMs(stored);
+    const queueKey = `${key.namespace}\u0000${key.name}`;
+    const uid = stored.metadata.uid ?? "";
+    const conditional = options.expectedResourceVersion !== undefined;
+    const archive = this.archiveEnabled && shouldArchive(stored);
+    let held = conditional ? undefined : this.models.get(queueKey);
+    // The archive copy is a whole document: a put that archives sends one.
+    const delta = options.changedNodes !== undefined && held?.uid === uid && !archive;
+    if (!conditional && (!held || !delta)) {
+      held = new WorkflowModel(uid, RV_TOKEN);
+      this.models.set(queueKey, held);
+    }
+    try {
+      held?.apply(
+        { ...stored, metadata: { ...metadata, resourceVersion: RV_TOKEN } },
+        delta ? options.changedNodes : undefined,
+      );
+    } catch (e) {
+      this.models.delete(queueKey);
+      return Promise.reject(writeError(`workflow ${key.namespace}/${key.name}`, e));
+    }
     return this.track(
       this.writes.push(
-        `${key.namespace}\u0000${key.name}`,
+        queueKey,
         {
           kind: "put",
           namespace: key.namespace,
           name: key.name,
-          doc: JSON.stringify(stored),
+          // Serialized now (what changed, or everything): the caller may go on changing its object meanwhile.
+          ...(delta ? {} : { doc: JSON.stringify(stored) }),
+          ...(held ? { held } : {}),
           uid: stored.metadata.uid ?? "",
           phase: stored.status?.phase ?? "",
           labels: JSON.stringify(stored.metadata.labels ?? {}),
           finishedAt: finished === undefined ? null : new Date(finished).toISOString(),
-          archive: this.archiveEnabled && shouldArchive(stored),
+          archive,
           archiveId: archiveId(stored),
           expected: options.expectedResourceVersion,
         },
@@ -347,6 +375,73 @@ export class PostgresStore implements Store {
   }
 
   private async writeWorkflow(op: PutWrite): Promise<void> {
+    const held = op.held;
+    if (held) {
+      // Whatever the queue merged, the model holds the newest state: a delta when the row is still what this
+      // store last wrote, else the whole document.
+      const write = held.takeWrite("0");
+      try {
+        if (write.kind === "delta" && (await this.patchWorkflow(op, held, write.record))) return;
+        if (op.doc === undefined || write.kind === "delta") {
+          const doc = parseSnapshot(held.snapshot("0"));
+          delete doc.metadata.resourceVersion;
+          op.doc = JSON.stringify(doc);
+        }
+        await this.replaceWorkflow(op);
+        held.journal = { fp: "", rv: op.result?.rv ?? 0, snapshotBytes: 0, deltaBytes: 0 };
+      } catch (e) {
+        write.undo();
+        throw e;
+      }
+      return;
+    }
+    await this.replaceWorkflow(op);
+  }
+
+  /**
+   * Applies a delta record (`embedded/journal.ts`) to the row in one statement, if the row is still the version
+   * this store wrote last; false when it is not (someone else wrote it), so the caller writes it whole.
+   */
+  private async patchWorkflow(op: PutWrite, held: WorkflowModel, record: string): Promise<boolean> {
+    const s = this.s;
+    const lastRv = held.journal?.rv ?? 0;
+    const sql = `WITH d AS (SELECT $7::jsonb AS d),
+      up AS (
+        UPDATE ${s}.workflows AS w SET
+          uid = $3, resource_version = w.resource_version + 1, phase = $4, labels = $5::jsonb,
+          finished_at = $6::timestamptz,
+          doc = jsonb_set(
+            (CASE WHEN (d.d->'head') ? 'status' THEN jsonb_set(d.d->'head', '{status,nodes}',
+              (coalesce(w.doc->'status'->'nodes', '{}'::jsonb)
+                - coalesce(ARRAY(SELECT jsonb_array_elements_text(d.d->'removed')), '{}'::text[]))
+              || coalesce((SELECT jsonb_object_agg(e.k, CASE WHEN (d.d->'children') ? e.k
+                    THEN e.v || jsonb_build_object('children',
+                      coalesce(w.doc->'status'->'nodes'->e.k->'children', '[]'::jsonb) || (d.d->'children'->e.k))
+                    ELSE e.v END)
+                  FROM jsonb_each(d.d->'nodes') AS e(k, v)), '{}'::jsonb))
+            ELSE d.d->'head' END)
+            || jsonb_build_object('spec', coalesce(d.d->'spec', w.doc->'spec')),
+            '{metadata,resourceVersion}', to_jsonb((w.resource_version + 1)::text))
+        FROM d
+        WHERE namespace = $1 AND name = $2 AND uid = $3 AND resource_version = $8
+        RETURNING resource_version
+      ),
+      note AS (
+        SELECT pg_notify($9, json_build_object('t', 'put', 'ns', $1::text, 'n', $2::text,
+          'rv', up.resource_version::text, 'src', $10::text)::text) FROM up
+      )
+      SELECT up.resource_version::text AS rv FROM up, (SELECT count(*) FROM note) AS notified`;
+    const params = [op.namespace, op.name, op.uid, op.phase, op.labels, op.finishedAt, record, lastRv];
+    const { rows } = await this.pool.query<{ rv: string }>(sql, [...params, this.channel, this.instanceId]);
+    const row = rows[0];
+    if (!row) return false;
+    const rv = Number(row.rv);
+    held.journal = { fp: "", rv, snapshotBytes: 0, deltaBytes: 0 };
+    if (this.listeners.size > 0) this.offer(op.namespace, op.name, lazyWorkflow(held, rv));
+    return true;
+  }
+
+  private async replaceWorkflow(op: PutWrite): Promise<void> {
     const s = this.s;
     const cols = "namespace, name, uid, resource_version, phase, labels, finished_at, doc";
     // One statement: the upsert, the archive copy and the notification commit together or not at all.
@@ -399,6 +494,7 @@ export class PostgresStore implements Store {
       checkExpectedVersion(op, op.expected, current[0]?.rv);
       throw writeError(`workflow ${op.namespace}/${op.name}`, new Error("the update matched no row"));
     }
+    op.result = { rv: Number(row.rv), json: undefined };
     if (this.listeners.size > 0) this.offer(op.namespace, op.name, row.doc);
   }
 
@@ -933,4 +1029,21 @@ export class PostgresStore implements Store {
     const r = rows[0];
     return r ? { owner: r.owner, expiresAt: Number(r.expires_at) } : undefined;
   }
+}
+
+/** Stands for `metadata.resourceVersion` in what a model holds; the database sets the real one. */
+const RV_TOKEN = `@rv-${randomUUID()}@`;
+
+/**
+ * The workflow a watch event carries for this store's own delta write: its metadata and workflow-level status
+ * at once, `spec` and `status.nodes` from the model on first access (so a listener looking at the metadata only
+ * does not pay for every node on every put).
+ */
+function lazyWorkflow(model: WorkflowModel, rv: number): Workflow {
+  const wf = JSON.parse(model.head(String(rv))) as Workflow;
+  let whole: Workflow | undefined;
+  const load = () => (whole ??= parseSnapshot(model.snapshot(String(rv))));
+  defineLazy(wf, "spec", () => load().spec);
+  if (wf.status) defineLazy(wf.status, "nodes", () => load().status?.nodes);
+  return wf;
 }

@@ -133,6 +133,43 @@ describe.skipIf("skip" in server)("PostgreSQL store", () => {
     await admin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
   });
 
+  it("sends only the changed nodes of a put that names them, and patches the row", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: url, schema });
+    const sent: number[] = [];
+    const pool = (
+      store as unknown as { pool: { query: (sql: unknown, params?: unknown[]) => Promise<unknown> } }
+    ).pool;
+    const query = pool.query.bind(pool);
+    pool.query = (sql: unknown, params?: unknown[]) => {
+      if (typeof sql === "string" && sql.includes("workflows AS w"))
+        sent.push((params ?? []).reduce<number>((n, p) => n + String(p ?? "").length, 0));
+      return query(sql, params);
+    };
+    const wf = makeWorkflow("wide");
+    const root = wf.status!.nodes!.wide!;
+    for (let i = 0; i < 2000; i++) {
+      const id = `wide-${i}`;
+      wf.status!.nodes![id] = { id, name: `wide(${i})`, displayName: id, type: "Pod", phase: "Succeeded" };
+      (root.children ??= []).push(id);
+    }
+    await store.put(wf);
+    for (let i = 0; i < 5; i++) {
+      const id = `late-${i}`;
+      wf.status!.nodes![id] = { id, name: `late(${i})`, displayName: id, type: "Pod", phase: "Running" };
+      root.children!.push(id);
+      await store.put(wf, { changedNodes: [id, root.id] });
+    }
+    expect(sent[0]).toBeGreaterThan(150_000);
+    for (const bytes of sent.slice(1)) expect(bytes).toBeLessThan(2_000);
+    const got = await store.get("default", "wide");
+    expect(got?.status?.nodes?.wide?.children).toEqual(root.children);
+    expect(Object.keys(got!.status!.nodes!).length).toBe(2006);
+    expect(got?.metadata.resourceVersion).toBe("6");
+    await store.close();
+    await admin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
+  });
+
   it("reports an unreachable server as a coded error", async () => {
     const e = await openPostgresStore({ connectionString: "postgres://nobody@127.0.0.1:1/none" }).catch(
       (err: unknown) => err,
