@@ -81,6 +81,9 @@ const TAIL_POLL_MS = 1_000;
 /** An adopted process (re-attach) is checked this often for its end. */
 const ADOPTED_POLL_MS = 100;
 
+/** One buffer for every read: reads are synchronous, and most steps never read (their files are empty). */
+let readBuffer: Buffer | undefined;
+
 /**
  * Reads a file a process writes its output to, from where it was last read: when notified of a change once
  * the process has run for a while, and at its end.
@@ -89,7 +92,6 @@ class OutputTail {
   private fd: number | undefined;
   private offset = 0;
   private watcher: FSWatcher | undefined;
-  private readonly buffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     private readonly file: string,
@@ -113,17 +115,12 @@ class OutputTail {
     try {
       this.fd ??= openSync(this.file, "r");
       const end = size ?? fstatSync(this.fd).size;
+      const buffer = (readBuffer ??= Buffer.allocUnsafe(64 * 1024));
       while (this.offset < end) {
-        const n = readSync(
-          this.fd,
-          this.buffer,
-          0,
-          Math.min(this.buffer.length, end - this.offset),
-          this.offset,
-        );
+        const n = readSync(this.fd, buffer, 0, Math.min(buffer.length, end - this.offset), this.offset);
         if (n <= 0) break;
         this.offset += n;
-        this.emit(Buffer.from(this.buffer.subarray(0, n)));
+        this.emit(Buffer.from(buffer.subarray(0, n)));
       }
     } catch {
       // Gone or unreadable: nothing more to read.
