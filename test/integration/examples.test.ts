@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,6 +98,32 @@ describe("examples/", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain("all 12 checks passed");
   });
+});
+
+describe("the README's first command", () => {
+  // The part after `npm install &&`: the committed bundle runs an example on the host executor.
+  const line = readFileSync(join(ROOT, "README.md"), "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("npm install && node dist/cli.js run "));
+
+  it.skipIf(!existsSync(join(ROOT, "dist/cli.js")))(
+    "runs an example with the bundle, even where a Docker engine answers",
+    async () => {
+      expect(line, "README.md lost its first command").toBeDefined();
+      const args = line!.replace("npm install && node ", "").split(" ");
+      const run = await new Promise<CliRun>((done) => {
+        execFile(
+          process.execPath,
+          args,
+          { cwd: ROOT, env: { ...process.env, SKIFF_STATE_DIR: state, CI: "1", SKIFF_EXECUTOR: "" } },
+          (err, stdout, stderr) =>
+            done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout + run.stderr).toContain("hello from skiff");
+    },
+  );
 });
 
 describe("skiff run rejects bad input before running", () => {
