@@ -13,6 +13,7 @@ import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { SkiffConfig } from "../config/index.js";
+import { collectArtifactGarbage, usesArtifactGC } from "../../runtime/artifacts/gc.js";
 import { watchCommands } from "./control.js";
 import {
   claimWorkflow,
@@ -238,6 +239,10 @@ export async function runCompiledWorkflow(
     const wf = await running.done;
     if (logTimer) clearTimeout(logTimer);
     logTimer = undefined;
+    // Argo's artifact garbage collection of the OnWorkflowCompletion strategy; its outcome is in the status
+    // (artifactGCStatus, deleted artifacts, an ArtifactGCError condition) that the final put below stores.
+    if (!leaseLost && usesArtifactGC(wf, "OnWorkflowCompletion"))
+      await collectArtifactGarbage(wf, "OnWorkflowCompletion", artifactRepository);
     await flushLogs();
     // The final state once more, after the logs, so `logs --follow` readers see every line.
     if (!leaseLost) await store.put(wf).catch(() => undefined);

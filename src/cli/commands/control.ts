@@ -10,6 +10,7 @@ import { listRuns, readRun, sendCommand, type ControlCommand } from "../../run/c
 import { filterRuns, parseAge, type RunFilter } from "../../run/query.js";
 import { followWorkflow } from "../../run/watch.js";
 import { recoverWorkflow } from "../../run/recover.js";
+import { collectBeforeDelete } from "../../run/gc.js";
 import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
@@ -161,6 +162,7 @@ interface ListOptions {
 interface DeleteOptions extends ListOptions {
   all?: boolean;
   dryRun?: boolean;
+  force?: boolean;
 }
 
 /** The filter the list options describe. */
@@ -360,12 +362,13 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
     .option("-l, --selector <labels>", "delete workflows whose labels match")
     .option("--prefix <prefix>", "delete workflows whose name starts with this")
     .option("--dry-run", "print what would be deleted")
+    .option("--force", "delete even when its OnWorkflowDeletion artifacts cannot all be deleted")
     .addHelpText(
       "after",
       "\nExamples:\n  skiff delete my-wf\n  skiff delete --completed\n  skiff delete --older 1d\n  skiff delete --all -l team=web\n\nA workflow still run by a live process is refused (SKF-RUN-005): stop or terminate it first.\n",
     )
     .action(async (names: string[], o: CommonOptions & DeleteOptions) => {
-      await withStore(o, setExitCode, async (store) => {
+      await withStore(o, setExitCode, async (store, config) => {
         const targets = [...names];
         const bulk = o.all || o.completed || o.older || o.status || o.selector || o.prefix;
         if (bulk) {
@@ -389,7 +392,12 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
               "SKF-RUN-005",
               `workflow ${n} is running (run by ${describeOwner(lease!.owner)}); stop or terminate it before deleting`,
             );
-          if (!o.dryRun) await store.delete(o.namespace, n);
+          if (!o.dryRun) {
+            // Argo's artifactGC OnWorkflowDeletion: the artifacts go first; the workflow is kept if they cannot.
+            const deleted = await collectBeforeDelete(store, wf, config, o.force === true);
+            if (deleted > 0) process.stdout.write(`workflow ${n}: ${deleted} artifact(s) deleted\n`);
+            await store.delete(o.namespace, n);
+          }
           process.stdout.write(`workflow ${n} deleted${o.dryRun ? " (dry run)" : ""}\n`);
         }
         return EXIT.ok;
