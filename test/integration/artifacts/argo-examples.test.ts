@@ -206,7 +206,10 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's artifact examples against the local and
     });
   }
 
-  /** Each output artifact of a Pod node is located in the repository the run used, and is there. */
+  /**
+   * Each output artifact of a Pod node is located in the repository the run used, and is there; unless
+   * artifact GC deleted it (`deleted: true`), and then it is gone.
+   */
   async function expectStored(kind: "local" | "s3", file: string, wf: Workflow): Promise<void> {
     const s3 = createS3Driver({
       env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
@@ -215,8 +218,14 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's artifact examples against the local and
     const local = createLocalDriver({ root: join(work.dir, kind, "repo") });
     // The embedded store: the configured folder in the local run, <stateDir>/artifacts beside S3.
     const plugins = kind === "local" ? local : createLocalDriver({ root: join(work.dir, kind, "artifacts") });
+    if (file === "artifact-gc-workflow.yaml")
+      expect(outputArtifacts(wf).map(({ artifact }) => [artifact.name, artifact.deleted === true])).toEqual([
+        ["on-completion", true],
+        ["on-deletion", false],
+      ]);
     for (const { node, artifact } of outputArtifacts(wf)) {
       const where = `${file} ${node} ${artifact.name}`;
+      const kept = artifact.deleted !== true;
       if (artifact.plugin) {
         // artifactDrivers' `test` plugin is served by the embedded store, whatever the default repository.
         expect(
@@ -231,7 +240,7 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's artifact examples against the local and
       }
       if (kind === "local") {
         expect(Object.keys(artifact.local ?? {}), where).toEqual(["key"]);
-        expect(await local.exists(artifact), where).toBe(true);
+        expect(await local.exists(artifact), where).toBe(kept);
         continue;
       }
       const block = artifact.s3 as Record<string, unknown> | undefined;
@@ -254,7 +263,7 @@ describe.skipIf(!CORPUS_PRESENT)("Argo's artifact examples against the local and
       expect(
         await s3.exists(artifact),
         `${where} at s3://${String(block!.bucket)}/${String(block!.key)}`,
-      ).toBe(true);
+      ).toBe(kept);
     }
     s3.destroy();
   }
