@@ -281,17 +281,26 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
     .option("--node <node>", "only this node (id, name or display name)")
     .option("-c, --container <name>", "only this container (main, init, a sidecar)")
     .option("--since-time <time>", "only lines written at or after this RFC3339 time")
+    .option("--since <duration>", "only lines newer than this duration, e.g. 10m or 1h (argo logs --since)")
     .option("-f, --follow", "keep printing new lines until the workflow completes")
     .addHelpText(
       "after",
-      "\nExamples:\n  skiff logs my-wf\n  skiff logs my-wf --node build --follow\n  skiff logs my-wf -c main --since-time 2026-01-01T00:00:00Z\n",
+      "\nExamples:\n  skiff logs my-wf\n  skiff logs my-wf --node build --follow\n  skiff logs my-wf -c main --since-time 2026-01-01T00:00:00Z\n  skiff logs my-wf --since 10m\n",
     )
     .action(
       async (
         wfName: string,
-        o: CommonOptions & { node?: string; container?: string; sinceTime?: string; follow?: boolean },
+        o: CommonOptions & {
+          node?: string;
+          container?: string;
+          sinceTime?: string;
+          since?: string;
+          follow?: boolean;
+        },
       ) => {
         await withStore(o, setExitCode, async (store) => {
+          const sinceTime =
+            o.since !== undefined ? new Date(Date.now() - parseAge(o.since)).toISOString() : o.sinceTime;
           const wf = await readRun(store, o.namespace, wfName);
           let ids: Set<string> | undefined;
           if (o.node !== undefined) {
@@ -310,7 +319,7 @@ export function controlCommands(setExitCode: (c: number) => void): Command[] {
             for await (const line of store.readLogs(o.namespace, wfName, {
               ...(o.container ? { container: o.container } : {}),
               // A name run again keeps its older lines in the store: show this run's only, unless asked.
-              ...(o.sinceTime || wf.status?.startedAt ? { since: o.sinceTime ?? wf.status?.startedAt } : {}),
+              ...(sinceTime || wf.status?.startedAt ? { since: sinceTime ?? wf.status?.startedAt } : {}),
               follow: o.follow === true,
               signal: abort.signal,
             })) {

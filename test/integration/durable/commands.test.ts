@@ -52,6 +52,15 @@ describe("workflow commands on the store", () => {
       "deploy: deployed",
       "deploy: to-stderr",
     ]);
+    // --since: a day covers every line; a millisecond, none (they were written before this command ran).
+    const sinceDay = await cli(cliPath, t, ["logs", "approval", "--since", "1d"]);
+    expect(sinceDay.stdout.split("\n").filter(Boolean)).toHaveLength(4);
+    const sinceNow = await cli(cliPath, t, ["logs", "approval", "--since", "1ms"]);
+    expect(sinceNow.code, sinceNow.stderr).toBe(0);
+    expect(sinceNow.stdout).toBe("");
+    const badSince = await cli(cliPath, t, ["logs", "approval", "--since", "soon"]);
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toMatch(/SKF-RUN-010/);
     const noNode = await cli(cliPath, t, ["logs", "approval", "--node", "nope"]);
     expect(noNode.code).toBe(2);
     expect(noNode.stderr).toMatch(/SKF-RUN-003/);
