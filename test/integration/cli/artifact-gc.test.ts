@@ -1,33 +1,22 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import type { Artifact } from "../../../runtime/spec/types.js";
-import { bundleCli, cli, newTrial, ROOT, stored, type Trial } from "../durable/helpers.js";
+import { cli, cliSuite, ROOT, stored } from "../durable/helpers.js";
 
 /* Argo's artifactGC through the CLI bundle: OnWorkflowCompletion at the end of `run`, OnWorkflowDeletion on `delete`. */
 
 const FIXTURE = join(ROOT, "test/integration/cli/fixtures/artifact-gc.yaml");
-let cliPath = "";
-const trials: Trial[] = [];
-
-beforeAll(async () => {
-  cliPath = await bundleCli();
-}, 60_000);
-afterAll(() => {
-  for (const t of trials) rmSync(t.state, { recursive: true, force: true });
-  if (cliPath) rmSync(dirname(cliPath), { recursive: true, force: true });
-});
+const suite = cliSuite();
 
 describe("artifact garbage collection", () => {
   it("deletes OnWorkflowCompletion artifacts when the run ends and the others when the workflow is deleted", async () => {
-    const t = newTrial();
-    mkdirSync(t.workspace, { recursive: true });
-    trials.push(t);
+    const t = suite.trial();
     const repo = join(t.state, "artifacts", "gc-test");
-    const run = await cli(cliPath, t, ["run", FIXTURE, "--executor", "host"]);
+    const run = await cli(suite.path, t, ["run", FIXTURE, "--executor", "host"]);
     expect(run.code, run.stderr).toBe(0);
 
-    const wf = await stored(cliPath, t, "artifact-gc");
+    const wf = await stored(suite.path, t, "artifact-gc");
     const outputs = Object.values(wf?.status?.nodes ?? {}).flatMap(
       (n) => n.outputs?.artifacts ?? [],
     ) as Artifact[];
@@ -41,10 +30,10 @@ describe("artifact garbage collection", () => {
     expect(existsSync(join(repo, "on-completion.txt"))).toBe(false);
     expect(existsSync(join(repo, "on-deletion.txt"))).toBe(true);
 
-    const deleted = await cli(cliPath, t, ["delete", "artifact-gc"]);
+    const deleted = await cli(suite.path, t, ["delete", "artifact-gc"]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toContain("workflow artifact-gc: 1 artifact(s) deleted");
     expect(existsSync(join(repo, "on-deletion.txt"))).toBe(false);
-    expect(await stored(cliPath, t, "artifact-gc")).toBeUndefined();
+    expect(await stored(suite.path, t, "artifact-gc")).toBeUndefined();
   });
 });

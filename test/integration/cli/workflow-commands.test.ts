@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
-import { bundleCli, cli, counts, newTrial, ROOT, start, stored, type Trial } from "../durable/helpers.js";
+import { cli, cliSuite, counts, ROOT, start, stored, type Trial } from "../durable/helpers.js";
 
 /*
  * The argo-style workflow commands end to end: the CLI bundle as users run it, a background process per
@@ -15,30 +15,15 @@ const SLEEPER = join(FIXTURES, "sleeper.yaml");
 const GATED = join(FIXTURES, "gated.yaml");
 const NO_SANDBOX = ["--sandbox", "none"];
 
-let cliPath = "";
-const trials: Trial[] = [];
+const suite = cliSuite();
+const trial = (): Trial => suite.trial();
 
-beforeAll(async () => {
-  cliPath = await bundleCli();
-}, 60_000);
-afterAll(() => {
-  for (const t of trials) rmSync(t.state, { recursive: true, force: true });
-  if (cliPath) rmSync(dirname(cliPath), { recursive: true, force: true });
-});
-
-function trial(): Trial {
-  const t = newTrial();
-  mkdirSync(t.workspace, { recursive: true });
-  trials.push(t);
-  return t;
-}
-
-const skiff = (t: Trial, ...args: string[]) => cli(cliPath, t, args);
+const skiff = (t: Trial, ...args: string[]) => cli(suite.path, t, args);
 
 /** Reads the stored workflow until `ok` holds for it. */
 async function until(t: Trial, name: string, ok: (wf: Workflow) => boolean): Promise<Workflow> {
   for (;;) {
-    const wf = await stored(cliPath, t, name);
+    const wf = await stored(suite.path, t, name);
     if (wf && ok(wf)) return wf;
   }
 }
@@ -61,7 +46,7 @@ describe("submit, wait, retry", () => {
     const waited = await skiff(t, "wait", name);
     expect(waited.code).toBe(1);
     expect(waited.stdout).toMatch(new RegExp(`^${name} Failed \\(child '.*' failed\\)\\n$`));
-    const failed = await stored(cliPath, t, name);
+    const failed = await stored(suite.path, t, name);
     expect(node(failed, "b")?.phase).toBe("Failed");
     expect(node(failed, "c")).toBeUndefined();
     expect(Object.fromEntries(counts(t))).toEqual({ a: 1, "exit-Failed": 1 });
@@ -72,7 +57,7 @@ describe("submit, wait, retry", () => {
     const retried = await skiff(t, "retry", name, ...NO_SANDBOX, "--wait");
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toBe(`${name} Succeeded\n`);
-    const done = await stored(cliPath, t, name);
+    const done = await stored(suite.path, t, name);
     expect(done?.status?.phase).toBe("Succeeded");
     expect(done?.status?.message).toBeUndefined();
     expect(done?.metadata.uid).toBe(failed?.metadata.uid);
@@ -146,7 +131,7 @@ describe("resubmit", () => {
     const memoName = memo.stdout.split(" ")[0]!;
     expect(memoName).toMatch(/^flaky-[a-z0-9]{5}$/);
     expect(memoName).not.toBe(name);
-    const memoWf = await stored(cliPath, t, memoName);
+    const memoWf = await stored(suite.path, t, memoName);
     expect(memoWf?.metadata.labels?.["workflows.argoproj.io/resubmitted-from-workflow"]).toBe(name);
     expect(memoWf?.metadata.labels?.team).toBe("cli");
     expect(node(memoWf, "a")).toMatchObject({ phase: "Skipped", type: "Skipped" });
@@ -198,7 +183,7 @@ describe("suspend, resume, stop, terminate, watch on a submitted workflow", () =
   it("watch follows a workflow resumed from another shell; suspend holds the next step", async () => {
     const t = trial();
     const name = await submit(t, GATED);
-    const watching = start(cliPath, t, ["watch", name]).done;
+    const watching = start(suite.path, t, ["watch", name]).done;
     await until(t, name, (wf) => node(wf, "first")?.phase === "Running");
     const suspended = await skiff(t, "suspend", name);
     expect(suspended.stdout).toBe(`workflow ${name} suspend requested\n`);
@@ -232,7 +217,7 @@ describe("suspend, resume, stop, terminate, watch on a submitted workflow", () =
     const s = await skiff(t, "wait", stopped);
     expect(s.code).toBe(1);
     expect(s.stdout).toBe(`${stopped} Failed (Stopped with strategy 'Stop')\n`);
-    const stoppedWf = await stored(cliPath, t, stopped);
+    const stoppedWf = await stored(suite.path, t, stopped);
     expect(node(stoppedWf, "nap")).toMatchObject({
       phase: "Failed",
       message: "workflow shutdown with strategy:  Stop",
@@ -245,7 +230,7 @@ describe("suspend, resume, stop, terminate, watch on a submitted workflow", () =
     expect((await skiff(t, "terminate", terminated)).code).toBe(0);
     const w = await skiff(t, "wait", terminated);
     expect(w.stdout).toBe(`${terminated} Failed (Stopped with strategy 'Terminate')\n`);
-    const terminatedWf = await stored(cliPath, t, terminated);
+    const terminatedWf = await stored(suite.path, t, terminated);
     expect(node(terminatedWf, "nap")).toMatchObject({
       phase: "Failed",
       message: "workflow shutdown with strategy:  Terminate",

@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { afterAll, beforeAll } from "vitest";
 import type { Workflow } from "../../../runtime/spec/types.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -37,6 +38,38 @@ export async function bundleCli(): Promise<string> {
     },
   });
   return join(out, "cli.mjs");
+}
+
+/** The CLI bundle of one test file, and the trial folders its tests make. */
+export interface CliSuite {
+  /** The bundle's path (set once the file's `beforeAll` has run). */
+  readonly path: string;
+  /** A new state folder with its workspace, removed after the file's tests. */
+  trial(): Trial;
+}
+
+/** Bundles the CLI before the calling file's tests and removes the bundle and every trial after them. */
+export function cliSuite(): CliSuite {
+  let path = "";
+  const trials: Trial[] = [];
+  beforeAll(async () => {
+    path = await bundleCli();
+  }, 60_000);
+  afterAll(() => {
+    for (const t of trials) rmSync(t.state, { recursive: true, force: true });
+    if (path) rmSync(dirname(path), { recursive: true, force: true });
+  });
+  return {
+    get path() {
+      return path;
+    },
+    trial() {
+      const t = newTrial();
+      mkdirSync(t.workspace, { recursive: true });
+      trials.push(t);
+      return t;
+    },
+  };
 }
 
 export interface CliRun {
