@@ -1,6 +1,6 @@
 // Bundles the entry points into dist/. The bundles are committed, so the output must be deterministic.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync } from "node:fs";
 
 const entries = [
   { in: "src/cli/index.ts", out: "cli" },
@@ -34,3 +34,7 @@ await build({
     ].join("\n"),
   },
 });
+
+// The CLI bundle is the package's `bin`: committed executable, so `npm install -g .` and `./dist/cli.js`
+// work and leave the tree unmodified (check-dist fails on a mode change too).
+chmodSync("dist/cli.js", 0o755);

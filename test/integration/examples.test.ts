@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -101,16 +101,16 @@ describe("examples/", () => {
 });
 
 describe("the README's first command", () => {
-  // The part after `npm install &&`: the committed bundle runs an example on the host executor.
+  // The part after `npm ci &&`: the committed bundle runs an example on the host executor.
   const line = readFileSync(join(ROOT, "README.md"), "utf8")
     .split("\n")
-    .find((l) => l.startsWith("npm install && node dist/cli.js run "));
+    .find((l) => l.startsWith("npm ci && node dist/cli.js run "));
 
   it.skipIf(!existsSync(join(ROOT, "dist/cli.js")))(
     "runs an example with the bundle, even where a Docker engine answers",
     async () => {
       expect(line, "README.md lost its first command").toBeDefined();
-      const args = line!.replace("npm install && node ", "").split(" ");
+      const args = line!.replace("npm ci && node ", "").split(" ");
       const run = await new Promise<CliRun>((done) => {
         execFile(
           process.execPath,
@@ -124,6 +124,13 @@ describe("the README's first command", () => {
       expect(run.stdout + run.stderr).toContain("hello from skiff");
     },
   );
+});
+
+describe("the committed CLI bundle", () => {
+  it.skipIf(!existsSync(join(ROOT, ".git")))("is committed executable, as the package's bin", () => {
+    const entry = execFileSync("git", ["ls-files", "-s", "dist/cli.js"], { cwd: ROOT, encoding: "utf8" });
+    expect(entry.split(" ")[0]).toBe("100755");
+  });
 });
 
 describe("skiff run rejects bad input before running", () => {
