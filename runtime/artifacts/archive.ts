@@ -137,7 +137,85 @@ export function assertSafeEntryName(name: string): void {
   }
 }
 
-/** Checks that a link entry's target resolves inside the extraction root. Throws SKF-ART-001. */
+/** How many links one path may pass through before it is refused (Linux's ELOOP bound). */
+const MAX_LINK_HOPS = 40;
+
+/** A path inside the extraction root as its components (`a/./b/` is `["a", "b"]`). */
+function components(p: string): string[] {
+  return p
+    .replace(/\\/g, "/")
+    .split("/")
+    .filter((c) => c !== "" && c !== ".");
+}
+
+/**
+ * Resolves `start` (components relative to the extraction root) as the filesystem will once every link of
+ * the archive exists: each link met on the way is replaced by its target, and `..` climbs from where the
+ * link really points, not from its name. Undefined when the path leaves the root, is absolute through a
+ * link, or passes through more than MAX_LINK_HOPS links (a loop).
+ */
+function resolveInTree(start: readonly string[], links: ReadonlyMap<string, string>): string[] | undefined {
+  const pending = [...start];
+  const out: string[] = [];
+  let hops = 0;
+  while (pending.length > 0) {
+    const c = pending.shift()!;
+    if (c === "" || c === ".") continue;
+    if (c === "..") {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(c);
+    const target = links.get(out.join("/"));
+    if (target === undefined) continue;
+    if (++hops > MAX_LINK_HOPS || target.startsWith("/")) return undefined;
+    out.pop();
+    pending.unshift(...target.replace(/\\/g, "/").split("/"));
+  }
+  return out;
+}
+
+/** The entries of a tarball that matter for where things land: its links, and every entry's name. */
+interface TreeListing {
+  /** Symbolic links by normalised name: their target as written. */
+  symlinks: Map<string, string>;
+  /** Hard links by normalised name: their target, relative to the root. */
+  hardLinks: Map<string, string>;
+  names: string[];
+}
+
+/**
+ * Checks every link and entry against the whole archive, so a chain of links that are each harmless alone
+ * (`d/l0 -> ..`, `l1 -> l0/..`, `etc -> l1/../etc`) cannot reach outside the root, and no entry is written
+ * through a link that leads out. Throws SKF-ART-001 naming the first offending entry.
+ */
+function assertTreeStaysInside(listing: TreeListing): void {
+  const outside = (name: string, target: string): SkiffError =>
+    new SkiffError(
+      ART_CODES["SKF-ART-001"],
+      `archive link '${name}' points outside the target (${target}), through the archive's other links`,
+    );
+  for (const [name, target] of listing.symlinks) {
+    if (target.startsWith("/")) throw outside(name, target);
+    const parent = components(name).slice(0, -1);
+    if (!resolveInTree([...parent, ...target.replace(/\\/g, "/").split("/")], listing.symlinks))
+      throw outside(name, target);
+  }
+  for (const [name, target] of listing.hardLinks) {
+    if (!resolveInTree(target.replace(/\\/g, "/").split("/"), listing.symlinks)) throw outside(name, target);
+  }
+  for (const name of listing.names) {
+    if (!resolveInTree(components(name).slice(0, -1), listing.symlinks)) {
+      throw new SkiffError(
+        ART_CODES["SKF-ART-001"],
+        `archive entry '${name}' would be written through a link that leads outside the target`,
+      );
+    }
+  }
+}
+
+/** Checks that a link entry's target resolves inside the extraction root on its own. Throws SKF-ART-001. */
 function assertSafeLink(entryName: string, linkPath: string, hard: boolean): void {
   const base = hard ? "." : path.posix.dirname(entryName.replace(/\\/g, "/"));
   if (path.posix.isAbsolute(linkPath)) {
@@ -170,6 +248,7 @@ export async function unpackTgz(file: string, destDir: string, options: UnpackOp
   const max = options.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   let total = 0;
   let problem: unknown;
+  const listing: TreeListing = { symlinks: new Map(), hardLinks: new Map(), names: [] };
   try {
     await tar.t({
       file,
@@ -177,8 +256,18 @@ export async function unpackTgz(file: string, destDir: string, options: UnpackOp
         if (problem) return;
         try {
           assertSafeEntryName(e.path);
-          if (e.type === "SymbolicLink") assertSafeLink(e.path, e.linkpath ?? "", false);
-          if (e.type === "Link") assertSafeLink(e.path, e.linkpath ?? "", true);
+          const key = components(e.path).join("/");
+          listing.names.push(e.path);
+          listing.symlinks.delete(key);
+          listing.hardLinks.delete(key);
+          if (e.type === "SymbolicLink") {
+            assertSafeLink(e.path, e.linkpath ?? "", false);
+            listing.symlinks.set(key, e.linkpath ?? "");
+          }
+          if (e.type === "Link") {
+            assertSafeLink(e.path, e.linkpath ?? "", true);
+            listing.hardLinks.set(key, e.linkpath ?? "");
+          }
           total += e.size ?? 0;
           if (total > max) throw tooLarge(total, max);
         } catch (err) {
@@ -192,8 +281,22 @@ export async function unpackTgz(file: string, destDir: string, options: UnpackOp
     });
   }
   if (problem) throw problem;
+  assertTreeStaysInside(listing);
   await mkdir(destDir, { recursive: true });
-  await tar.x({ file, cwd: destDir, strict: true, preservePaths: false });
+  try {
+    await tar.x({ file, cwd: destDir, strict: true, preservePaths: false });
+  } catch (e) {
+    // node-tar's own refusal of a path through a link: the same escape, so the same code.
+    if ((e as { code?: string }).code === "TAR_SYMLINK_ERROR") {
+      const entry = (e as { entry?: { path?: string } }).entry?.path ?? "?";
+      throw new SkiffError(
+        ART_CODES["SKF-ART-001"],
+        `archive entry '${entry}' would be made through another link (${(e as Error).message})`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
 }
 
 /** Unpacks a zip into `destDir` with the same checks as `unpackTgz`. */

@@ -4,7 +4,7 @@ import { defineErrorCodes } from "../errors/index.js";
 export const ART_CODES = defineErrorCodes({
   "SKF-ART-001": {
     title: "Unsafe archive entry",
-    hint: "The archive holds an entry that would land outside the target folder (absolute path, `..`, or a link pointing out). Recreate the archive with relative paths only.",
+    hint: "The archive holds an entry that would land outside the target folder (absolute path, `..`, a link pointing out, alone or through a chain of other links, or a link made through another link). Recreate the archive with relative paths only.",
   },
   "SKF-ART-002": {
     title: "Archive too large",

@@ -164,6 +164,63 @@ describe("safe extraction", () => {
     expect(existsSync("/tmp/skiff-evil-abs.txt")).toBe(false);
   });
 
+  it("refuses a chain of links that each stay inside but together lead out", async () => {
+    // Lexically `d/l1 -> l0/..` is `d`, but `l0` is the root, so `l1` is the root's parent.
+    const chain = [
+      tarEntry("d/", { type: "5" }),
+      tarEntry("d/l0", { type: "2", linkname: ".." }),
+      tarEntry("d/l1", { type: "2", linkname: "l0/.." }),
+    ];
+    for (const last of [
+      tarEntry("etc", { type: "2", linkname: "d/l1/etc" }),
+      tarEntry("hard", { type: "1", linkname: "d/l1/etc/hostname" }),
+      tarEntry("d/l1/evil.txt", { data: "x" }),
+    ]) {
+      const archive = path.join(dir, "chain.tgz");
+      await writeFile(archive, tgz(...chain, last));
+      const dest = path.join(dir, "dest");
+      await expect(unpackTgz(archive, dest)).rejects.toMatchObject({ code: "SKF-ART-001" });
+      expect(existsSync(dest)).toBe(false);
+    }
+    expect(existsSync(path.join(dir, "evil.txt"))).toBe(false);
+  });
+
+  it("refuses a 25-link chain whose last link reaches the host's /etc", async () => {
+    const entries = [tarEntry("d/", { type: "5" }), tarEntry("d/l0", { type: "2", linkname: ".." })];
+    for (let i = 1; i <= 24; i++) entries.push(tarEntry(`d/l${i}`, { type: "2", linkname: `l${i - 1}/..` }));
+    entries.push(tarEntry("etc", { type: "2", linkname: "d/l24/../etc" }));
+    const archive = path.join(dir, "chain.tgz");
+    await writeFile(archive, tgz(...entries));
+    await expect(unpackTgz(archive, path.join(dir, "dest"))).rejects.toMatchObject({ code: "SKF-ART-001" });
+  });
+
+  it("refuses a loop of links", async () => {
+    const archive = path.join(dir, "loop.tgz");
+    await writeFile(
+      archive,
+      tgz(tarEntry("a", { type: "2", linkname: "b/x" }), tarEntry("b", { type: "2", linkname: "a/y" })),
+    );
+    await expect(unpackTgz(archive, path.join(dir, "dest"))).rejects.toMatchObject({ code: "SKF-ART-001" });
+  });
+
+  it("keeps chains of links that resolve inside", async () => {
+    const archive = path.join(dir, "ok.tgz");
+    await writeFile(
+      archive,
+      tgz(
+        tarEntry("c/", { type: "5" }),
+        tarEntry("c/f", { data: "inside" }),
+        tarEntry("b", { type: "2", linkname: "c" }),
+        tarEntry("d/", { type: "5" }),
+        tarEntry("d/up", { type: "2", linkname: "../c/f" }),
+      ),
+    );
+    const dest = path.join(dir, "dest");
+    await unpackTgz(archive, dest);
+    expect(await readFile(path.join(dest, "d", "up"), "utf8")).toBe("inside");
+    expect(await readFile(path.join(dest, "b", "f"), "utf8")).toBe("inside");
+  });
+
   it("refuses a zip with a parent path", async () => {
     const archive = path.join(dir, "evil.zip");
     await writeFile(archive, zipSync({ "../evil.txt": new TextEncoder().encode("x") }));
