@@ -6,7 +6,7 @@ import type { ControllerOptions, RunningWorkflow } from "./types.js";
 export type { ControllerOptions, RunningWorkflow } from "./types.js";
 export type { MemoCache, MemoEntry } from "../interfaces/memo.js";
 export { CONTROLLER_CODES } from "./codes.js";
-export { HOOK_REEVALUATION_MS } from "./operator.js";
+export { HOOK_REEVALUATION_MS } from "./hooks.js";
 export { storedTemplateKey } from "./stored.js";
 export { InMemoryMemoCache, SyncManager, defaultSyncManager, Limiter } from "./limits.js";
 export { matchesSelector, humanizeDuration } from "./support.js";
