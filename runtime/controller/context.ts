@@ -21,13 +21,11 @@ import {
   type Workflow,
   type WorkflowPhase,
 } from "../spec/types.js";
-import type { Limiter } from "./limits.js";
-import { type LockRequest, type SyncManager } from "./limits.js";
+import type { Limiter, LockRequest, SyncManager } from "./limits.js";
 import type { LoopItem } from "./loops.js";
 import type { TemplateResolver } from "./stored.js";
 import type { ControllerOptions } from "./types.js";
-import type { LayeredVars, SiblingScope } from "./vars.js";
-import { rfc3339 } from "./vars.js";
+import { type LayeredVars, rfc3339, type SiblingScope } from "./vars.js";
 
 /*
  * What the operator's concept modules share: the invocation records passed down the node tree, the
@@ -142,64 +140,102 @@ export function attemptName(name: string, k: number): string {
 export interface OperatorContext {
   readonly compiled: CompiledWorkflow;
   readonly options: ControllerOptions;
+  // ---- the run's state
+  /** The Workflow being run, in Argo's shape: what the store persists and snapshot() copies. */
   readonly wf: Workflow;
   readonly name: string;
+  /** `status.nodes`, by node ID. */
   readonly nodes: Record<string, NodeStatus>;
+  /** The global scope: `workflow.*` variables. */
   readonly globals: Map<string, string | null>;
+  /** Children of each node as a set, so addChild stays O(1) on wide fan-outs. */
   readonly childSets: Map<string, Set<string>>;
+  /** Steps the executor is running now (pods, HTTP), killed on shutdown and deadline. */
   readonly running: Set<RunningPod>;
   /** Pod nodes the persisted status left Running or Pending, by id: the executor may still run them. */
   readonly recovering: Map<string, NodePhase>;
+  /** Suspend nodes waiting to be resumed (or for their duration). */
   readonly suspends: Set<SuspendWaiter>;
+  /** Nodes waiting for a synchronization lock, by ID. */
   readonly waitingLocks: Map<string, { node: NodeStatus; cancel: (e: Error) => void }>;
+  /** Retry nodes waiting out a backoff. */
   readonly backoffs: Set<{ node: NodeStatus; cancel: () => void }>;
+  /** Callbacks run when a node's phase changes, by node ID. */
   readonly phaseListeners: Map<string, (() => void)[]>;
+  /** `spec.parallelism`: pods running at once. */
   readonly workflowLimiter: Limiter | undefined;
+  /** The memoization cache. */
   readonly memo: MemoCache;
+  /** Mutexes and semaphores. */
   readonly sync: SyncManager;
+  /** The workflow's namespace (`default` when unset). */
   readonly namespace: string;
+  /** `spec.shutdown` once stopped or terminated. */
   shutdown: "" | "Stop" | "Terminate";
+  /** Cancels waiting for the workflow-level lock, while the workflow waits for it. */
   cancelWorkflowLock: ((e: Error) => void) | undefined;
   /** Supplied suspend outputs set through `setOutputParameters` (Argo drops their valueFrom then). */
   readonly suppliedSet: Set<string>;
+  /** `activeDeadlineSeconds` as an absolute time (ms). */
   deadline: number | undefined;
+  /** Set once the workflow deadline has passed. */
   deadlineExceeded: boolean;
+  /** Fires at the workflow deadline. */
   deadlineTimer: TimerHandle | undefined;
+  /** `spec.suspend`: no new nodes are created while set. */
   suspended: boolean;
+  /** Invocations waiting for `spec.suspend` to clear. */
   suspendWaiters: (() => void)[];
+  /** Executable nodes complete, for `status.progress`. */
   execDone: number;
+  /** Executable nodes created, for `status.progress`. */
   execTotal: number;
+  /** The status changed since the last flush. */
   dirty: boolean;
+  /** A flush is scheduled for the end of this macrotask. */
   flushScheduled: boolean;
+  /** The store put in flight (or the last one). */
   flushing: Promise<void>;
+  /** A put waits behind the one in flight. */
   putQueued: boolean;
   /** Nodes changed since the last put (ids), so the store writes those only; the first put is whole. */
   readonly changedNodes: Set<string>;
   /** Nodes not fulfilled yet: their fields change in many places, so every put carries them. */
   readonly activeNodes: Set<string>;
+  /** The next put writes every node (the first put, the final one, and after a failed put). */
   wholePut: boolean;
+  /** Set once the workflow has finished. */
   finished: boolean;
+  /** Workflow-level hooks that fired, awaited before the workflow finishes. */
   wfHookRuns: Promise<unknown>[];
+  /** Names of workflow-level hooks that fired (each fires once). */
   wfHooksFired: Set<string>;
+  /** When the workflow started, for `workflow.duration`. */
   readonly startedAtMs: number;
   /** Hook checks the re-evaluation timer runs (workflow hooks, and hooks of steps not fulfilled yet). */
   readonly hookChecks: Set<() => void>;
+  /** The hook re-evaluation timer, while some check is registered. */
   hookTimer: TimerHandle | undefined;
+  /** Resolves the templates steps, tasks and hooks name. */
   readonly templates: TemplateResolver;
+  /** `metadata.creationTimestamp` in ms, for `workflow.creationTimestamp.*`. */
   readonly creationMs: number;
+  /** `workflow.outputs.artifacts.*`, for arguments that name them with `from`. */
   readonly globalArtifacts: Map<string, Artifact>;
   /** Nodes whose template could not even be set up (Argo's executeTemplate returning an error), by ID. */
   readonly setupErrors: Map<string, string>;
+  /** Daemoned steps still up, killed when the workflow ends. */
   readonly daemonsAll: Set<RunningPod>;
-  resumeAll(): void;
-  /** Waits while `spec.suspend` is set: no new nodes are created then. */
-  whileSuspended(): Promise<void>;
+
+  // ---- globals.ts
   initGlobals(): void;
   /** The globals, with `workflow.duration` brought up to date. */
   globalVars(): Map<string, string | null>;
   configMapValue(name: string, key: string): string | undefined;
   exportGlobalParameter(name: string, value: string): void;
   exportOutputs(outputs: Outputs | undefined, vars?: ReadonlyMap<string, string | null>): void;
+
+  // ---- nodes.ts
   idOf(name: string): string;
   nodeByName(name: string): NodeStatus | undefined;
   createNode(init: {
@@ -226,10 +262,21 @@ export interface OperatorContext {
     type?: NodeType,
     holder?: TemplateHolder,
   ): NodeStatus;
+  skippedNode(
+    name: string,
+    holder: InvocationBase,
+    inv: Invocation,
+    phase: NodePhase,
+    message: string,
+  ): NodeStatus;
+
+  // ---- persistence.ts
   emit(event: ControllerEvent): void;
   /** Marks the status (and `node`) changed; transitions within one macrotask are persisted together. */
   touch(node?: NodeStatus): void;
   flush(): Promise<void>;
+
+  // ---- template.ts
   /**
    * Executes the template a holder names as node `nodeName`. Resolves when the node is fulfilled (a ready
    * daemon counts), or `undefined` when it was never created (its boundary failed fast, or shutdown).
@@ -243,9 +290,16 @@ export interface OperatorContext {
     inv: Invocation,
     absentRefs?: Record<string, string>,
   ): Promise<NodeStatus | undefined>;
-  emitNodeMetrics(metrics: PrometheusMetric[], node: NodeStatus, moment: "start" | "end"): void;
-  /** `spec.metrics`: realtime gauges when the workflow starts running, the others when it completes. */
-  emitWorkflowMetrics(moment: "start" | "end", phase?: WorkflowPhase): void;
+  executeNode(
+    nodeName: string,
+    holder: TemplateHolder,
+    rt: ResolvedTemplate,
+    inputs: ProcessedInputs,
+    inv: Invocation,
+    extraVars: Record<string, string>,
+  ): Promise<NodeStatus | undefined>;
+
+  // ---- inputs.ts
   /** Builds the variables a template sees: globals, inputs, node/pod names, local names. */
   templateVars(
     rt: ResolvedTemplate,
@@ -255,6 +309,8 @@ export interface OperatorContext {
     extra?: Record<string, string>,
   ): LayeredVars;
   processInputs(template: Template, args: Arguments, absentRefs: Record<string, string>): ProcessedInputs;
+
+  // ---- memoization.ts
   checkMemo(
     nodeName: string,
     holder: TemplateHolder,
@@ -264,6 +320,8 @@ export interface OperatorContext {
     inv: Invocation,
   ): Promise<NodeStatus | undefined>;
   saveMemo(node: NodeStatus, inv: Invocation): Promise<void>;
+
+  // ---- retry-strategy.ts
   executeRetry(
     nodeName: string,
     holder: TemplateHolder,
@@ -272,14 +330,8 @@ export interface OperatorContext {
     inv: Invocation,
     strategy: RetryStrategy,
   ): Promise<NodeStatus | undefined>;
-  executeNode(
-    nodeName: string,
-    holder: TemplateHolder,
-    rt: ResolvedTemplate,
-    inputs: ProcessedInputs,
-    inv: Invocation,
-    extraVars: Record<string, string>,
-  ): Promise<NodeStatus | undefined>;
+
+  // ---- synchronization.ts
   tripFailFast(boundary: Boundary): void;
   lockRequests(sync: Synchronization | undefined, vars: ReadonlyMap<string, string | null>): LockRequest[];
   /**
@@ -307,6 +359,9 @@ export interface OperatorContext {
     locks: LockRequest[],
     pendingAt: number | undefined,
   ): Promise<void>;
+  newBoundary(node: NodeStatus, template: Template): Boundary;
+
+  // ---- pod.ts
   /** Runs a pod-like node. Returns true when the node goes on in the background (a ready daemon). */
   executeLeaf(
     node: NodeStatus,
@@ -320,10 +375,16 @@ export interface OperatorContext {
   killPod(pod: RunningPod, phase: NodePhase, message: string): void;
   killDaemons(boundary: Boundary): Promise<void>;
   killAllDaemons(): Promise<void>;
+
+  // ---- suspend.ts
+  resumeAll(): void;
+  /** Waits while `spec.suspend` is set: no new nodes are created then. */
+  whileSuspended(): Promise<void>;
   executeSuspend(node: NodeStatus, template: Template, inputs: ProcessedInputs): Promise<void>;
   checkSuppliedDefaults(node: NodeStatus): void;
   fillSuppliedDefaults(node: NodeStatus): void;
-  newBoundary(node: NodeStatus, template: Template): Boundary;
+
+  // ---- steps.ts
   executeSteps(
     node: NodeStatus,
     template: Template,
@@ -331,6 +392,8 @@ export interface OperatorContext {
     childInv: Invocation,
     inputs: ProcessedInputs,
   ): Promise<void>;
+
+  // ---- scope.ts
   /** Resolves sibling references in a step/task (strict: missing `steps.*` keys are errors here). */
   resolveInvocation<T extends InvocationBase>(
     step: T,
@@ -345,13 +408,6 @@ export interface OperatorContext {
   expandLoop(step: InvocationBase, scope: SiblingScope): LoopItem[] | undefined;
   /** Evaluates a `when` once its tags are substituted. */
   shouldExecute(when: string | undefined, vars: ReadonlyMap<string, string | null>, prefix: string): boolean;
-  skippedNode(
-    name: string,
-    holder: InvocationBase,
-    inv: Invocation,
-    phase: NodePhase,
-    message: string,
-  ): NodeStatus;
   /** Adds `<prefix>.<name>.*` for a finished child (Argo's buildLocalScope). */
   recordSibling(scope: SiblingScope, name: string, node: NodeStatus, holder: InvocationBase): void;
   /** Aggregated outputs of a loop (Argo's processAggregateNodeOutputs). */
@@ -364,6 +420,8 @@ export interface OperatorContext {
   ): void;
   /** Outputs of a steps/DAG template from its sibling scope (`valueFrom.parameter` / `expression` / `from`). */
   templateOutputs(template: Template, scope: SiblingScope): Outputs | undefined;
+
+  // ---- hooks.ts
   /**
    * After a step/task node exists: lifecycle hooks (watched on its phase changes) and, once it is
    * completed, its exit handler. Resolves when all triggered hooks and the exit handler are fulfilled.
@@ -391,6 +449,8 @@ export interface OperatorContext {
   onHookTimer(check: () => void): () => void;
   evaluateWorkflowHooks(): void;
   runWorkflowExitHandler(phase: WorkflowPhase): Promise<NodeStatus | undefined>;
+
+  // ---- dag.ts
   executeDag(
     node: NodeStatus,
     template: Template,
@@ -398,4 +458,9 @@ export interface OperatorContext {
     childInv: Invocation,
     inputs: ProcessedInputs,
   ): Promise<void>;
+
+  // ---- metrics.ts
+  emitNodeMetrics(metrics: PrometheusMetric[], node: NodeStatus, moment: "start" | "end"): void;
+  /** `spec.metrics`: realtime gauges when the workflow starts running, the others when it completes. */
+  emitWorkflowMetrics(moment: "start" | "end", phase?: WorkflowPhase): void;
 }

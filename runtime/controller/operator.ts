@@ -377,9 +377,7 @@ export class WorkflowOperator implements OperatorContext {
     for (const b of [...this.backoffs]) b.cancel();
   }
 
-  // Services of the concept modules, each bound to this run.
-  readonly resumeAll: OperatorContext["resumeAll"] = (...a) => suspend.resumeAll(this, ...a);
-  readonly whileSuspended: OperatorContext["whileSuspended"] = (...a) => suspend.whileSuspended(this, ...a);
+  // The services of the concept modules, each bound to this run (see OperatorContext).
   readonly initGlobals: OperatorContext["initGlobals"] = (...a) => globals.initGlobals(this, ...a);
   readonly globalVars: OperatorContext["globalVars"] = (...a) => globals.globalVars(this, ...a);
   readonly configMapValue: OperatorContext["configMapValue"] = (...a) => globals.configMapValue(this, ...a);
@@ -393,21 +391,18 @@ export class WorkflowOperator implements OperatorContext {
   readonly addChild: OperatorContext["addChild"] = (...a) => nodes.addChild(this, ...a);
   readonly onPhaseChange: OperatorContext["onPhaseChange"] = (...a) => nodes.onPhaseChange(this, ...a);
   readonly errorNode: OperatorContext["errorNode"] = (...a) => nodes.errorNode(this, ...a);
+  readonly skippedNode: OperatorContext["skippedNode"] = (...a) => nodes.skippedNode(this, ...a);
   readonly emit: OperatorContext["emit"] = (...a) => persistence.emit(this, ...a);
   readonly touch: OperatorContext["touch"] = (...a) => persistence.touch(this, ...a);
   readonly flush: OperatorContext["flush"] = (...a) => persistence.flush(this, ...a);
   readonly executeTemplate: OperatorContext["executeTemplate"] = (...a) =>
     template.executeTemplate(this, ...a);
-  readonly emitNodeMetrics: OperatorContext["emitNodeMetrics"] = (...a) =>
-    metrics.emitNodeMetrics(this, ...a);
-  readonly emitWorkflowMetrics: OperatorContext["emitWorkflowMetrics"] = (...a) =>
-    metrics.emitWorkflowMetrics(this, ...a);
+  readonly executeNode: OperatorContext["executeNode"] = (...a) => template.executeNode(this, ...a);
   readonly templateVars: OperatorContext["templateVars"] = (...a) => inputs.templateVars(this, ...a);
   readonly processInputs: OperatorContext["processInputs"] = (...a) => inputs.processInputs(this, ...a);
   readonly checkMemo: OperatorContext["checkMemo"] = (...a) => memoization.checkMemo(this, ...a);
   readonly saveMemo: OperatorContext["saveMemo"] = (...a) => memoization.saveMemo(this, ...a);
   readonly executeRetry: OperatorContext["executeRetry"] = (...a) => retryStrategy.executeRetry(this, ...a);
-  readonly executeNode: OperatorContext["executeNode"] = (...a) => template.executeNode(this, ...a);
   readonly tripFailFast: OperatorContext["tripFailFast"] = (...a) => synchronization.tripFailFast(this, ...a);
   readonly lockRequests: OperatorContext["lockRequests"] = (...a) => synchronization.lockRequests(this, ...a);
   readonly pendingDeadline: OperatorContext["pendingDeadline"] = (...a) =>
@@ -417,16 +412,18 @@ export class WorkflowOperator implements OperatorContext {
   readonly lockMessage: OperatorContext["lockMessage"] = (...a) => synchronization.lockMessage(this, ...a);
   readonly acquireNodeLocks: OperatorContext["acquireNodeLocks"] = (...a) =>
     synchronization.acquireNodeLocks(this, ...a);
+  readonly newBoundary: OperatorContext["newBoundary"] = (...a) => synchronization.newBoundary(this, ...a);
   readonly executeLeaf: OperatorContext["executeLeaf"] = (...a) => pod.executeLeaf(this, ...a);
   readonly killPod: OperatorContext["killPod"] = (...a) => pod.killPod(this, ...a);
   readonly killDaemons: OperatorContext["killDaemons"] = (...a) => pod.killDaemons(this, ...a);
   readonly killAllDaemons: OperatorContext["killAllDaemons"] = (...a) => pod.killAllDaemons(this, ...a);
+  readonly resumeAll: OperatorContext["resumeAll"] = (...a) => suspend.resumeAll(this, ...a);
+  readonly whileSuspended: OperatorContext["whileSuspended"] = (...a) => suspend.whileSuspended(this, ...a);
   readonly executeSuspend: OperatorContext["executeSuspend"] = (...a) => suspend.executeSuspend(this, ...a);
   readonly checkSuppliedDefaults: OperatorContext["checkSuppliedDefaults"] = (...a) =>
     suspend.checkSuppliedDefaults(this, ...a);
   readonly fillSuppliedDefaults: OperatorContext["fillSuppliedDefaults"] = (...a) =>
     suspend.fillSuppliedDefaults(this, ...a);
-  readonly newBoundary: OperatorContext["newBoundary"] = (...a) => synchronization.newBoundary(this, ...a);
   readonly executeSteps: OperatorContext["executeSteps"] = (...a) => steps.executeSteps(this, ...a);
   readonly resolveInvocation: OperatorContext["resolveInvocation"] = (...a) =>
     scope.resolveInvocation(this, ...a);
@@ -434,7 +431,6 @@ export class WorkflowOperator implements OperatorContext {
     scope.resolveArtifactArg(this, ...a);
   readonly expandLoop: OperatorContext["expandLoop"] = (...a) => scope.expandLoop(this, ...a);
   readonly shouldExecute: OperatorContext["shouldExecute"] = (...a) => scope.shouldExecute(this, ...a);
-  readonly skippedNode: OperatorContext["skippedNode"] = (...a) => nodes.skippedNode(this, ...a);
   readonly recordSibling: OperatorContext["recordSibling"] = (...a) => scope.recordSibling(this, ...a);
   readonly recordLoop: OperatorContext["recordLoop"] = (...a) => scope.recordLoop(this, ...a);
   readonly templateOutputs: OperatorContext["templateOutputs"] = (...a) => scope.templateOutputs(this, ...a);
@@ -448,4 +444,8 @@ export class WorkflowOperator implements OperatorContext {
   readonly runWorkflowExitHandler: OperatorContext["runWorkflowExitHandler"] = (...a) =>
     hooks.runWorkflowExitHandler(this, ...a);
   readonly executeDag: OperatorContext["executeDag"] = (...a) => dag.executeDag(this, ...a);
+  readonly emitNodeMetrics: OperatorContext["emitNodeMetrics"] = (...a) =>
+    metrics.emitNodeMetrics(this, ...a);
+  readonly emitWorkflowMetrics: OperatorContext["emitWorkflowMetrics"] = (...a) =>
+    metrics.emitWorkflowMetrics(this, ...a);
 }

@@ -5,8 +5,7 @@ import { CONTROLLER_CODES } from "./codes.js";
 import { ARTIFACT_REF, messageOf, NodeOutcome, type OperatorContext } from "./context.js";
 import { expandSequence, loopIndexOf, type LoopItem, parseWithParam, toLoopItems } from "./loops.js";
 import { locationOf } from "./support.js";
-import type { SiblingScope } from "./vars.js";
-import { LayeredVars } from "./vars.js";
+import { LayeredVars, type SiblingScope } from "./vars.js";
 
 const C = CONTROLLER_CODES;
 
