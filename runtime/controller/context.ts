@@ -30,7 +30,8 @@ import { type LayeredVars, rfc3339, type SiblingScope } from "./vars.js";
 /*
  * What the operator's concept modules share: the invocation records passed down the node tree, the
  * outcome a node's execution ends with, Argo's messages, and OperatorContext, the one source of a run's
- * state and the services the modules call on each other through it (so no module imports another).
+ * state and the services the modules call on each other through it (so that no module imports another's
+ * node logic, and the recursion steps -> executeTemplate -> steps makes no import cycle).
  */
 
 export const MAX_DEPTH = 100;

@@ -5,12 +5,12 @@ import { CONTROLLER_CODES } from "./codes.js";
 import { iso, type OperatorContext } from "./context.js";
 import { strftimeParts } from "./vars.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * Argo's global scope: `workflow.*` variables (name, uid, parameters, labels, duration, status) and the
  * global outputs steps export through `globalName` (`workflow.outputs.parameters.*` / `.artifacts.*`).
  */
+
+const C = CONTROLLER_CODES;
 
 export function initGlobals(op: OperatorContext): void {
   const g = op.globals;

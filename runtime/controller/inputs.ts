@@ -13,12 +13,12 @@ import {
 import { hasLocation, locationOf, stripLocation } from "./support.js";
 import { LayeredVars } from "./vars.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * Template inputs (Argo's ProcessArgs): parameters from arguments, defaults, ConfigMaps and enums, input
  * artifacts from arguments or the template, and the variables a template is substituted with.
  */
+
+const C = CONTROLLER_CODES;
 
 /** Builds the variables a template sees: globals, inputs, node/pod names, local names. */
 export function templateVars(

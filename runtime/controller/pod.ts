@@ -20,13 +20,13 @@ import {
 } from "./context.js";
 import { isFulfilled } from "./graph.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * Leaf nodes (Pod, HTTP, container sets): the StepRequest handed to the executor, start or re-attach,
  * deadlines, results, logs, daemons and killing a running step. The controller never runs a process
  * itself; everything goes through `options.executor`.
  */
+
+const C = CONTROLLER_CODES;
 
 /**
  * The volumes a step's mounts may name, as Argo assembles the pod: `spec.volumes`, one claim per

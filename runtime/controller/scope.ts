@@ -7,13 +7,13 @@ import { expandSequence, loopIndexOf, type LoopItem, parseWithParam, toLoopItems
 import { locationOf } from "./support.js";
 import { LayeredVars, type SiblingScope } from "./vars.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * The local scope of a steps/DAG invocation (Argo's buildLocalScope): `steps.X.*` / `tasks.X.*` variables
  * recorded from finished siblings, references and loops resolved against them, and the template's own
  * outputs taken from them.
  */
+
+const C = CONTROLLER_CODES;
 
 /**
  * Argo's hasOutputResultRef for every step of one parent template: does the template text contain

@@ -11,12 +11,12 @@ import {
   type SuspendWaiter,
 } from "./context.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * Suspend: `suspend` templates (with `duration` and supplied output parameters) and the workflow-level
  * `spec.suspend` that holds back new nodes until resumed.
  */
+
+const C = CONTROLLER_CODES;
 
 export function resumeAll(op: OperatorContext): void {
   op.suspended = false;

@@ -7,12 +7,12 @@ import { CONTROLLER_CODES } from "./codes.js";
 import { type Boundary, NodeOutcome, nodeTypeOfTemplate, type OperatorContext } from "./context.js";
 import { Limiter, type LockRequest } from "./limits.js";
 
-const C = CONTROLLER_CODES;
-
 /*
  * Parallelism, failFast and synchronization: the slots of a steps/DAG boundary, mutex and semaphore
  * locks of a template, and the pending deadline (`timeout`, `pendingTimeout`) of a node still waiting.
  */
+
+const C = CONTROLLER_CODES;
 
 export function tripFailFast(op: OperatorContext, boundary: Boundary): void {
   if (boundary.tripped) return;
