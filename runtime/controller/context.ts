@@ -85,6 +85,21 @@ export interface ProcessedInputs {
   artifacts: Artifact[];
 }
 
+/** What a new node record is made from (`createNode`); an existing node of that name is updated instead. */
+export interface NodeInit {
+  name: string;
+  type: NodeType;
+  phase: NodePhase;
+  boundaryID: string;
+  templateName?: string | undefined;
+  templateRef?: ResolvedTemplate["templateRef"];
+  scope?: TemplateScope;
+  message?: string;
+  flag?: NodeFlag | undefined;
+  inputs?: ProcessedInputs;
+  displayName?: string;
+}
+
 export interface SuspendWaiter {
   node: NodeStatus;
   resolve: (outcome: { phase: NodePhase; message?: string }) => void;
@@ -239,19 +254,7 @@ export interface OperatorContext {
   // ---- nodes.ts
   idOf(name: string): string;
   nodeByName(name: string): NodeStatus | undefined;
-  createNode(init: {
-    name: string;
-    type: NodeType;
-    phase: NodePhase;
-    boundaryID: string;
-    templateName?: string | undefined;
-    templateRef?: ResolvedTemplate["templateRef"];
-    scope?: TemplateScope;
-    message?: string;
-    flag?: NodeFlag | undefined;
-    inputs?: ProcessedInputs;
-    displayName?: string;
-  }): NodeStatus;
+  createNode(init: NodeInit): NodeStatus;
   markPhase(node: NodeStatus, phase: NodePhase, message?: string): void;
   addChild(parent: NodeStatus, childId: string): void;
   onPhaseChange(node: NodeStatus, fn: () => void): () => void;

@@ -1,13 +1,7 @@
-import type { ResolvedTemplate, TemplateHolder, TemplateScope } from "../spec/compiled.js";
+import type { TemplateHolder, TemplateScope } from "../spec/compiled.js";
 import { nodeId as nodeIdOf } from "../spec/index.js";
-import type { InvocationBase, NodeFlag, NodePhase, NodeStatus, NodeType, Workflow } from "../spec/types.js";
-import {
-  holderTemplateName,
-  type Invocation,
-  iso,
-  type OperatorContext,
-  type ProcessedInputs,
-} from "./context.js";
+import type { InvocationBase, NodePhase, NodeStatus, NodeType, Workflow } from "../spec/types.js";
+import { holderTemplateName, type Invocation, iso, type NodeInit, type OperatorContext } from "./context.js";
 import { displayNameOf, isExecutable, isFulfilled } from "./graph.js";
 
 /*
@@ -24,22 +18,7 @@ export function nodeByName(op: OperatorContext, name: string): NodeStatus | unde
   return op.nodes[idOf(op, name)];
 }
 
-export function createNode(
-  op: OperatorContext,
-  init: {
-    name: string;
-    type: NodeType;
-    phase: NodePhase;
-    boundaryID: string;
-    templateName?: string | undefined;
-    templateRef?: ResolvedTemplate["templateRef"];
-    scope?: TemplateScope;
-    message?: string;
-    flag?: NodeFlag | undefined;
-    inputs?: ProcessedInputs;
-    displayName?: string;
-  },
-): NodeStatus {
+export function createNode(op: OperatorContext, init: NodeInit): NodeStatus {
   const id = idOf(op, init.name);
   const existing = op.nodes[id];
   if (existing) {
