@@ -1,4 +1,5 @@
 import { substitute } from "../expr/index.js";
+import type { MemoCache, MemoEntry } from "../interfaces/memo.js";
 import type { ResolvedTemplate, TemplateHolder } from "../spec/compiled.js";
 import { parseDuration } from "../spec/index.js";
 import type { NodeStatus } from "../spec/types.js";
@@ -15,7 +16,8 @@ import type { LayeredVars } from "./vars.js";
 
 /*
  * Argo's `memoize`: a node whose key has a fresh cache entry is Succeeded with the cached outputs, without
- * running; a Succeeded node saves its outputs under its key.
+ * running; a Succeeded node saves its outputs under its key. The cache is `options.memoCache`, by default an
+ * InMemoryMemoCache per run.
  */
 
 export async function checkMemo(
@@ -82,5 +84,20 @@ export async function saveMemo(op: OperatorContext, node: NodeStatus, inv: Invoc
     });
   } catch (e) {
     op.markPhase(node, "Error", messageOf(e));
+  }
+}
+
+/** The default memoization cache: entries live as long as the process. */
+export class InMemoryMemoCache implements MemoCache {
+  private readonly entries = new Map<string, MemoEntry>();
+
+  load(cacheName: string, key: string): Promise<MemoEntry | undefined> {
+    const e = this.entries.get(cacheName + "\u0000" + key);
+    return Promise.resolve(e ? structuredClone(e) : undefined);
+  }
+
+  save(cacheName: string, key: string, entry: MemoEntry): Promise<void> {
+    this.entries.set(cacheName + "\u0000" + key, structuredClone(entry));
+    return Promise.resolve();
   }
 }

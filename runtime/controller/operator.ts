@@ -15,13 +15,7 @@ import {
   type SuspendWaiter,
 } from "./context.js";
 import { computeProgress, isExecutable, isFailedOrError, isFulfilled } from "./graph.js";
-import {
-  defaultSyncManager,
-  InMemoryMemoCache,
-  Limiter,
-  type LockRequest,
-  type SyncManager,
-} from "./limits.js";
+import { defaultSyncManager, Limiter, type LockRequest, type SyncManager } from "./limits.js";
 import { TemplateResolver } from "./stored.js";
 import { matchesSelector } from "./support.js";
 import type { ControllerOptions } from "./types.js";
@@ -140,7 +134,7 @@ export class WorkflowOperator implements OperatorContext {
     }
     const par = this.wf.spec.parallelism;
     this.workflowLimiter = typeof par === "number" && par > 0 ? new Limiter(par) : undefined;
-    this.memo = options.memoCache ?? new InMemoryMemoCache();
+    this.memo = options.memoCache ?? new memoization.InMemoryMemoCache();
     this.sync = options.synchronization ?? defaultSyncManager;
     if (this.wf.spec.shutdown) this.shutdown = this.wf.spec.shutdown;
     if (this.wf.spec.suspend) this.suspended = true;
