@@ -1,5 +1,3 @@
-import type { MemoCache, MemoEntry } from "../interfaces/memo.js";
-
 /** Thrown to waiters of a limiter that was closed (failFast, shutdown). */
 export class LimiterClosed extends Error {
   constructor() {
@@ -174,18 +172,3 @@ export class SyncManager {
 
 /** Locks shared by every workflow started in this process without an explicit `SyncManager`. */
 export const defaultSyncManager = new SyncManager();
-
-/** The default memoization cache: entries live as long as the process. */
-export class InMemoryMemoCache implements MemoCache {
-  private readonly entries = new Map<string, MemoEntry>();
-
-  load(cacheName: string, key: string): Promise<MemoEntry | undefined> {
-    const e = this.entries.get(cacheName + "\u0000" + key);
-    return Promise.resolve(e ? structuredClone(e) : undefined);
-  }
-
-  save(cacheName: string, key: string, entry: MemoEntry): Promise<void> {
-    this.entries.set(cacheName + "\u0000" + key, structuredClone(entry));
-    return Promise.resolve();
-  }
-}

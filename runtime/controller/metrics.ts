@@ -1,6 +1,7 @@
 import type { Clock } from "../interfaces/clock.js";
 import type { PrometheusMetric, RealtimeScope } from "../interfaces/metrics.js";
-import type { K8sObject, NodeStatus, Workflow } from "../spec/types.js";
+import type { K8sObject, NodeStatus, Workflow, WorkflowPhase } from "../spec/types.js";
+import type { OperatorContext } from "./context.js";
 import { LayeredVars } from "./vars.js";
 
 /** The `prometheus` list of a `metrics` block (template or `spec.metrics`); empty when there is none. */
@@ -45,4 +46,38 @@ export function reportMetricsError(status: NonNullable<Workflow["status"]>, mess
   const existing = conditions.find((c) => c.type === "MetricsError");
   if (existing) existing.message = message;
   else conditions.push({ type: "MetricsError", status: "True", message });
+}
+
+export function emitNodeMetrics(
+  op: OperatorContext,
+  metrics: PrometheusMetric[],
+  node: NodeStatus,
+  moment: "start" | "end",
+): void {
+  const sink = op.options.metrics;
+  if (!sink) return;
+  const { vars, realtime } = nodeMetricScope(node, op.globalVars(), op.options.clock);
+  for (const problem of sink.emitCustom(metrics, vars, realtime, moment)) metricsError(op, problem);
+}
+
+/** `spec.metrics`: realtime gauges when the workflow starts running, the others when it completes. */
+export function emitWorkflowMetrics(
+  op: OperatorContext,
+  moment: "start" | "end",
+  phase?: WorkflowPhase,
+): void {
+  const sink = op.options.metrics;
+  const metrics = metricDefinitions(op.wf.spec.metrics);
+  if (!sink || metrics.length === 0) return;
+  const vars = new LayeredVars(op.globalVars());
+  if (phase) vars.set("workflow.status", phase);
+  const started = op.startedAtMs;
+  const finishedAt = () => Date.parse(op.wf.status?.finishedAt ?? "") || op.options.clock.now();
+  const realtime = { "workflow.duration": () => Math.max(0, finishedAt() - started) / 1000 };
+  for (const problem of sink.emitCustom(metrics, vars, realtime, moment)) metricsError(op, problem);
+}
+
+export function metricsError(op: OperatorContext, message: string): void {
+  reportMetricsError(op.wf.status as NonNullable<Workflow["status"]>, message);
+  op.touch();
 }

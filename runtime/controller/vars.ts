@@ -1,3 +1,5 @@
+import type { Artifact } from "../spec/types.js";
+import type { TemplateScope } from "../spec/compiled.js";
 /**
  * Variables for substitution, layered so a step's scope can add a few keys on top of the workflow globals
  * and its template's sibling scope without copying them. It is a `Map` so the expression engine treats it
@@ -144,4 +146,18 @@ export function strftimeParts(ms: number): Record<string, string> {
 /** RFC3339 with second precision, as Kubernetes writes times. */
 export function rfc3339(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** Sibling results of a steps/DAG invocation (`steps.X.*` / `tasks.X.*`) plus the artifacts they produced. */
+export class SiblingScope {
+  readonly vars: LayeredVars;
+  readonly artifacts = new Map<string, Artifact | null>();
+
+  constructor(
+    readonly prefix: "steps" | "tasks",
+    parent: ReadonlyMap<string, string | null>,
+    readonly templateScope: TemplateScope,
+  ) {
+    this.vars = new LayeredVars(parent);
+  }
 }

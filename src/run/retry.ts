@@ -3,7 +3,7 @@ import {
   formulateResubmitWorkflow,
   formulateRetryWorkflow,
   WorkflowRetryError,
-} from "../../runtime/controller/retry.js";
+} from "../../runtime/controller/workflow-retry.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";

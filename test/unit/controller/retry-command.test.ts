@@ -6,7 +6,7 @@ import {
   LABEL_RESUBMITTED_FROM,
   retryRefusal,
   WorkflowRetryError,
-} from "../../../runtime/controller/retry.js";
+} from "../../../runtime/controller/workflow-retry.js";
 import { nodeId } from "../../../runtime/spec/index.js";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
 import { FakeExecutor } from "../../../runtime/testing/fake-executor.js";
