@@ -29,16 +29,8 @@ export interface CallTarget {
 export const FIELD_NAME = /^[a-zA-Z0-9][-a-zA-Z0-9]*$/;
 export const PARAM_NAME = /^[-a-zA-Z0-9_]+$/;
 export const IS_PARAMETER = /{{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*}}/;
-export const LEAF_TYPES: readonly TemplateType[] = [
-  "container",
-  "script",
-  "containerSet",
-  "resource",
-  "data",
-  "http",
-  "plugin",
-  "suspend",
-];
+/** Templates that run something themselves, as opposed to steps and DAGs that call other templates. */
+export const LEAF_TYPES: readonly TemplateType[] = TEMPLATE_TYPES.filter((t) => t !== "steps" && t !== "dag");
 export const MAX_FIELD_NAME = 128;
 
 export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
