@@ -34,39 +34,23 @@ interface GToken {
 }
 
 const valueNext: Kind[] = ["MODIFIER", "COMPARATOR", "LOGICALOP", "CLAUSE_CLOSE", "TERNARY", "SEPARATOR"];
+/** What may start an operand: the start of an expression, and after an opening parenthesis. */
+const operandStart: Kind[] = [
+  "PREFIX",
+  "NUMERIC",
+  "BOOLEAN",
+  "VARIABLE",
+  "PATTERN",
+  "FUNCTION",
+  "ACCESSOR",
+  "STRING",
+  "TIME",
+  "CLAUSE",
+];
 
 const lexerStates: Record<Kind | "UNKNOWN", { isEOF: boolean; next: Kind[] }> = {
-  UNKNOWN: {
-    isEOF: false,
-    next: [
-      "PREFIX",
-      "NUMERIC",
-      "BOOLEAN",
-      "VARIABLE",
-      "PATTERN",
-      "FUNCTION",
-      "ACCESSOR",
-      "STRING",
-      "TIME",
-      "CLAUSE",
-    ],
-  },
-  CLAUSE: {
-    isEOF: false,
-    next: [
-      "PREFIX",
-      "NUMERIC",
-      "BOOLEAN",
-      "VARIABLE",
-      "PATTERN",
-      "FUNCTION",
-      "ACCESSOR",
-      "STRING",
-      "TIME",
-      "CLAUSE",
-      "CLAUSE_CLOSE",
-    ],
-  },
+  UNKNOWN: { isEOF: false, next: operandStart },
+  CLAUSE: { isEOF: false, next: [...operandStart, "CLAUSE_CLOSE"] },
   CLAUSE_CLOSE: {
     isEOF: true,
     next: [

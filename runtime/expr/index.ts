@@ -2,6 +2,7 @@
  * Argo's expression and substitution semantics: `{{...}}` tags, govaluate `when`, expr-lang `{{=...}}` and
  * `depends`. See docs/expressions.md.
  */
+import type { ExpressionKind, ExpressionSyntaxCheck, ExpressionSyntaxProblem } from "../spec/expressions.js";
 import { checkDependsSyntax } from "./depends.js";
 import { parseExpression } from "./expression.js";
 import { EvalError } from "./exprlang/values.js";
@@ -28,10 +29,7 @@ export type { DependencyResult, DependsResultName } from "./depends.js";
 export { expandVars } from "./expand.js";
 
 /** One syntax problem: a message and the 1-based column (offset in the expression text) where it was found. */
-export interface SyntaxProblem {
-  message: string;
-  column: number;
-}
+export type SyntaxProblem = ExpressionSyntaxProblem;
 
 function checkExprSyntax(expression: string): SyntaxProblem[] {
   try {
@@ -71,12 +69,13 @@ function checkGovaluateSyntax(text: string): SyntaxProblem[] {
 
 /**
  * Syntax check only, for lint: returns problems, never throws. Each message is the bare reason (no expression
- * text, no location): the column says where, 1-based, counted in the text given.
+ * text, no location): the column says where, 1-based, counted in the text given. Spec's validation takes it as
+ * its `checkExpressionSyntax` option.
  */
-export function checkExpressionSyntax(
+export const checkExpressionSyntax: ExpressionSyntaxCheck = (
   expression: string,
-  kind: "expr" | "govaluate" | "depends",
-): SyntaxProblem[] {
+  kind: ExpressionKind,
+): SyntaxProblem[] => {
   try {
     switch (kind) {
       case "expr":
@@ -89,4 +88,4 @@ export function checkExpressionSyntax(
   } catch (e) {
     return [{ message: e instanceof Error ? e.message : String(e), column: 1 }];
   }
-}
+};

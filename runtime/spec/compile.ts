@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { SkiffAggregateError, SkiffError, type SourcePosition } from "../errors/index.js";
 import { SPEC_CODES } from "./codes.js";
 import type { CompiledWorkflow, ResolvedTemplate, TemplateHolder, TemplateScope } from "./compiled.js";
+import type { ExpressionSyntaxCheck } from "./expressions.js";
 import type { Library } from "./library.js";
 import type { LoadedManifest } from "./load.js";
 import { isPlainObject, strategicMerge } from "./merge.js";
@@ -39,6 +40,11 @@ export interface CompileOptions {
     metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
     spec?: WorkflowSpec;
   };
+  /**
+   * Checks `when`, `depends` and expr-lang expressions (pass `checkExpressionSyntax` from runtime/expr);
+   * without it their syntax is left to run time.
+   */
+  checkExpressionSyntax?: ExpressionSyntaxCheck;
 }
 
 /** Where a subtree of the compiled workflow was written: `positions.get([...prefix, ...rest])`. */

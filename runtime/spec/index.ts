@@ -16,8 +16,9 @@ export {
 } from "./load.js";
 export { Library } from "./library.js";
 export { applyTemplateDefaults, type CompileOptions } from "./compile.js";
-export { compile, validate } from "./validate.js";
-export { validateStructure } from "./rules.js";
+export { compile, validate, type ValidateOptions } from "./validate.js";
+export type { ExpressionKind, ExpressionSyntaxCheck, ExpressionSyntaxProblem } from "./expressions.js";
+export { validateStructure } from "./rules/index.js";
 export { lintPaths, type LintOptions, type LintResult } from "./lint.js";
 export { dependsTaskNames, parseDepends, TASK_RESULTS } from "./depends.js";
 export { findTags } from "./tags.js";

@@ -1,12 +1,18 @@
 import { formatPosition, SkiffError } from "../errors/index.js";
 import { Library } from "./library.js";
 import { SPEC_CODES } from "./codes.js";
+import type { ExpressionSyntaxCheck } from "./expressions.js";
 import { loadPaths, type LoadedManifest } from "./load.js";
 import { validate } from "./validate.js";
 
 export interface LintOptions {
   /** Reject duplicate keys (default true, as `argo lint --strict`). */
   strict?: boolean;
+  /**
+   * Checks `when`, `depends` and expr-lang expressions (pass `checkExpressionSyntax` from runtime/expr);
+   * without it their syntax is not checked.
+   */
+  checkExpressionSyntax?: ExpressionSyntaxCheck;
 }
 
 export interface LintResult {
@@ -33,7 +39,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
   problems.push(...duplicateDefinitions(loaded.manifests));
   for (const m of loaded.manifests) {
     kinds[m.object.kind] = (kinds[m.object.kind] ?? 0) + 1;
-    problems.push(...validate(m, library));
+    problems.push(...validate(m, library, options));
   }
   // A template shared through templateRef is checked with each workflow that uses it: report it once.
   const seen = new Set<string>();

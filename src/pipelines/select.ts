@@ -1,4 +1,5 @@
 import { SkiffError } from "../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../runtime/expr/index.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Library } from "../../runtime/spec/library.js";
 import type { LoadedManifest } from "../../runtime/spec/load.js";
@@ -92,6 +93,7 @@ export function compilePipeline(
   const inputs = Object.fromEntries(Object.entries(ctx.inputs ?? {}).filter(([k]) => declared.has(k)));
   const parameters = { ...gitParameters(ctx), ...inputs, ...(options.parameters ?? {}) };
   return compile(candidate.manifest, library, {
+    checkExpressionSyntax,
     parameters,
     ...(options.name ? { name: options.name } : {}),
   });

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { SkiffError } from "../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../runtime/expr/index.js";
 import type { Executor, LogLine, StepHandle } from "../../runtime/interfaces/executor.js";
 import { compile } from "../../runtime/spec/index.js";
 import type { Workflow } from "../../runtime/spec/types.js";
@@ -55,6 +56,7 @@ export async function recoverWorkflow(
     );
   }
   const compiled = compile(manifest, loaded.library, {
+    checkExpressionSyntax,
     entrypoint: source.entrypoint,
     parameters: source.parameters,
     name,

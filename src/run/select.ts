@@ -1,4 +1,5 @@
 import { SkiffError, defineErrorCodes } from "../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../runtime/expr/index.js";
 import {
   compile,
   Library,
@@ -50,5 +51,5 @@ export async function loadRunnables(paths: readonly string[]): Promise<Runnables
 
 /** Compiles every selected manifest; throws the first compile error (an aggregate of all its problems). */
 export function compileRunnables(r: Runnables, options: CompileOptions): CompiledWorkflow[] {
-  return r.selected.map((m) => compile(m, r.library, options));
+  return r.selected.map((m) => compile(m, r.library, { ...options, checkExpressionSyntax }));
 }

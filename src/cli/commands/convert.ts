@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import { SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { Library } from "../../../runtime/spec/library.js";
 import { validate } from "../../../runtime/spec/validate.js";
 import type { Workflow } from "../../../runtime/spec/types.js";
@@ -45,7 +46,7 @@ export async function convertFile(file: string): Promise<ConvertResult> {
       }),
     );
   const library = Library.from(loaded.manifests);
-  for (const m of converted) problems.push(...validate(m, library));
+  for (const m of converted) problems.push(...validate(m, library, { checkExpressionSyntax }));
   return { workflows: converted.map((m) => m.object as Workflow), problems };
 }
 

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { formatPosition, type SkiffError } from "../../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { lintPaths } from "../../../runtime/spec/index.js";
 import { EXIT } from "../exit.js";
 
@@ -18,7 +19,7 @@ export function lintCommand(setExitCode: (code: number) => void): Command {
     )
     .option("--strict", "reject duplicate keys (by default the last one wins and a note says so)", false)
     .action(async (paths: string[], options: LintCliOptions) => {
-      const result = await lintPaths(paths, { strict: options.strict });
+      const result = await lintPaths(paths, { strict: options.strict, checkExpressionSyntax });
       if (options.output === "json") {
         process.stdout.write(
           `${JSON.stringify(

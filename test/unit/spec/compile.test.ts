@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SkiffAggregateError } from "../../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import {
   compile,
   Library,
@@ -22,7 +23,11 @@ function load(...files: [string, string][]): LoadedManifest[] {
 function compileFirst(manifests: LoadedManifest[], options: Parameters<typeof compile>[2] = {}) {
   const first = manifests[0];
   if (!first) throw new Error("no manifest");
-  return compile(first, Library.from(manifests), { generateNameSuffix: () => "x1y2z", ...options });
+  return compile(first, Library.from(manifests), {
+    generateNameSuffix: () => "x1y2z",
+    checkExpressionSyntax,
+    ...options,
+  });
 }
 
 function problemsOf(fn: () => unknown): { code: string; line: number | undefined; message: string }[] {
@@ -98,7 +103,7 @@ spec:
       "wf.yaml",
       "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: g-\nspec:\n  entrypoint: m\n  templates:\n  - name: m\n    suspend: {}\n",
     ]);
-    const c = compile(wf!, Library.from([wf!]));
+    const c = compile(wf!, Library.from([wf!]), { checkExpressionSyntax });
     expect(c.workflow.metadata.name).toMatch(/^g-[a-z0-9]{5}$/);
   });
 
@@ -382,7 +387,7 @@ spec:
 `;
     const [wft] = load(["wft.yaml", text]);
     const library = Library.from([wft!]);
-    expect(validate(wft!, library)).toEqual([]);
+    expect(validate(wft!, library, { checkExpressionSyntax })).toEqual([]);
     expect(problemsOf(() => compileFirst([wft!]))).toEqual([
       { code: "SKF-SPEC-040", line: 6, message: "inputs.parameters.who was not supplied" },
       {
@@ -397,7 +402,7 @@ spec:
 
   it("throws a coded error, not a crash, for kinds that are not workflows", () => {
     const r = parseManifests("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", "cm.yaml");
-    expect(() => compile(r.manifests[0]!, Library.from(r.manifests))).toThrow(
+    expect(() => compile(r.manifests[0]!, Library.from(r.manifests), { checkExpressionSyntax })).toThrow(
       expect.objectContaining({ code: "SKF-SPEC-005" }),
     );
   });

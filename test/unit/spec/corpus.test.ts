@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { compile, Library, lintPaths, loadPaths, type LoadedManifest } from "../../../runtime/spec/index.js";
 
 /** Argo's own example workflows, kept outside the repository (see RULES: never copied in). */
@@ -11,7 +12,7 @@ if (!present) console.warn(`skipping Argo example corpus tests: ${CORPUS} not fo
 describe.skipIf(!present)("Argo's example corpus", () => {
   it("lints every Argo object without a problem (non-strict, as argo lint --strict=false)", async () => {
     const started = performance.now();
-    const result = await lintPaths([CORPUS], { strict: false });
+    const result = await lintPaths([CORPUS], { strict: false, checkExpressionSyntax });
     const elapsed = performance.now() - started;
     console.log(
       `lintPaths: ${result.files} files, ${result.objects} objects in ${elapsed.toFixed(0)} ms ` +
@@ -32,7 +33,7 @@ describe.skipIf(!present)("Argo's example corpus", () => {
   });
 
   it("in strict mode rejects only the example with a duplicate key", async () => {
-    const result = await lintPaths([CORPUS], { strict: true });
+    const result = await lintPaths([CORPUS], { strict: true, checkExpressionSyntax });
     expect(
       result.problems.map((p) => [relative(CORPUS, p.position?.file ?? ""), p.code, p.position?.line]),
     ).toEqual([["k8s-patch-json-workflow.yaml", "SKF-SPEC-002", 13]]);
@@ -56,7 +57,11 @@ describe.skipIf(!present)("Argo's example corpus", () => {
         // supply `appellation`, print-message's entrypoint takes `message`.
         const parameters: Record<string, string> =
           m.object.kind === "Workflow" ? {} : { appellation: "world", message: "hi" };
-        const c = compile(m, library, { generateNameSuffix: () => "abcde", parameters });
+        const c = compile(m, library, {
+          generateNameSuffix: () => "abcde",
+          parameters,
+          checkExpressionSyntax,
+        });
         expect(c.workflow.metadata.name).toMatch(/^[a-z0-9][-a-z0-9.]*$/);
         expect(c.getTemplate(c.entrypoint, c.rootScope)).toBeDefined();
         compiled++;
@@ -73,7 +78,7 @@ describe.skipIf(!present)("Argo's example corpus", () => {
     const library = Library.from(loaded.manifests);
     let references = 0;
     for (const m of loaded.manifests.filter((x) => x.object.kind === "Workflow")) {
-      const c = compile(m, library, { generateNameSuffix: () => "abcde" });
+      const c = compile(m, library, { generateNameSuffix: () => "abcde", checkExpressionSyntax });
       const seen = new Set<string>();
       const visit = (name: string | undefined, scope = c.rootScope, holder?: object): void => {
         const resolved = holder

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isSkiffError } from "../../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { Library, parseManifests, validate } from "../../../runtime/spec/index.js";
 
 /**
@@ -27,7 +28,10 @@ function actualProblems(text: string, file: string): string[] {
   // A fixture whose first line is `# lint: strict` is checked as `skiff lint --strict` would.
   const loaded = parseManifests(text, file, { strict: text.startsWith("# lint: strict") });
   const library = Library.from(loaded.manifests);
-  const problems = [...loaded.problems, ...loaded.manifests.flatMap((m) => validate(m, library))];
+  const problems = [
+    ...loaded.problems,
+    ...loaded.manifests.flatMap((m) => validate(m, library, { checkExpressionSyntax })),
+  ];
   for (const p of problems) {
     expect(isSkiffError(p)).toBe(true);
     expect(p.hint ?? "").not.toBe("");

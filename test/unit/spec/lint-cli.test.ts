@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { lintPaths } from "../../../runtime/spec/index.js";
 import { lintCommand } from "../../../src/cli/commands/lint.js";
 
@@ -80,7 +81,7 @@ describe("skiff lint", () => {
       "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata:\n  name: lib\nspec:\n  templates:\n    - name: t\n      suspend: {}\n";
     await writeFile(join(dir, "a.yaml"), wft);
     await writeFile(join(dir, "b.yaml"), wft);
-    const result = await lintPaths([dir]);
+    const result = await lintPaths([dir], { checkExpressionSyntax });
     expect(result.problems.map((p) => [p.code, p.position?.file, p.position?.line, p.message])).toEqual([
       [
         "SKF-SPEC-023",

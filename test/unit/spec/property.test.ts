@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { SkiffError } from "../../../runtime/errors/index.js";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { compile, Library, parseManifests, validate } from "../../../runtime/spec/index.js";
 
 /**
@@ -28,10 +29,10 @@ function exercise(text: string): void {
   for (const p of [...loaded.problems, ...loaded.notes]) expectCoded(p);
   const library = Library.from(loaded.manifests);
   for (const m of loaded.manifests) {
-    for (const p of validate(m, library)) expectCoded(p);
+    for (const p of validate(m, library, { checkExpressionSyntax })) expectCoded(p);
     if (m.object.kind === "ConfigMap" || m.object.kind === "Secret") continue;
     try {
-      const c = compile(m, library, { generateNameSuffix: () => "fuzzz" });
+      const c = compile(m, library, { generateNameSuffix: () => "fuzzz", checkExpressionSyntax });
       expect(typeof c.workflow.metadata.name).toBe("string");
     } catch (e) {
       expectCoded(e);

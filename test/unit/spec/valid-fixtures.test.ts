@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { compile, Library, lintPaths, loadPaths } from "../../../runtime/spec/index.js";
 
 /** test/fixtures/valid holds specs that use the tricky parts of Argo correctly: none may be reported. */
@@ -7,7 +8,7 @@ const DIR = join(import.meta.dirname, "../../fixtures/valid");
 
 describe("valid fixtures", () => {
   it("lint clean", async () => {
-    const result = await lintPaths([DIR]);
+    const result = await lintPaths([DIR], { checkExpressionSyntax });
     expect(result.problems.map((p) => `${p.location} ${p.code} ${p.message}`)).toEqual([]);
     expect(result.objects).toBeGreaterThanOrEqual(7);
   });
@@ -20,11 +21,11 @@ describe("valid fixtures", () => {
     );
     expect(runnable.length).toBe(4);
     for (const m of runnable) {
-      const c = compile(m, library, { generateNameSuffix: () => "v4lid" });
+      const c = compile(m, library, { generateNameSuffix: () => "v4lid", checkExpressionSyntax });
       expect(c.positionOf(["spec", "templates", 0])?.line).toBeGreaterThan(0);
     }
     const fromLibrary = runnable.find((m) => m.file.endsWith("template-library.yaml"));
-    const c = compile(fromLibrary!, library, { generateNameSuffix: () => "v4lid" });
+    const c = compile(fromLibrary!, library, { generateNameSuffix: () => "v4lid", checkExpressionSyntax });
     expect(c.workflow.spec.arguments?.parameters?.[0]).toMatchObject({ name: "target", value: "prod" });
     expect(c.getTemplate("local", c.rootScope)?.container?.image).toBe("alpine:3.20");
     const main = c.getTemplate("main", c.rootScope);

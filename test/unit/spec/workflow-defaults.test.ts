@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { compile, Library, parseManifests } from "../../../runtime/spec/index.js";
 
 const wf = `apiVersion: argoproj.io/v1alpha1
@@ -20,6 +21,7 @@ describe("workflowDefaults (Argo's controller setting)", () => {
   it("fills what the workflow leaves unset; the workflow wins", () => {
     const loaded = parseManifests(wf, "w.yaml");
     const c = compile(loaded.manifests[0]!, Library.from(loaded.manifests), {
+      checkExpressionSyntax,
       workflowDefaults: {
         metadata: { labels: { team: "default", owner: "ci" } },
         spec: {
