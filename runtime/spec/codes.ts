@@ -40,7 +40,7 @@ export const SPEC_CODES = defineErrorCodes({
   },
   "SKF-SPEC-011": {
     title: "Missing required field",
-    hint: "Add the field; Argo's schema requires it.",
+    hint: "Add the field: Argo cannot run the object without it.",
   },
   "SKF-SPEC-012": {
     title: "Unknown field",

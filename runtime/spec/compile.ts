@@ -167,7 +167,9 @@ export function prepareWorkflow(
     case "WorkflowTemplate":
     case "ClusterWorkflowTemplate": {
       // `argo submit --from workflowtemplate/<name>`: a Workflow that references the template.
-      const name = typeof rawMeta.name === "string" ? rawMeta.name : "";
+      // A template created with generateName only (as Hera emits them) is submitted under its prefix.
+      const generated = typeof rawMeta.name !== "string" && typeof rawMeta.generateName === "string";
+      const name = generated ? rawMeta.generateName!.replace(/-$/, "") : (rawMeta.name ?? "");
       const wftSpec = (obj as { spec?: unknown }).spec;
       const wfMeta =
         isPlainObject(wftSpec) && isPlainObject(wftSpec.workflowMetadata) ? wftSpec.workflowMetadata : {};
@@ -176,7 +178,7 @@ export function prepareWorkflow(
           ? "workflows.argoproj.io/cluster-workflow-template"
           : "workflows.argoproj.io/workflow-template";
       metadata = {
-        generateName: `${name}-`,
+        generateName: generated ? rawMeta.generateName : `${name}-`,
         namespace: rawMeta.namespace,
         labels: {
           ...(isPlainObject(wfMeta.labels) ? (wfMeta.labels as Record<string, string>) : {}),

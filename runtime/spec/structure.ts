@@ -237,7 +237,9 @@ const TYPES: Record<string, TypeDef> = {
     },
   },
   Container: { fields: CONTAINER_FIELDS },
-  ScriptTemplate: { fields: { ...CONTAINER_FIELDS, source: str }, required: ["source"] },
+  // Argo's Go type has `source` without omitempty, so its schema lists it as required, but neither its
+  // validation nor its executor needs it: a script without source runs its command on an empty script file.
+  ScriptTemplate: { fields: { ...CONTAINER_FIELDS, source: str }, required: ["image"] },
   UserContainer: { fields: { ...CONTAINER_FIELDS, mirrorVolumeMounts: bool }, required: ["name"] },
   ContainerNode: { fields: { ...CONTAINER_FIELDS, dependencies: list(str) }, required: ["name"] },
   ContainerSetTemplate: {

@@ -45,8 +45,13 @@ export function checkObjectNames(ctx: RuleContext, raw: Dict): void {
         `${label} name "${name}" must consist of lower case alphanumeric characters, '-' or '.'`,
         ["metadata", "name"],
       );
-  } else if (kind !== "Workflow" || str(meta.generateName) === undefined) {
-    if (kind !== "Workflow") push(SPEC_CODES["SKF-SPEC-020"], `${label} has no metadata.name`, ["metadata"]);
+  } else if (str(meta.generateName) === undefined) {
+    // The API server names an object created with generateName only (Hera emits WorkflowTemplates so), so
+    // Argo requires one of the two for every kind; a Workflow with neither is named by its runner.
+    if (kind !== "Workflow")
+      push(SPEC_CODES["SKF-SPEC-020"], `${label} has no metadata.name or metadata.generateName`, [
+        "metadata",
+      ]);
   }
   const gen = str(meta.generateName);
   if (gen !== undefined && name === undefined && !/^[a-z0-9]([-a-z0-9.]*)?$/.test(gen)) {

@@ -28,7 +28,9 @@ type Schema = { $id: string; definitions: Record<string, Record<string, unknown>
 /**
  * Kubernetes' IntOrString and Argo's AnyString are generated as plain strings in the schema, but Go decodes
  * integers into them (`activeDeadlineSeconds: 300`, `limit: 3`) and Argo, like Kubernetes, accepts those.
- * The schema is corrected for that one known gap before comparing.
+ * The schema is corrected for that known gap before comparing, and for one more: `ScriptTemplate.source` is
+ * required by the generated schema (no omitempty in Go) but by neither Argo's validation nor its executor,
+ * which runs the command on an empty script file; Hera emits such scripts.
  */
 function loadSchema(fix: boolean): Schema {
   const schema = JSON.parse(readFileSync(SCHEMA, "utf8")) as Schema;
@@ -39,6 +41,8 @@ function loadSchema(fix: boolean): Schema {
       Record<string, unknown>
     >;
     for (const f of ["value", "default"]) if (param[f]) param[f] = { type: ["string", "number", "boolean"] };
+    const script = schema.definitions[`${PREFIX}ScriptTemplate`] as { required?: string[] };
+    script.required = script.required?.filter((f) => f !== "source");
   }
   return schema;
 }
