@@ -61,12 +61,10 @@ export interface Lease {
 }
 
 /**
- * Persists workflows (spec + status), their step logs, memoized outputs, an archive of finished runs, and
- * who runs which workflow. Writes are atomic: a reader sees the old or the new object, never a mix. Every
- * write resolves only once it is durable. Failed writes reject with a `SkiffError` (`SKF-STORE-...`) and
- * leave the last good state readable.
+ * The live workflows: one object per namespace and name, with a `resourceVersion` counter, and the changes to
+ * them as events.
  */
-export interface Store {
+export interface WorkflowStore {
   /**
    * Creates or replaces a workflow. The store sets `metadata.resourceVersion` (a counter per workflow) on the
    * stored copy; the object passed in is not changed. A workflow put in a completed phase (Succeeded, Failed,
@@ -84,16 +82,24 @@ export interface Store {
    * may be seen as one event. Returns the unsubscribe function.
    */
   watch(listener: (e: StoreEvent) => void): () => void;
-  close(): Promise<void>;
+}
 
+/** Step logs, kept per workflow name (Argo keeps them with the pods; a finished run's logs outlive them here). */
+export interface LogStore {
   /** Appends step log lines of one workflow, durably, in order. */
   appendLogs(namespace: string, name: string, lines: LogLine[]): Promise<void>;
   /** The workflow's log lines in the order they were appended. */
   readLogs(namespace: string, name: string, query?: LogQuery): AsyncIterable<LogLine>;
+}
 
+/** Memoized outputs that outlive one controller process. */
+export interface MemoStore {
   /** Memoized outputs kept in the store, per namespace (Argo keeps them in ConfigMaps of the namespace). */
   memoCache(namespace?: string): MemoCache;
+}
 
+/** Completed runs, kept by uid after the live workflow is deleted (Argo's workflow archive). */
+export interface ArchiveStore {
   /** Archived (completed) runs, newest `finishedAt` first. */
   archiveList(query?: WorkflowQuery): Promise<Workflow[]>;
   /** One archived run: the one with `uid` when given, else the newest run of that name. */
@@ -103,13 +109,10 @@ export interface Store {
    * were deleted. Optional: a store without it cannot delete single archived runs (`gc` still expires them).
    */
   archiveDelete?(namespace: string, name: string, uid?: string): Promise<number>;
-  /**
-   * Retention. Deletes live workflows whose `spec.ttlStrategy` has expired at `now` (ms since the epoch),
-   * archived runs finished longer than the store's archive TTL ago together with their logs, and expired
-   * leases.
-   */
-  gc(now: number): Promise<GcResult>;
+}
 
+/** Who runs which workflow, so that two controllers never run the same one. */
+export interface LeaseStore {
   /**
    * Takes (or extends) the lease of one workflow for `owner` until `now + ttlMs`. True when `owner` holds the
    * lease afterwards; false while another owner holds an unexpired lease. Exactly one of several concurrent
@@ -122,4 +125,22 @@ export interface Store {
   releaseLease(namespace: string, name: string, owner: string): Promise<void>;
   /** The current lease, expired or not; undefined when there is none. */
   getLease(namespace: string, name: string): Promise<Lease | undefined>;
+}
+
+/**
+ * Persists workflows (spec + status), their step logs, memoized outputs, an archive of finished runs, and
+ * who runs which workflow: the five parts above on one backend, plus the retention that spans them. Writes
+ * are atomic: a reader sees the old or the new object, never a mix. Every write resolves only once it is
+ * durable. Failed writes reject with a `SkiffError` (`SKF-STORE-...`) and leave the last good state readable.
+ * `createStore` (`runtime/store`) opens one.
+ */
+export interface Store extends WorkflowStore, LogStore, MemoStore, ArchiveStore, LeaseStore {
+  /**
+   * Retention. Deletes live workflows whose `spec.ttlStrategy` has expired at `now` (ms since the epoch),
+   * archived runs finished longer than the store's archive TTL ago together with their logs, and expired
+   * leases.
+   */
+  gc(now: number): Promise<GcResult>;
+  /** Waits for the writes under way, then lets go of connections, watchers and timers; later calls fail (`SKF-STORE-005`). */
+  close(): Promise<void>;
 }

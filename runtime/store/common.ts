@@ -137,14 +137,6 @@ export function sinceMsOf(query: LogQuery | undefined): number | undefined {
   return parseTime(query?.since);
 }
 
-/** Validates the arguments of the lease methods. */
-export function checkLeaseArgs(owner: string, ttlMs: number, now: number): void {
-  if (!owner) throw new SkiffError(STORE_CODES["SKF-STORE-008"], "a lease needs a non-empty owner");
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0 || !Number.isFinite(now)) {
-    throw new SkiffError(STORE_CODES["SKF-STORE-008"], `invalid lease time: ttlMs=${ttlMs}, now=${now}`);
-  }
-}
-
 /** Rejects a put whose precondition does not hold. */
 export function checkExpectedVersion(
   key: { namespace: string; name: string },

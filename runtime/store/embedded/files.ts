@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants, type BigIntStats } from "node:fs";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
@@ -299,5 +299,58 @@ export async function withFileLock<T>(
     return await fn();
   } finally {
     await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+/** Entries of a folder that are not temp or lock files; none when the folder does not exist. */
+export async function listNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => !n.startsWith(".")).sort();
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return [];
+    throw e;
+  }
+}
+
+/** A JSON file's content, or undefined when it does not exist; `SKF-STORE-004` when it is not JSON. */
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  const data = await readIfExists(path);
+  if (!data) return undefined;
+  try {
+    return JSON.parse(data.toString("utf8")) as T;
+  } catch (e) {
+    throw new SkiffError(STORE_CODES["SKF-STORE-004"], `${path} is not valid JSON`, { cause: e });
+  }
+}
+
+/** Appends `chunk` to a file (creating it and its folder when missing) and flushes it when `durable`. */
+export async function appendDurable(
+  path: string,
+  chunk: string,
+  options: { durable: boolean; dirs: DirSyncer },
+): Promise<void> {
+  let fh;
+  try {
+    fh = await open(path, "a+");
+  } catch (e) {
+    if (errnoOf(e) !== "ENOENT") throw e;
+    await mkdir(dirname(path), { recursive: true });
+    await options.dirs.sync(dirname(dirname(path)));
+    fh = await open(path, "a+");
+  }
+  try {
+    const { size } = await fh.stat();
+    let data = chunk;
+    if (size > 0) {
+      // A crash may have cut the last line short; start on a fresh line so the next one parses.
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) data = "\n" + data;
+    }
+    await fh.write(data);
+    if (options.durable) await fh.datasync();
+    if (size === 0) await options.dirs.sync(dirname(path));
+  } finally {
+    await fh.close();
   }
 }

@@ -137,9 +137,10 @@ describe.skipIf("skip" in server)("PostgreSQL store", () => {
     const schema = freshSchema();
     const store = await openPostgresStore({ connectionString: url, schema });
     const sent: number[] = [];
+    // The pool all parts of the store share, in its context.
     const pool = (
-      store as unknown as { pool: { query: (sql: unknown, params?: unknown[]) => Promise<unknown> } }
-    ).pool;
+      store as unknown as { ctx: { pool: { query: (sql: unknown, params?: unknown[]) => Promise<unknown> } } }
+    ).ctx.pool;
     const query = pool.query.bind(pool);
     pool.query = (sql: unknown, params?: unknown[]) => {
       if (typeof sql === "string" && sql.includes("workflows AS w"))

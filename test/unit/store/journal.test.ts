@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
-import { isDeltaRecord, replayJournal, WorkflowModel } from "../../../runtime/store/embedded/journal.js";
+import { isDeltaRecord, replayJournal, WorkflowModel } from "../../../runtime/store/journal.js";
 
 const TOKEN = "@rv-token@";
 

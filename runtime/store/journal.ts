@@ -1,4 +1,4 @@
-import type { NodeStatus, Workflow } from "../../spec/types.js";
+import type { NodeStatus, Workflow } from "../spec/types.js";
 
 /**
  * Records of a workflow journal (one JSON document per line, `\n`-terminated):
