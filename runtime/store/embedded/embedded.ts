@@ -1,4 +1,4 @@
-import { mkdir, readdir, unlink } from "node:fs/promises";
+import { chmod, mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import type { GcResult } from "../../interfaces/store.js";
@@ -7,7 +7,15 @@ import { ComposedStore } from "../compose.js";
 import { collectGarbage } from "../gc.js";
 import { EmbeddedArchive } from "./archive.js";
 import { EmbeddedContext, type EmbeddedStoreOptions } from "./context.js";
-import { errnoOf, readError, readIfExists, statIfExists, writeError, writeFileAtomic } from "./files.js";
+import {
+  errnoOf,
+  PRIVATE_DIR,
+  readError,
+  readIfExists,
+  statIfExists,
+  writeError,
+  writeFileAtomic,
+} from "./files.js";
 import { EmbeddedLeases } from "./leases.js";
 import { EmbeddedLogs } from "./logs.js";
 import { EmbeddedMemo } from "./memo.js";
@@ -53,6 +61,12 @@ export class EmbeddedStore extends ComposedStore<EmbeddedContext, EmbeddedParts>
   /** Creates the folder layout (when writable) and checks the format version. */
   async init(): Promise<void> {
     const formatPath = join(this.dir, "format.json");
+    // A folder made by an older Skiff, or by hand, may be readable by every local user: its contents are
+    // reachable only through it, so taking the group's and others' bits off the folder closes them (the
+    // owner's bits stay: a read-only store stays read-only). Best effort: a foreign folder is still read.
+    const folder = await statIfExists(this.dir).catch(() => undefined);
+    const mode = folder ? Number(folder.mode) : 0;
+    if ((mode & 0o077) !== 0) await chmod(this.dir, mode & 0o700).catch(() => undefined);
     const existing = await readIfExists(formatPath).catch((e: unknown) => {
       throw readError(`store folder ${this.dir}`, e);
     });
@@ -73,7 +87,7 @@ export class EmbeddedStore extends ComposedStore<EmbeddedContext, EmbeddedParts>
       if (version === EMBEDDED_FORMAT_VERSION) return;
     }
     try {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR });
       await writeFileAtomic(
         formatPath,
         JSON.stringify({ format: "skiff-embedded-store", version: EMBEDDED_FORMAT_VERSION }) + "\n",

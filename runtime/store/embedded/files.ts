@@ -8,6 +8,13 @@ import { STORE_CODES } from "../codes.js";
 import { pause } from "../common.js";
 
 /**
+ * The store holds step logs and outputs, which may carry secrets: only its owner may read it. Folders are
+ * made 0700 and files 0600 (less the umask), whatever the umask would have allowed.
+ */
+export const PRIVATE_DIR = 0o700;
+export const PRIVATE_FILE = 0o600;
+
+/**
  * File system primitives of the embedded store: durable atomic replacement (temp file, fsync, rename, fsync
  * of the folder), cross-process lock files, and the error mapping. Temp and lock files start with a dot,
  * which no encoded name does, so folder scans skip them.
@@ -168,12 +175,12 @@ export async function writeFileAtomic(
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   let fh;
   try {
-    fh = await open(tmp, "w");
+    fh = await open(tmp, "w", PRIVATE_FILE);
   } catch (e) {
     if (errnoOf(e) !== "ENOENT") throw e;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     await options.dirs.sync(dirname(dir));
-    fh = await open(tmp, "w");
+    fh = await open(tmp, "w", PRIVATE_FILE);
   }
   let st: BigIntStats;
   try {
@@ -273,7 +280,11 @@ export async function withFileLock<T>(
   let delay = 1;
   for (;;) {
     try {
-      const fh = await open(lockPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      const fh = await open(
+        lockPath,
+        constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
+        PRIVATE_FILE,
+      );
       try {
         await fh.writeFile(token);
       } finally {
@@ -283,7 +294,7 @@ export async function withFileLock<T>(
     } catch (e) {
       const code = errnoOf(e);
       if (code === "ENOENT") {
-        await mkdir(dirname(lockPath), { recursive: true });
+        await mkdir(dirname(lockPath), { recursive: true, mode: PRIVATE_DIR });
         continue;
       }
       if (code !== "EEXIST") throw e;
@@ -331,12 +342,12 @@ export async function appendDurable(
 ): Promise<void> {
   let fh;
   try {
-    fh = await open(path, "a+");
+    fh = await open(path, "a+", PRIVATE_FILE);
   } catch (e) {
     if (errnoOf(e) !== "ENOENT") throw e;
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR });
     await options.dirs.sync(dirname(dirname(path)));
-    fh = await open(path, "a+");
+    fh = await open(path, "a+", PRIVATE_FILE);
   }
   try {
     const { size } = await fh.stat();

@@ -32,6 +32,8 @@ import {
   withFileLock,
   writeError,
   writeFileAtomic,
+  PRIVATE_DIR,
+  PRIVATE_FILE,
 } from "./files.js";
 import { EmbeddedWatch } from "./watch.js";
 
@@ -316,12 +318,12 @@ export class EmbeddedWorkflows implements WorkflowStore {
 
   private async openJournal(path: string): Promise<FileHandle> {
     try {
-      return await open(path, "a+");
+      return await open(path, "a+", PRIVATE_FILE);
     } catch (e) {
       if (errnoOf(e) !== "ENOENT") throw e;
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR });
       await this.ctx.dirs.sync(dirname(dirname(path)));
-      return open(path, "a+");
+      return open(path, "a+", PRIVATE_FILE);
     }
   }
 }

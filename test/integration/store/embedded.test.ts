@@ -217,6 +217,45 @@ describe("embedded store", () => {
     await store.close();
   });
 
+  it("keeps everything it writes private to its owner: folders 0700, files 0600", async () => {
+    const parent = await tempDir();
+    const dir = join(parent, "store");
+    const store = await openEmbeddedStore({ dir });
+    await store.put(makeWorkflow("secret"));
+    await store.put(makeWorkflow("secret", { phase: "Succeeded" }));
+    await store.appendLogs("default", "secret", [
+      {
+        nodeId: "n",
+        container: "main",
+        stream: "stdout",
+        time: "2024-01-01T00:00:00Z",
+        text: "token=hunter2",
+      },
+    ]);
+    const now = new Date().toISOString();
+    await store
+      .memoCache("default")
+      .save("cache", "key", { nodeID: "n", outputs: {}, creationTimestamp: now, lastHitTimestamp: now });
+    await store.acquireLease("default", "secret", "me", 10_000, Date.now());
+    await store.close();
+    const open: string[] = [];
+    const walk = async (p: string): Promise<void> => {
+      const st = await stat(p);
+      if ((st.mode & 0o077) !== 0) open.push(`${p} ${(st.mode & 0o777).toString(8)}`);
+      if (st.isDirectory()) for (const n of await readdir(p)) await walk(join(p, n));
+    };
+    await walk(dir);
+    expect(open).toEqual([]);
+  });
+
+  it("closes a store folder an older version left readable by every local user", async () => {
+    const dir = await tempDir();
+    await chmod(dir, 0o755);
+    const store = await openEmbeddedStore({ dir });
+    await store.close();
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+  });
+
   it("recovers from a lock file left by a killed process", async () => {
     const dir = await tempDir();
     const store = await openEmbeddedStore({ dir, lockTimeoutMs: 5_000 });
