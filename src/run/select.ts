@@ -94,11 +94,6 @@ export async function loadRunnables(paths: readonly string[]): Promise<Runnables
   return { ...loaded, problems, library, selected };
 }
 
-/** Compiles every selected manifest; throws the first compile error (an aggregate of all its problems). */
-export function compileRunnables(r: Runnables, options: CompileOptions): CompiledWorkflow[] {
-  return r.selected.map((m) => compile(m, r.library, options));
-}
-
 /** Records how a manifest was started (absolute paths), for a later `skiff resume`. */
 export function runSource(
   paths: readonly string[],
