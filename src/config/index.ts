@@ -23,7 +23,7 @@ import {
   checkArtifactRepository,
   type ArtifactRepositoryConfig,
 } from "../../runtime/artifacts/default-repository.js";
-import type { ImageConfig } from "../../runtime/executors/shared/images.js";
+import type { ImageConfig } from "../run/executors.js";
 import type { CompileOptions } from "../../runtime/spec/index.js";
 
 export type { ArtifactRepositoryConfig, ImageConfig };

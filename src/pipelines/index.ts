@@ -33,6 +33,7 @@ export {
 } from "./discover.js";
 export {
   compilePipeline,
+  pipelineCompileOptions,
   pipelineName,
   selectPipelines,
   type CompilePipelineOptions,

@@ -4,6 +4,7 @@ import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Library } from "../../runtime/spec/library.js";
 import type { LoadedManifest } from "../../runtime/spec/load.js";
 import { compile } from "../../runtime/spec/validate.js";
+import type { CompileOptions } from "../../runtime/spec/index.js";
 import { gitParameters, skipMarker, type GitContext } from "./git-context.js";
 import { matchTriggers, readTriggers, TRIGGER_ANNOTATIONS, type TriggerDecision } from "./triggers.js";
 
@@ -74,16 +75,15 @@ export interface CompilePipelineOptions {
 }
 
 /**
- * Compiles a selected pipeline with the Git context as global parameters (`git-sha`, `git-ref`...) and the
- * user's parameters. Parameters the workflow does not declare are added, as `argo submit -p` does. Throws
- * SkiffAggregateError with every problem.
+ * The compile options of a selected pipeline: the Git context as global parameters (`git-sha`, `git-ref`...),
+ * the dispatch inputs the workflow declares and the user's parameters, which win. Parameters the workflow
+ * does not declare are added, as `argo submit -p` does.
  */
-export function compilePipeline(
+export function pipelineCompileOptions(
   candidate: PipelineCandidate,
-  library: Library,
   ctx: GitContext,
   options: CompilePipelineOptions = {},
-): CompiledWorkflow {
+): CompileOptions {
   const declared = new Set(
     (
       candidate.manifest.object as { spec?: { arguments?: { parameters?: { name: string }[] } } }
@@ -92,9 +92,18 @@ export function compilePipeline(
   // Dispatch inputs only fill parameters the workflow declares: inputs are shared by every pipeline.
   const inputs = Object.fromEntries(Object.entries(ctx.inputs ?? {}).filter(([k]) => declared.has(k)));
   const parameters = { ...gitParameters(ctx), ...inputs, ...(options.parameters ?? {}) };
-  return compile(candidate.manifest, library, {
-    checkExpressionSyntax,
-    parameters,
-    ...(options.name ? { name: options.name } : {}),
-  });
+  return { checkExpressionSyntax, parameters, ...(options.name ? { name: options.name } : {}) };
+}
+
+/**
+ * Compiles a selected pipeline with {@link pipelineCompileOptions}. Throws SkiffAggregateError with every
+ * problem.
+ */
+export function compilePipeline(
+  candidate: PipelineCandidate,
+  library: Library,
+  ctx: GitContext,
+  options: CompilePipelineOptions = {},
+): CompiledWorkflow {
+  return compile(candidate.manifest, library, pipelineCompileOptions(candidate, ctx, options));
 }

@@ -1,9 +1,6 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resumeWorkflow, startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
 import { createWorkflowArtifactRepository } from "../../runtime/artifacts/default-repository.js";
-import { createHostExecutor } from "../../runtime/executors/host/index.js";
-import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
 import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
@@ -11,10 +8,10 @@ import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
 import type { MetricsSink } from "../../runtime/interfaces/metrics.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
-import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { SkiffConfig } from "../config/index.js";
 import { collectArtifactGarbage, usesArtifactGC } from "../../runtime/artifacts/gc.js";
 import { watchCommands } from "./control.js";
+import { createExecutor } from "./executors.js";
 import {
   claimWorkflow,
   LEASE_TTL_MS,
@@ -23,13 +20,6 @@ import {
   SOURCE_ANNOTATION,
   type RunSource,
 } from "./store.js";
-
-export const ENGINE_CODES = defineErrorCodes({
-  "SKF-RUN-002": {
-    title: "Executor not available",
-    hint: "Use --executor host (the default when no Docker engine answers), or install and start the engine asked for.",
-  },
-});
 
 export interface RunHooks {
   onEvent?: ControllerEventListener;
@@ -44,39 +34,6 @@ export interface RunHooks {
   wrapExecutor?: (executor: Executor) => Executor;
   /** Receives the workflow's custom metrics (`--metrics-file`). */
   metrics?: MetricsSink;
-}
-
-/**
- * Creates the executor a config asks for. `auto` uses Docker when an engine answers and the host executor
- * otherwise (the zero set-up default).
- */
-export async function createExecutor(config: SkiffConfig): Promise<Executor> {
-  const kind = config.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : config.executor;
-  switch (kind) {
-    case "host":
-      return createHostExecutor({
-        sandbox: config.host.sandbox,
-        images: config.images,
-        workDir: join(config.stateDir, "steps"),
-        ...(config.extraCAFiles.length > 0
-          ? { extraCACerts: config.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
-          : {}),
-      });
-    case "docker":
-      if (config.executor === "docker" && !(await dockerAvailable())) {
-        throw new SkiffError(
-          "SKF-RUN-002",
-          "no Docker engine answers (is dockerd running, and may this user use it?)",
-        );
-      }
-      return createDockerExecutor({
-        images: config.images,
-        imageMap: config.imageMap,
-        workDir: join(config.stateDir, "docker"),
-      });
-    default:
-      throw new SkiffError("SKF-RUN-002", `the ${kind} executor is not available in this version of Skiff`);
-  }
 }
 
 /**

@@ -1,41 +1,27 @@
 import { resolve } from "node:path";
 import { SkiffError } from "../../runtime/errors/index.js";
-import { checkExpressionSyntax } from "../../runtime/expr/index.js";
 import type { Executor, LogLine, StepHandle } from "../../runtime/interfaces/executor.js";
-import { compile } from "../../runtime/spec/index.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import type { SkiffConfig } from "../config/index.js";
-import { runCompiledWorkflow, type RunHooks } from "./engine.js";
-import { loadRunnables } from "./select.js";
-import { openRunStore, readSource, type RunSource } from "./store.js";
+import type { RunReporter } from "../reporters/events.js";
+import type { RunHooks } from "./engine.js";
+import { runSelection } from "./pipeline.js";
+import { loadRunnables, type Selection } from "./select.js";
+import { openRunStore, readSource } from "./store.js";
 
-/** Records how a manifest was started (absolute paths), for `recoverWorkflow`. */
-export function runSource(
-  paths: readonly string[],
-  manifest: { file: string; docIndex: number },
-  options: { entrypoint?: string; parameters: Record<string, string>; workspace?: string },
-): RunSource {
-  return {
-    paths: paths.map((p) => resolve(p)),
-    file: resolve(manifest.file),
-    docIndex: manifest.docIndex,
-    ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
-    parameters: options.parameters,
-    workspace: resolve(options.workspace ?? process.cwd()),
-  };
-}
+export { runSource } from "./select.js";
 
 /**
- * Continues a stored workflow whose process is gone: compiles its source again (same manifest, entrypoint,
- * parameters and name), takes its lease and resumes it from the stored status, so succeeded steps keep their
- * outputs and are not run again. `SKF-RUN-006` when the run was not recorded or its source cannot be loaded.
+ * The stored-workflow selection route (`skiff resume` of a killed run, `retry`, `resubmit`, the background
+ * process of `submit`): loads the workflow's recorded source again (same manifest, entrypoint, parameters
+ * and name) and continues it from the stored status, so succeeded steps keep their outputs and are not run
+ * again. `SKF-RUN-006` when the run was not recorded or its source cannot be loaded.
  */
-export async function recoverWorkflow(
+export async function selectStored(
   stored: Workflow,
   config: SkiffConfig,
-  hooks: RunHooks = {},
   resumeSelector?: true | string,
-): Promise<Workflow> {
+): Promise<Selection> {
   const name = stored.metadata.name ?? "";
   const source = readSource(stored);
   if (!source)
@@ -55,24 +41,53 @@ export async function recoverWorkflow(
       },
     );
   }
-  const compiled = compile(manifest, loaded.library, {
-    checkExpressionSyntax,
-    entrypoint: source.entrypoint,
-    parameters: source.parameters,
-    name,
-    workflowDefaults: config.workflowDefaults,
-  });
   const stepLogs = await storedStepLogs(stored, config);
-  const wrap = hooks.wrapExecutor;
-  const skipping: RunHooks = {
-    ...hooks,
-    wrapExecutor: (e) => skipStoredLogs(wrap ? wrap(e) : e, stepLogs),
+  return {
+    library: loaded.library,
+    runnables: [
+      {
+        manifest,
+        name,
+        compileOptions: {
+          entrypoint: source.entrypoint,
+          parameters: source.parameters,
+          name,
+          workflowDefaults: config.workflowDefaults,
+        },
+        source,
+        persisted: stored,
+        ...(resumeSelector !== undefined ? { resume: resumeSelector } : {}),
+        wrapExecutor: (e) => skipStoredLogs(e, stepLogs),
+      },
+    ],
+    skipped: [],
+    rejected: [],
   };
-  return runCompiledWorkflow(compiled, config, skipping, {
-    persisted: stored,
-    source,
-    ...(resumeSelector !== undefined ? { resume: resumeSelector } : {}),
+}
+
+/**
+ * Continues a stored workflow whose process is gone (see {@link selectStored}) and returns it completed.
+ * Reporters of the run pipeline see its events; `hooks.onEvent` gets the controller's.
+ */
+export async function recoverWorkflow(
+  stored: Workflow,
+  config: SkiffConfig,
+  hooks: RunHooks = {},
+  resumeSelector?: true | string,
+  reporters: readonly RunReporter[] = [],
+): Promise<Workflow> {
+  const selection = await selectStored(stored, config, resumeSelector);
+  const { onEvent, ...rest } = hooks;
+  const forward: RunReporter[] = onEvent
+    ? [{ onEvent: (e) => (e.type === "controller" ? onEvent(e.event) : undefined) }]
+    : [];
+  const result = await runSelection(selection, {
+    config,
+    hooks: rest,
+    onError: "stop",
+    reporters: [...forward, ...reporters],
   });
+  return result.workflows[0]!.workflow!;
 }
 
 const logKey = (l: Pick<LogLine, "nodeId" | "container" | "stream">): string =>

@@ -1,5 +1,7 @@
+import { resolve } from "node:path";
 import { SkiffError, defineErrorCodes } from "../../runtime/errors/index.js";
 import { checkExpressionSyntax } from "../../runtime/expr/index.js";
+import type { Executor } from "../../runtime/interfaces/executor.js";
 import {
   compile,
   Library,
@@ -9,6 +11,16 @@ import {
   type LoadResult,
 } from "../../runtime/spec/index.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
+import type { Workflow } from "../../runtime/spec/types.js";
+import {
+  discoverPipelines,
+  displayPath,
+  pipelineCompileOptions,
+  pipelineName,
+  selectPipelines,
+  type GitContext,
+} from "../pipelines/index.js";
+import type { RunSource } from "./store.js";
 
 export const SELECT_CODES = defineErrorCodes({
   "SKF-RUN-001": {
@@ -16,6 +28,40 @@ export const SELECT_CODES = defineErrorCodes({
     hint: "Give a file or folder holding a Workflow (or a single WorkflowTemplate or CronWorkflow to submit as one).",
   },
 });
+
+/**
+ * One workflow the run pipeline is to compile and run, whichever way it was selected (paths on the command
+ * line, a Git event's triggers, a stored workflow to continue).
+ */
+export interface Runnable {
+  manifest: LoadedManifest;
+  /** The name it is reported under: the pipeline's `metadata.name`, else `generateName` without its dash. */
+  name: string;
+  /** The manifest's file as shown to the user (relative to the workspace), when it is shown. */
+  file?: string;
+  compileOptions: CompileOptions;
+  /** Recorded on the workflow so that a killed run can be compiled again (`skiff resume`). */
+  source?: RunSource;
+  /** The stored workflow this run continues (its succeeded nodes are kept). */
+  persisted?: Workflow;
+  /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
+  resume?: true | string;
+  /** Wraps the executor of this run (a recovered run leaves out the log lines the store already holds). */
+  wrapExecutor?: (executor: Executor) => Executor;
+}
+
+/** What a selection route found: what runs, what the event skipped, and what cannot run. */
+export interface Selection {
+  /** References resolve against it: every object loaded beside the runnables. */
+  library: Library;
+  runnables: Runnable[];
+  /** Pipelines the event did not select, with the reason. */
+  skipped: { pipeline: string; reason: string }[];
+  /** Files and pipelines that cannot be read or selected, each with its error. */
+  rejected: { pipeline: string; error: SkiffError }[];
+  /** Set when the head commit asks to skip CI (`[skip ci]`...). */
+  skipCi?: string;
+}
 
 export interface Runnables extends LoadResult {
   library: Library;
@@ -49,7 +95,115 @@ export async function loadRunnables(paths: readonly string[]): Promise<Runnables
   return { ...loaded, problems, library, selected };
 }
 
-/** Compiles every selected manifest; throws the first compile error (an aggregate of all its problems). */
-export function compileRunnables(r: Runnables, options: CompileOptions): CompiledWorkflow[] {
-  return r.selected.map((m) => compile(m, r.library, { ...options, checkExpressionSyntax }));
+/** Records how a manifest was started (absolute paths), for a later `skiff resume`. */
+export function runSource(
+  paths: readonly string[],
+  manifest: { file: string; docIndex: number },
+  options: { entrypoint?: string; parameters: Record<string, string>; workspace?: string },
+): RunSource {
+  return {
+    paths: paths.map((p) => resolve(p)),
+    file: resolve(manifest.file),
+    docIndex: manifest.docIndex,
+    ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
+    parameters: options.parameters,
+    workspace: resolve(options.workspace ?? process.cwd()),
+  };
+}
+
+/** How `selectPaths` compiles: `skiff run` and `skiff submit`'s options. */
+export interface PathSelectionOptions {
+  entrypoint?: string;
+  parameters?: Record<string, string>;
+  /** The workflow's name instead of `metadata.name`/`generateName`. */
+  name?: string;
+  workflowDefaults?: CompileOptions["workflowDefaults"];
+}
+
+/**
+ * The command line's selection route: the Workflows in the paths given (see {@link loadRunnables}), each
+ * with its source recorded so that a killed run can be continued.
+ */
+export async function selectPaths(
+  paths: readonly string[],
+  options: PathSelectionOptions = {},
+): Promise<Selection> {
+  const loaded = await loadRunnables(paths);
+  const parameters = options.parameters ?? {};
+  const compileOptions: CompileOptions = {
+    entrypoint: options.entrypoint,
+    parameters,
+    name: options.name,
+    workflowDefaults: options.workflowDefaults,
+  };
+  return {
+    library: loaded.library,
+    runnables: loaded.selected.map((manifest) => ({
+      manifest,
+      name: pipelineName(manifest),
+      compileOptions,
+      source: runSource(paths, manifest, { entrypoint: options.entrypoint, parameters }),
+    })),
+    skipped: [],
+    rejected: loaded.problems.map((error) => ({ pipeline: error.position?.file ?? "?", error })),
+  };
+}
+
+/** A Git event and the pipelines folder it selects from (the Action, later webhooks, GitLab, Jenkins). */
+export interface EventSelectionInput {
+  context: GitContext;
+  /** The checkout: pipelines are shown relative to it. */
+  workspace: string;
+  /** The pipelines folder as the user named it (relative to the workspace). */
+  pipelines: string;
+  /** User parameters; they win over the Git context's. */
+  parameters?: Record<string, string>;
+  /** Objects added to the library (the Action's `secrets` input as a Secret). */
+  library?: readonly LoadedManifest[];
+}
+
+/**
+ * The Git event's selection route: finds the pipeline files of the folder, matches their triggers
+ * (`src/pipelines`) and gives every selected pipeline the Git context as global parameters.
+ */
+export async function selectForEvent(input: EventSelectionInput): Promise<Selection> {
+  const { context, workspace } = input;
+  const found = await discoverPipelines(resolve(workspace, input.pipelines));
+  const rejected: Selection["rejected"] = [];
+  const where = (e: SkiffError, otherwise: string) =>
+    e.position?.file ? displayPath(e.position.file, workspace) : otherwise;
+  for (const error of found.problems) rejected.push({ pipeline: where(error, input.pipelines), error });
+  const selection = selectPipelines(found.manifests, context);
+  for (const error of selection.problems) rejected.push({ pipeline: where(error, "?"), error });
+  if (found.problems.length === 0 && found.manifests.length === 0)
+    rejected.push({
+      pipeline: input.pipelines,
+      error: new SkiffError("SKF-PIPE-001", `no pipeline found in ${input.pipelines}`, {
+        hint: "Put Argo Workflows or kind: Pipeline files in .skiff/ (or set the pipelines input).",
+      }),
+    });
+  return {
+    library: Library.from([...found.manifests, ...(input.library ?? [])]),
+    runnables: selection.selected.map((c) => ({
+      manifest: c.manifest,
+      name: c.name,
+      file: displayPath(c.manifest.file, workspace),
+      compileOptions: pipelineCompileOptions(
+        c,
+        context,
+        input.parameters ? { parameters: input.parameters } : {},
+      ),
+    })),
+    skipped: selection.skipped.map((c) => ({ pipeline: c.name, reason: c.decision.reason })),
+    rejected,
+    ...(selection.skipCi ? { skipCi: selection.skipCi } : {}),
+  };
+}
+
+/**
+ * Compiles one runnable against its selection's library, with expression syntax checked (spec takes the
+ * check from its caller: decision 0007). Throws SkiffAggregateError with every problem.
+ */
+export function compileRunnable(selection: Selection, runnable: Runnable): CompiledWorkflow {
+  return compile(runnable.manifest, selection.library, { checkExpressionSyntax, ...runnable.compileOptions });
 }

@@ -1,16 +1,16 @@
 import { Command, Option } from "commander";
 import { readFile, writeFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { defineErrorCodes, SkiffAggregateError, SkiffError } from "../../../runtime/errors/index.js";
 import { MetricsRegistry } from "../../../runtime/metrics/index.js";
-import type { Workflow } from "../../../runtime/spec/types.js";
 import { loadConfig, type SkiffConfig } from "../../config/index.js";
 import { createConsoleReporter } from "../../reporters/console/live.js";
+import { createConsoleRunReporter } from "../../reporters/console/run.js";
+import type { RunReporter } from "../../reporters/events.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
-import { compileRunnables, loadRunnables } from "../../run/select.js";
-import { runCompiledWorkflow } from "../../run/engine.js";
-import { runSource } from "../../run/recover.js";
+import { runSelection } from "../../run/pipeline.js";
+import { selectPaths } from "../../run/select.js";
 
 export const RUN_CODES = defineErrorCodes({
   "SKF-CLI-001": {
@@ -127,64 +127,58 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     return EXIT.rejected;
   }
 
-  const loaded = await loadRunnables(paths);
-  if (loaded.problems.length > 0) {
-    printError(new SkiffAggregateError("SKF-CLI-001", loaded.problems));
-    return EXIT.rejected;
-  }
-  let compiled;
-  try {
-    compiled = compileRunnables(loaded, {
-      entrypoint: opts.entrypoint,
-      parameters,
-      name: opts.name,
-      workflowDefaults: config.workflowDefaults,
-    });
-  } catch (e) {
-    printError(e as SkiffError);
+  const selection = await selectPaths(paths, {
+    entrypoint: opts.entrypoint,
+    parameters,
+    name: opts.name,
+    workflowDefaults: config.workflowDefaults,
+  });
+  if (selection.rejected.length > 0) {
+    printError(
+      new SkiffAggregateError(
+        "SKF-CLI-001",
+        selection.rejected.map((r) => r.error),
+      ),
+    );
     return EXIT.rejected;
   }
 
   const jsonOut = opts.output === "json" || opts.output === "yaml" || opts.output === "name";
   const live = !jsonOut && process.stderr.isTTY === true && process.env.CI === undefined;
-  let worst: number = EXIT.ok;
   const metrics = opts.metricsFile ? new MetricsRegistry() : undefined;
-  for (const [i, c] of compiled.entries()) {
-    const manifest = loaded.selected[i]!;
-    const reporter = createConsoleReporter({
-      out: jsonOut ? process.stderr : process.stdout,
-      logOut: jsonOut ? process.stderr : process.stdout,
-      live: live && process.stdout.isTTY === true,
-      logs: opts.logs === true,
-      wide: opts.output === "wide",
-      color: live,
+  const consoleReporter = createConsoleRunReporter(
+    () =>
+      createConsoleReporter({
+        out: jsonOut ? process.stderr : process.stdout,
+        logOut: jsonOut ? process.stderr : process.stdout,
+        live: live && process.stdout.isTTY === true,
+        logs: opts.logs === true,
+        wide: opts.output === "wide",
+        color: live,
+      }),
+    (wf, reporter) => {
+      if (opts.output === "json") process.stdout.write(JSON.stringify(wf, null, 2) + "\n");
+      else if (opts.output === "yaml") process.stdout.write(stringifyYaml(wf));
+      else if (opts.output === "name") process.stdout.write(`${wf.metadata.name}\n`);
+      if (!jsonOut || opts.output !== "name") reporter.finish(wf);
+    },
+  );
+  const reporters: RunReporter[] = [consoleReporter];
+  if (metrics)
+    reporters.push({ onEvent: (e) => (e.type === "controller" ? metrics.observe(e.event) : undefined) });
+  let result;
+  try {
+    // Every workflow compiles before the first one runs; the first problem stops the command.
+    result = await runSelection(selection, {
+      config,
+      reporters,
+      onError: "stop",
+      hooks: { signals: true, ...(metrics ? { metrics } : {}) },
     });
-    let wf: Workflow;
-    try {
-      wf = await runCompiledWorkflow(
-        c,
-        config,
-        {
-          onEvent: (e) => {
-            reporter.onEvent(e);
-            metrics?.observe(e);
-          },
-          signals: true,
-          ...(metrics ? { metrics } : {}),
-        },
-        { source: runSource(paths, manifest, { entrypoint: opts.entrypoint, parameters }) },
-      );
-    } catch (e) {
-      printError(e as SkiffError);
-      return EXIT.rejected;
-    }
-    if (opts.output === "json") process.stdout.write(JSON.stringify(wf, null, 2) + "\n");
-    else if (opts.output === "yaml") process.stdout.write((await import("yaml")).stringify(wf));
-    else if (opts.output === "name") process.stdout.write(`${wf.metadata.name}\n`);
-    if (!jsonOut || opts.output !== "name") reporter.finish(wf);
-    const phase = wf.status?.phase;
-    if (phase !== "Succeeded") worst = EXIT.failed;
+  } catch (e) {
+    printError(e as SkiffError);
+    return EXIT.rejected;
   }
   if (metrics && opts.metricsFile) await writeFile(opts.metricsFile, await metrics.exposition());
-  return worst;
+  return result.failed > 0 ? EXIT.failed : EXIT.ok;
 }

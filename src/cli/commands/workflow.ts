@@ -10,7 +10,7 @@ import { createConsoleReporter, type ConsoleReporter } from "../../reporters/con
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
 import { readRun } from "../../run/control.js";
 import { startDetached } from "../../run/detach.js";
-import { recoverWorkflow, runSource } from "../../run/recover.js";
+import { recoverWorkflow } from "../../run/recover.js";
 import {
   prepareResubmit,
   prepareRetry,
@@ -18,7 +18,7 @@ import {
   storeSubmitted,
   type ParameterOverrides,
 } from "../../run/retry.js";
-import { compileRunnables, loadRunnables } from "../../run/select.js";
+import { compileRunnable, selectPaths } from "../../run/select.js";
 import { openRunStore } from "../../run/store.js";
 import { followWorkflow, isCompleted } from "../../run/watch.js";
 import { EXIT } from "../exit.js";
@@ -276,22 +276,25 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
   try {
     const config = applyExecutorOptions(await configOf({ namespace: "default", ...o }), o);
     const parameters = await readParameters(o.parameter ?? [], o.parameterFile);
-    const loaded = await loadRunnables(paths);
-    if (loaded.problems.length > 0) throw new SkiffAggregateError("SKF-CLI-001", loaded.problems);
     const name = o.name ?? (o.generateName ? o.generateName + randomSuffix() : undefined);
-    const compiled = compileRunnables(loaded, {
+    const selection = await selectPaths(paths, {
       entrypoint: o.entrypoint,
       parameters,
       name,
       workflowDefaults: config.workflowDefaults,
     });
+    if (selection.rejected.length > 0)
+      throw new SkiffAggregateError(
+        "SKF-CLI-001",
+        selection.rejected.map((r) => r.error),
+      );
+    const compiled = selection.runnables.map((r) => compileRunnable(selection, r));
     const labels = parseLabels(o.labels);
     for (const c of compiled) c.workflow.metadata.labels = { ...c.workflow.metadata.labels, ...labels };
     store = await openRunStore(config);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {
-      const source = runSource(paths, loaded.selected[i]!, { entrypoint: o.entrypoint, parameters });
-      const wf = await storeSubmitted(store, c, source);
+      const wf = await storeSubmitted(store, c, selection.runnables[i]!.source!);
       const namespace = wf.metadata.namespace ?? "default";
       await startDetached(store, namespace, wf.metadata.name ?? "", {
         stateDir: config.stateDir,

@@ -97,6 +97,22 @@ export function workflowCommand(a: CheckAnnotation): string {
   return `::${kind} ${props.join(",")}::${escapeData(a.message)}`;
 }
 
+/**
+ * The lines that show annotations as workflow commands, in the order given: at most `limit` of each level
+ * (GitHub shows no more of one step), then how many were left out.
+ */
+export function workflowCommands(annotations: readonly CheckAnnotation[], limit: number): string[] {
+  const counts = { failure: 0, warning: 0, notice: 0 };
+  const lines: string[] = [];
+  let dropped = 0;
+  for (const a of annotations) {
+    if (counts[a.annotation_level]++ >= limit) dropped++;
+    else lines.push(workflowCommand(a));
+  }
+  if (dropped > 0) lines.push(`${dropped} more annotations are in the step logs above.`);
+  return lines;
+}
+
 function escapeData(s: string): string {
   return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }

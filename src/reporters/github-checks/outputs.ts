@@ -1,3 +1,5 @@
+import { relative } from "node:path";
+import type { SkiffError } from "../../../runtime/errors/index.js";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
 import type { CheckConclusion, CheckRunOutput } from "./client.js";
 import {
@@ -184,4 +186,24 @@ export function renderWorkflowOutput(
     summary: truncateMarkdown(body.summary),
     text: truncateMarkdown(`### Graph\n\n${body.graph}`),
   };
+}
+
+/** The summary of a pipeline's check when it could not start: every problem with its place. */
+export function renderRejection(e: SkiffError, workspace: string): string {
+  const problems = "problems" in e && Array.isArray(e.problems) ? (e.problems as SkiffError[]) : [e];
+  const rows = problems.map((p) => {
+    const where = p.position?.file
+      ? `${shownPath(p.position.file, workspace)}${p.position.line !== undefined ? `:${p.position.line}` : ""}`
+      : "";
+    return `| \`${p.code}\` | ${where} | ${p.message.replace(/\|/g, "\\|")} |`;
+  });
+  return ["The pipeline could not start.", "", "| code | where | problem |", "|---|---|---|", ...rows].join(
+    "\n",
+  );
+}
+
+/** A file relative to the checkout when it is inside it, else as given. */
+function shownPath(file: string, workspace: string): string {
+  const r = relative(workspace, file);
+  return r.startsWith("..") ? file : r;
 }

@@ -3,7 +3,13 @@ import type { Clock, TimerHandle } from "../../../runtime/interfaces/clock.js";
 import type { ControllerEvent, ControllerEventListener } from "../../../runtime/interfaces/events.js";
 import type { CompiledWorkflow, TemplateScope } from "../../../runtime/spec/compiled.js";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
-import { ANNOTATIONS_PER_REQUEST, parseLogAnnotation, stepFailureAnnotation } from "./annotations.js";
+import type { RunEvent, RunReporter } from "../events.js";
+import {
+  ANNOTATIONS_PER_REQUEST,
+  parseLogAnnotation,
+  stepFailureAnnotation,
+  workflowCommands,
+} from "./annotations.js";
 import {
   GitHubRequestError,
   type CheckAnnotation,
@@ -16,6 +22,7 @@ import { GH_CODES } from "./codes.js";
 import { conclusionOf, isLeafStep, maskSecrets, stepName } from "./markdown.js";
 import {
   renderStepOutput,
+  renderRejection,
   renderWorkflowOutput,
   stepCheckName,
   workflowCheckName,
@@ -72,8 +79,18 @@ export interface GitHubChecksReporterOptions {
   limits?: Partial<ReportingLimits>;
   /** Called once, when reporting gives up on GitHub and falls back to the job summary. */
   onFallback?: (error: SkiffError) => void;
-  /** Called when a check run is created or completed, with the checks still open (for the post step). */
-  onOpenChecksChanged?: (open: readonly OpenCheck[]) => void;
+  /**
+   * Called when a check run is created or completed, with the checks still open (for the post step); and by
+   * `finish()`, with `finished`, when checks are still open because GitHub did not take their last update.
+   */
+  onOpenChecksChanged?: (open: readonly OpenCheck[], finished: boolean) => void;
+  /** How long `finish()` waits for GitHub to take every update (ms; default 5 minutes). */
+  finishTimeoutMs?: number;
+  /**
+   * Where `finish()` writes the annotations GitHub did not receive, as workflow commands (`::error ...`), when
+   * reporting fell back: the job log. Unset: they are not written.
+   */
+  writeCommand?: (line: string) => void;
 }
 
 /** A check run created and not yet completed. */
@@ -82,8 +99,20 @@ export interface OpenCheck {
   name: string;
 }
 
-/** Turns controller events into GitHub check runs without ever making the workflow wait. */
-export interface GitHubChecksReporter {
+/** GitHub shows at most this many error (and warning) workflow commands of one step. */
+const WORKFLOW_COMMAND_LIMIT = 10;
+
+/**
+ * Turns a run's events into GitHub check runs without ever making the workflow wait. Attach it to a run as a
+ * {@link RunReporter}: it opens a check per workflow (and per leaf step), a failed check for a pipeline that
+ * cannot compile, a neutral one for pipelines `[skip ci]` skipped; `finish()` waits for GitHub, then hands
+ * what GitHub did not take to `onOpenChecksChanged` and `writeCommand`.
+ */
+export interface GitHubChecksReporter extends RunReporter {
+  /** Never throws, never awaits. */
+  onEvent(event: RunEvent): void;
+  /** Flushes (within `finishTimeoutMs`), then reports what stayed open or unsent. Never rejects. */
+  finish(): Promise<void>;
   /** The listener for one workflow's events. Never throws, never awaits. */
   listener(compiled: CompiledWorkflow, pipeline: string): ControllerEventListener;
   /** A completed check for a pipeline that did not run (`[skip ci]`, filters), neutral by default. */
@@ -149,6 +178,8 @@ class ChecksReporter implements GitHubChecksReporter {
   private idleWaiters: (() => void)[] = [];
   private fallen: boolean;
   private readonly notRun: CheckAnnotation[] = [];
+  /** The controller-event listener of each running workflow, by its index in the run. */
+  private readonly running = new Map<number, ControllerEventListener>();
 
   constructor(private readonly options: GitHubChecksReporterOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
@@ -164,6 +195,48 @@ class ChecksReporter implements GitHubChecksReporter {
     return this.writes;
   }
 
+  onEvent(event: RunEvent): void {
+    switch (event.type) {
+      case "skipped":
+        if (event.skipCi && event.reason.includes(event.skipCi))
+          this.reportNotRun(
+            event.pipeline,
+            `Skipped: the head commit says ${event.skipCi}`,
+            `The head commit's message contains \`${event.skipCi}\`, so ${event.pipeline} did not run.`,
+            "neutral",
+          );
+        return;
+      case "rejected":
+        if (event.stage === "compile")
+          this.reportNotRun(
+            event.pipeline,
+            `Rejected: ${event.error.code} ${event.error.message}`.slice(0, 255),
+            renderRejection(event.error, this.options.workspace),
+            "failure",
+          );
+        return;
+      case "workflow-starting":
+        this.running.set(event.index, this.listener(event.compiled, event.pipeline));
+        return;
+      case "controller":
+        this.running.get(event.index)?.(event.event);
+        return;
+      case "workflow-completed":
+        this.running.delete(event.index);
+        return;
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.flush(this.options.finishTimeoutMs ?? 5 * 60_000);
+    // Checks still open now lost their last update to a GitHub failure; the post step closes them as such.
+    const open = this.openChecks();
+    if (open.length > 0) this.options.onOpenChecksChanged?.(open, true);
+    if (this.fallen && this.options.writeCommand)
+      for (const line of workflowCommands(this.unsentAnnotations(), WORKFLOW_COMMAND_LIMIT))
+        this.options.writeCommand(line);
+  }
+
   listener(compiled: CompiledWorkflow, pipeline: string): ControllerEventListener {
     const state: WorkflowState = {
       compiled,
@@ -177,7 +250,7 @@ class ChecksReporter implements GitHubChecksReporter {
     this.workflows.push(state);
     return (event) => {
       try {
-        this.onEvent(state, event);
+        this.onControllerEvent(state, event);
       } catch {
         // Reporting must never break the run; a rendering bug only costs a check's freshness.
       }
@@ -241,7 +314,7 @@ class ChecksReporter implements GitHubChecksReporter {
 
   // ---- events ------------------------------------------------------------------------------------------
 
-  private onEvent(state: WorkflowState, event: ControllerEvent): void {
+  private onControllerEvent(state: WorkflowState, event: ControllerEvent): void {
     switch (event.type) {
       case "workflow-started":
         state.workflow = event.workflow;
@@ -557,7 +630,7 @@ class ChecksReporter implements GitHubChecksReporter {
     const wasClosed = check.closed;
     check.closed = fields.status === "completed";
     if (unsent.length > batch.length) this.enqueue(check);
-    if (!wasClosed) this.options.onOpenChecksChanged?.(this.openChecks());
+    if (!wasClosed) this.options.onOpenChecksChanged?.(this.openChecks(), false);
   }
 
   /**

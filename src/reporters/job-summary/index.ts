@@ -6,3 +6,8 @@ export {
   type JobSummaryOptions,
   type SummaryEntry,
 } from "./summary.js";
+export {
+  createJobSummaryReporter,
+  type JobSummaryReporter,
+  type JobSummaryReporterOptions,
+} from "./reporter.js";

@@ -6,7 +6,7 @@ import {
   type GitHubChecksReporterOptions,
 } from "../../../../src/reporters/github-checks/reporter.js";
 import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
-import type { SkiffError } from "../../../../runtime/errors/index.js";
+import { SkiffError } from "../../../../runtime/errors/index.js";
 import { CI_TEXT, compilePipeline, WORKSPACE, WorkflowSim } from "./sim.js";
 
 function setup(options: Partial<GitHubChecksReporterOptions> = {}) {
@@ -315,5 +315,61 @@ describe("the workflow's check while it runs", () => {
     await reporter.flush();
     expect(github.calls).toHaveLength(3);
     expect(github.byName("ci")).toMatchObject({ status: "completed", conclusion: "success" });
+  });
+});
+
+describe("the reporter attached to a run", () => {
+  it("gives a [skip ci] pipeline a neutral check and a pipeline that cannot compile a failed one", async () => {
+    const { github, reporter } = setup();
+    reporter.onEvent({ type: "skipped", pipeline: "other", reason: "not on push" });
+    reporter.onEvent({
+      type: "skipped",
+      pipeline: "ci",
+      reason: "the head commit says [skip ci]",
+      skipCi: "[skip ci]",
+    });
+    reporter.onEvent({
+      type: "rejected",
+      stage: "compile",
+      pipeline: "broken",
+      error: new SkiffError("SKF-SPEC-032", "workflow template missing not found", {
+        position: { file: `${WORKSPACE}/.skiff/broken.yaml`, line: 7 },
+      }),
+    });
+    reporter.onEvent({
+      type: "rejected",
+      stage: "select",
+      pipeline: "bad.yaml",
+      error: new SkiffError("SKF-PIPE-001", "x"),
+    });
+    await reporter.finish();
+    expect([...github.checkRuns.values()].map((r) => [r.name, r.conclusion, r.output?.title])).toEqual([
+      ["ci", "neutral", "Skipped: the head commit says [skip ci]"],
+      ["broken", "failure", "Rejected: SKF-SPEC-032 workflow template missing not found"],
+    ]);
+    expect(github.byName("broken")!.output!.summary).toContain("| `SKF-SPEC-032` | .skiff/broken.yaml:7 |");
+  });
+
+  it("follows each workflow's controller events and, finished after a fallback, writes workflow commands", async () => {
+    const commands: string[] = [];
+    const open: boolean[] = [];
+    const { reporter, clock } = setup({
+      checks: "none",
+      writeCommand: (line) => commands.push(line),
+      onOpenChecksChanged: (_open, finished) => open.push(finished),
+    });
+    const compiled = compilePipeline(CI_TEXT);
+    const sim = new WorkflowSim(
+      compiled,
+      (event) => reporter.onEvent({ type: "controller", index: 0, pipeline: "ci", event }),
+      clock,
+    );
+    reporter.onEvent({ type: "workflow-starting", index: 0, pipeline: "ci", compiled });
+    await runFailing(sim, clock);
+    await reporter.finish();
+    expect(reporter.fellBack).toBe(true);
+    expect(commands[0]).toMatch(/^::error file=\.skiff\/ci\.yaml,line=\d+/);
+    expect(commands.some((c) => c.startsWith("::warning file=src/app.ts,line=3"))).toBe(true);
+    expect(open).toEqual([]);
   });
 });

@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
+import { createHostExecutor } from "../../runtime/executors/host/index.js";
+import type { ImageConfig } from "../../runtime/executors/shared/images.js";
+import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
+import type { Executor } from "../../runtime/interfaces/executor.js";
+
+export type { ImageConfig };
+
+export const EXECUTOR_CODES = defineErrorCodes({
+  "SKF-RUN-002": {
+    title: "Executor not available",
+    hint: "Use --executor host (the default when no Docker engine answers), or install and start the engine asked for.",
+  },
+});
+
+/**
+ * The part of a Skiff config that picks and sets up an executor. `src/` reaches the executors only through
+ * {@link createExecutor}, so adding one (Kubernetes) changes this file and no entry point.
+ */
+export interface ExecutorSettings {
+  executor: "auto" | "host" | "docker" | "kubernetes";
+  /** Steps' working folders go under it (`steps/` for the host executor, `docker/` for Docker). */
+  stateDir: string;
+  host: { sandbox: "auto" | "bwrap" | "none" };
+  images: Record<string, ImageConfig>;
+  /** Docker executor: registry image name -> local image to run in its place. */
+  imageMap: Record<string, string>;
+  /** PEM files of extra certificate authorities trusted by HTTP steps. */
+  extraCAFiles: string[];
+}
+
+/**
+ * Creates the executor the settings ask for. `auto` uses Docker when an engine answers and the host executor
+ * otherwise (the zero set-up default). Throws `SKF-RUN-002` when the executor asked for is not available.
+ */
+export async function createExecutor(settings: ExecutorSettings): Promise<Executor> {
+  const kind =
+    settings.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : settings.executor;
+  switch (kind) {
+    case "host":
+      return createHostExecutor({
+        sandbox: settings.host.sandbox,
+        images: settings.images,
+        workDir: join(settings.stateDir, "steps"),
+        ...(settings.extraCAFiles.length > 0
+          ? { extraCACerts: settings.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
+          : {}),
+      });
+    case "docker":
+      if (settings.executor === "docker" && !(await dockerAvailable())) {
+        throw new SkiffError(
+          "SKF-RUN-002",
+          "no Docker engine answers (is dockerd running, and may this user use it?)",
+        );
+      }
+      return createDockerExecutor({
+        images: settings.images,
+        imageMap: settings.imageMap,
+        workDir: join(settings.stateDir, "docker"),
+      });
+    default:
+      throw new SkiffError("SKF-RUN-002", `the ${kind} executor is not available in this version of Skiff`);
+  }
+}
