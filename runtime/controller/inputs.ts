@@ -10,7 +10,7 @@ import {
   type OperatorContext,
   type ProcessedInputs,
 } from "./context.js";
-import { hasLocation, locationOf, stripLocation } from "./support.js";
+import { hasFilledLocation, hasLocation, locationOf, stripLocation } from "./support.js";
 import { LayeredVars } from "./vars.js";
 
 /*
@@ -100,6 +100,16 @@ export function processInputs(
     if (p.valueFrom && !p.valueFrom.configMapKeyRef) delete p.valueFrom;
     parameters.push(p);
   }
+  // The variables of Argo's second substitution pass (SubstituteParams): globals and the input parameters.
+  const inputVars = new LayeredVars(op.globals);
+  for (const p of parameters) {
+    // A template's own `{{= }}` default that names other inputs could not be evaluated with the globals
+    // alone; evaluated here, over the inputs before it, expressions see its value rather than its text.
+    if (p.value?.includes("{{=") && p.value === substitute(p.value, op.globals)) {
+      p.value = substitute(p.value, inputVars);
+    }
+    inputVars.set(`inputs.parameters.${p.name}`, p.value ?? "");
+  }
   const artifacts: Artifact[] = [];
   for (const decl of template.inputs?.artifacts ?? []) {
     const arg = args.artifacts?.find((a) => a.name === decl.name);
@@ -108,9 +118,13 @@ export function processInputs(
       art = { ...stripLocation(decl), ...locationOf(arg), name: decl.name };
       if (arg.subPath && !decl.subPath) art.subPath = arg.subPath;
     } else if (hasLocation(decl)) {
-      // A location written on the template (e.g. a key naming `{{workflow.name}}`) sees the globals.
-      art = substituteObject({ ...decl }, op.globals);
+      art = { ...decl };
     }
+    // Argo substitutes the whole template, its input artifacts included, with the globals and the input
+    // parameters: a location may name either (`http.url: "{{inputs.parameters.host}}/x"`).
+    if (art) art = substituteObject(art, inputVars);
+    // An optional input whose location is empty (`http: {url: ""}`) is not there: Argo skips it.
+    if (art && !hasFilledLocation(art)) art = undefined;
     if (!art) {
       if (decl.optional || arg?.optional) continue;
       throw new SkiffError(C["SKF-CTRL-013"], `inputs.artifacts.${decl.name} was not supplied`);
