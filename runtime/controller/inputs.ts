@@ -55,13 +55,16 @@ export function processInputs(
   absentRefs: Record<string, string>,
 ): ProcessedInputs {
   const parameters: Parameter[] = [];
+  // Parameters whose value is the template's own value or default (not an argument, not a ConfigMap).
+  const ownValues = new Set<Parameter>();
   for (const decl of template.inputs?.parameters ?? []) {
     // Argo's ProcessArgs: value or default, then the argument's value (or valueFrom), then a ConfigMap.
     const p: Parameter = { ...decl };
     // A value or default written on the template itself sees the workflow's globals (Argo substitutes
     // the whole template with them); an argument's value was substituted by its caller already.
     const own = decl.value ?? decl.default;
-    let value: string | undefined = own === undefined ? undefined : substitute(own, op.globals);
+    const ownValue = own === undefined ? undefined : substitute(own, op.globals);
+    let value: string | undefined = ownValue;
     let valueFrom = decl.valueFrom;
     const arg = args.parameters?.find((a) => a.name === decl.name);
     if (arg) {
@@ -96,6 +99,7 @@ export function processInputs(
       }
       throw new SkiffError(C["SKF-CTRL-005"], `inputs.parameters.${decl.name} was not supplied`);
     }
+    if (own !== undefined && value === ownValue) ownValues.add(p);
     p.value = value;
     if (p.valueFrom && !p.valueFrom.configMapKeyRef) delete p.valueFrom;
     parameters.push(p);
@@ -105,7 +109,7 @@ export function processInputs(
   for (const p of parameters) {
     // A template's own `{{= }}` default that names other inputs could not be evaluated with the globals
     // alone; evaluated here, over the inputs before it, expressions see its value rather than its text.
-    if (p.value?.includes("{{=") && p.value === substitute(p.value, op.globals)) {
+    if (ownValues.has(p) && p.value?.includes("{{=")) {
       p.value = substitute(p.value, inputVars);
     }
     inputVars.set(`inputs.parameters.${p.name}`, p.value ?? "");

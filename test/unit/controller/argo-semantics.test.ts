@@ -107,6 +107,48 @@ spec:
   });
 });
 
+describe("literal outputs of looped, retried children (gap 2)", () => {
+  it("aggregates each child's last attempt in loop order", async () => {
+    const h = harness();
+    // The first attempt of item b fails; its retry succeeds.
+    h.exec.script("produce", (req) => ({ exitCode: req.nodeName.endsWith("(1:b)(0)") ? 1 : 0 }));
+    const { wf, n, exec } = await run(
+      `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: loop-retry}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: gen
+        template: produce
+        arguments: {parameters: [{name: x, value: "{{item}}"}]}
+        withItems: [a, b]
+    - - name: use
+        template: consume
+        arguments: {parameters: [{name: v, value: "{{steps.gen.outputs.parameters.p}}"}]}
+  - name: produce
+    retryStrategy: {limit: "1"}
+    inputs: {parameters: [{name: x}]}
+    outputs: {parameters: [{name: p, value: "{{inputs.parameters.x}}{{retries}}"}]}
+    container: {image: busybox, command: ["true"]}
+  - name: consume
+    inputs: {parameters: [{name: v}]}
+    container: {image: busybox, command: [echo, "{{inputs.parameters.v}}"]}
+`,
+      h,
+    );
+    expect(wf.status?.phase).toBe("Succeeded");
+    expect(n("loop-retry[0].gen(1:b)").type).toBe("Retry");
+    expect(n("loop-retry[0].gen(1:b)(0)").phase).toBe("Failed");
+    expect(n("loop-retry[0].gen(1:b)(1)").phase).toBe("Succeeded");
+    expect(n("loop-retry[1].use").phase).toBe("Succeeded");
+    expect(exec.requests.at(-1)?.template.container?.command).toEqual(["echo", '["a0","b1"]']);
+  });
+});
+
 describe("parameters in input artifact locations (gap 3)", () => {
   it("substitutes input and global parameters into http.url and s3.key", async () => {
     const { wf, n, exec } = await run(`
