@@ -16,7 +16,7 @@ import {
   type ProcessedInputs,
 } from "./context.js";
 import { isCompleted, isFailedOrError, outboundNodes } from "./graph.js";
-import { narrowVars, resultReferences } from "./scope.js";
+import { expandLoopOrSkip, narrowVars, resultReferences } from "./scope.js";
 import { continues } from "./support.js";
 import { LayeredVars, SiblingScope } from "./vars.js";
 
@@ -221,7 +221,13 @@ export async function executeDagTask(
       await (hooks ?? (() => op.runStepHooks(n, task, scope, inv)))();
       return finish(n);
     }
-    const items = op.expandLoop(task, scope) ?? [];
+    const expanded = expandLoopOrSkip(op, task, scope);
+    if ("skipped" in expanded) {
+      const n = op.skippedNode(nodeName, task, inv, "Skipped", `when '${expanded.skipped}' evaluated false`);
+      wire(n);
+      return finish(n);
+    }
+    const items = expanded.items;
     if (!items.length) {
       const n = op.skippedNode(nodeName, task, inv, "Skipped", "Skipped, empty params");
       wire(n);

@@ -240,12 +240,20 @@ export function evaluateWorkflowHooks(op: OperatorContext): void {
     const run = async () => {
       await Promise.resolve();
       const r = op.nodes[op.name] ?? root;
-      await op.executeTemplate(
-        `${op.name}.hooks.${name}`,
-        { template: hook.template, templateRef: hook.templateRef },
-        hook.arguments ?? op.wf.spec.arguments ?? {},
-        { ...inv, onCreate: (n) => (r ? op.addChild(r, n.id) : undefined) },
-      );
+      const hookInv = { ...inv, onCreate: (n: NodeStatus) => (r ? op.addChild(r, n.id) : undefined) };
+      const holder = { template: hook.template, templateRef: hook.templateRef };
+      const nodeName = `${op.name}.hooks.${name}`;
+      // As for the exit hook, the arguments see the globals (`workflow.name`, `workflow.status`).
+      let args: Arguments;
+      try {
+        args = substituteObject(hook.arguments ?? op.wf.spec.arguments ?? {}, op.globalVars(), {
+          allowUnresolved: [ARTIFACT_REF],
+        });
+      } catch (e) {
+        hookInv.onCreate(op.errorNode(nodeName, inv, messageOf(e), "Skipped", holder));
+        return;
+      }
+      await op.executeTemplate(nodeName, holder, args, hookInv);
     };
     op.wfHookRuns.push(run());
   }
@@ -270,21 +278,26 @@ export async function runWorkflowExitHandler(
       return undefined;
     }
   }
-  const args = hook.arguments ?? spec.arguments ?? {};
-  return op.executeTemplate(
-    `${op.name}.onExit`,
-    { template: hook.template, templateRef: hook.templateRef },
-    args,
-    {
-      boundaryID: "",
-      boundary: undefined,
-      scope: op.compiled.rootScope,
-      depth: 0,
-      onExit: true,
-      captureResult: false,
-      flag: { hooked: true },
-    },
-  );
+  const inv: Invocation = {
+    boundaryID: "",
+    boundary: undefined,
+    scope: op.compiled.rootScope,
+    depth: 0,
+    onExit: true,
+    captureResult: false,
+    flag: { hooked: true },
+  };
+  const holder = { template: hook.template, templateRef: hook.templateRef };
+  // Argo substitutes the exit hook's arguments with the globals, the final `workflow.status` included.
+  let args: Arguments;
+  try {
+    args = substituteObject(hook.arguments ?? spec.arguments ?? {}, vars, {
+      allowUnresolved: [ARTIFACT_REF],
+    });
+  } catch (e) {
+    return op.errorNode(`${op.name}.onExit`, inv, messageOf(e), "Skipped", holder);
+  }
+  return op.executeTemplate(`${op.name}.onExit`, holder, args, inv);
 }
 
 export function failuresJson(op: OperatorContext): string {

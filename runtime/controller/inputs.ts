@@ -10,7 +10,7 @@ import {
   type OperatorContext,
   type ProcessedInputs,
 } from "./context.js";
-import { hasLocation, locationOf, stripLocation } from "./support.js";
+import { hasFilledLocation, hasLocation, locationOf, stripLocation } from "./support.js";
 import { LayeredVars } from "./vars.js";
 
 /*
@@ -55,13 +55,16 @@ export function processInputs(
   absentRefs: Record<string, string>,
 ): ProcessedInputs {
   const parameters: Parameter[] = [];
+  // Parameters whose value is the template's own value or default (not an argument, not a ConfigMap).
+  const ownValues = new Set<Parameter>();
   for (const decl of template.inputs?.parameters ?? []) {
     // Argo's ProcessArgs: value or default, then the argument's value (or valueFrom), then a ConfigMap.
     const p: Parameter = { ...decl };
     // A value or default written on the template itself sees the workflow's globals (Argo substitutes
     // the whole template with them); an argument's value was substituted by its caller already.
     const own = decl.value ?? decl.default;
-    let value: string | undefined = own === undefined ? undefined : substitute(own, op.globals);
+    const ownValue = own === undefined ? undefined : substitute(own, op.globals);
+    let value: string | undefined = ownValue;
     let valueFrom = decl.valueFrom;
     const arg = args.parameters?.find((a) => a.name === decl.name);
     if (arg) {
@@ -96,9 +99,20 @@ export function processInputs(
       }
       throw new SkiffError(C["SKF-CTRL-005"], `inputs.parameters.${decl.name} was not supplied`);
     }
+    if (own !== undefined && value === ownValue) ownValues.add(p);
     p.value = value;
     if (p.valueFrom && !p.valueFrom.configMapKeyRef) delete p.valueFrom;
     parameters.push(p);
+  }
+  // The variables of Argo's second substitution pass (SubstituteParams): globals and the input parameters.
+  const inputVars = new LayeredVars(op.globals);
+  for (const p of parameters) {
+    // A template's own `{{= }}` default that names other inputs could not be evaluated with the globals
+    // alone; evaluated here, over the inputs before it, expressions see its value rather than its text.
+    if (ownValues.has(p) && p.value?.includes("{{=")) {
+      p.value = substitute(p.value, inputVars);
+    }
+    inputVars.set(`inputs.parameters.${p.name}`, p.value ?? "");
   }
   const artifacts: Artifact[] = [];
   for (const decl of template.inputs?.artifacts ?? []) {
@@ -108,9 +122,13 @@ export function processInputs(
       art = { ...stripLocation(decl), ...locationOf(arg), name: decl.name };
       if (arg.subPath && !decl.subPath) art.subPath = arg.subPath;
     } else if (hasLocation(decl)) {
-      // A location written on the template (e.g. a key naming `{{workflow.name}}`) sees the globals.
-      art = substituteObject({ ...decl }, op.globals);
+      art = { ...decl };
     }
+    // Argo substitutes the whole template, its input artifacts included, with the globals and the input
+    // parameters: a location may name either (`http.url: "{{inputs.parameters.host}}/x"`).
+    if (art) art = substituteObject(art, inputVars);
+    // An optional input whose location is empty (`http: {url: ""}`) is not there: Argo skips it.
+    if (art && !hasFilledLocation(art)) art = undefined;
     if (!art) {
       if (decl.optional || arg?.optional) continue;
       throw new SkiffError(C["SKF-CTRL-013"], `inputs.artifacts.${decl.name} was not supplied`);

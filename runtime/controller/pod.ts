@@ -3,7 +3,7 @@ import type { TimerHandle } from "../interfaces/clock.js";
 import type { StepHandle, StepRequest, StepResult } from "../interfaces/executor.js";
 import type { ResolvedTemplate } from "../spec/compiled.js";
 import { parseDuration, podName as podNameOf } from "../spec/index.js";
-import type { K8sObject, NodePhase, NodeStatus, Outputs, Template } from "../spec/types.js";
+import type { K8sObject, NodePhase, NodeStatus, Outputs, Parameter, Template } from "../spec/types.js";
 import { CONTROLLER_CODES } from "./codes.js";
 import {
   type Boundary,
@@ -262,7 +262,8 @@ export function applyResult(
   running: RunningPod,
 ): void {
   const outputs: Outputs = {};
-  if (result.outputs.parameters?.length) outputs.parameters = result.outputs.parameters;
+  const parameters = withLiteralOutputs(template, result.outputs.parameters ?? []);
+  if (parameters.length) outputs.parameters = parameters;
   if (result.outputs.artifacts?.length) outputs.artifacts = result.outputs.artifacts;
   if (result.outputs.result !== undefined) outputs.result = result.outputs.result;
   const exitCode =
@@ -291,6 +292,26 @@ export function applyResult(
     return;
   }
   op.markPhase(node, result.phase, result.message ?? "");
+}
+
+/**
+ * The output parameters a pod reports, in the template's order. Argo's executor only reads the ones with
+ * `valueFrom.path`; an output declared with a literal `value` (already substituted with the template) is
+ * reported as it stands, so it is exported like any other (Argo's SaveParameters leaves it in place).
+ */
+export function withLiteralOutputs(template: Template, reported: readonly Parameter[]): Parameter[] {
+  const declared = template.outputs?.parameters ?? [];
+  if (!declared.some((p) => p.value !== undefined && !p.valueFrom)) return [...reported];
+  const byName = new Map(reported.map((p) => [p.name, p]));
+  const out: Parameter[] = [];
+  for (const d of declared) {
+    const r = byName.get(d.name);
+    if (r) {
+      out.push(r);
+      byName.delete(d.name);
+    } else if (d.value !== undefined && !d.valueFrom) out.push({ ...d });
+  }
+  return [...out, ...byName.values()];
 }
 
 export function killPod(op: OperatorContext, pod: RunningPod, phase: NodePhase, message: string): void {

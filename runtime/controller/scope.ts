@@ -104,12 +104,34 @@ export function resolveInvocation<T extends InvocationBase>(
     resolved.arguments = {
       ...resolved.arguments,
       artifacts: resolved.arguments.artifacts.flatMap((a: Artifact) => {
-        const r = resolveArtifactArg(op, a, scope, vars);
-        return r ? [r] : [];
+        try {
+          const r = resolveArtifactArg(op, a, scope, vars);
+          return r ? [r] : [];
+        } catch (e) {
+          // An artifact the producer did not save is fine when the input it feeds is optional (Argo drops
+          // the argument and ProcessArgs skips the optional input).
+          if (inputIsOptional(op, step, scope, a.name)) return [];
+          throw e;
+        }
       }),
     };
   }
   return { step: resolved, absentRefs };
+}
+
+/** Whether the template a step/task calls declares input artifact `name` optional. */
+function inputIsOptional(
+  op: OperatorContext,
+  holder: InvocationBase,
+  scope: SiblingScope,
+  name: string,
+): boolean {
+  try {
+    const template = op.templates.resolve(holder, scope.templateScope).template;
+    return template.inputs?.artifacts?.find((d) => d.name === name)?.optional === true;
+  } catch {
+    return false;
+  }
 }
 
 export function resolveArtifactArg(
@@ -163,6 +185,32 @@ export function expandLoop(
   if (step.withSequence)
     return toLoopItems(expandSequence(substituteObject(step.withSequence, vars, strict)));
   return undefined;
+}
+
+/**
+ * Expands a loop, unless expanding fails and the step's `when` is false anyway: Argo resolves `when`
+ * before the rest of the step and ignores a `withParam` it cannot parse when the step will not run
+ * (it may name the output of a producer that was skipped). Returns the `when` text for the Skipped node.
+ */
+export function expandLoopOrSkip(
+  op: OperatorContext,
+  step: InvocationBase,
+  scope: SiblingScope,
+): { items: LoopItem[] } | { skipped: string } {
+  try {
+    return { items: op.expandLoop(step, scope) ?? [] };
+  } catch (e) {
+    if (step.when) {
+      let run = true;
+      try {
+        run = shouldExecute(op, step.when, scope.vars, scope.prefix);
+      } catch {
+        // `when` needs the loop item (or fails): the expansion error stands.
+      }
+      if (!run) return { skipped: substitute(step.when, narrowVars(step.when, scope.vars)) };
+    }
+    throw e;
+  }
 }
 
 /** Evaluates a `when` once its tags are substituted. */

@@ -10,7 +10,7 @@ import {
   type ProcessedInputs,
 } from "./context.js";
 import { isFailedOrError, outboundNodes } from "./graph.js";
-import { narrowVars, resultReferences } from "./scope.js";
+import { expandLoopOrSkip, narrowVars, resultReferences } from "./scope.js";
 import { continues } from "./support.js";
 import { LayeredVars, SiblingScope } from "./vars.js";
 
@@ -152,7 +152,21 @@ export async function executeStepGroup(
         planned.push(p);
         continue;
       }
-      const items = op.expandLoop(raw, scope) ?? [];
+      const expanded = expandLoopOrSkip(op, raw, scope);
+      if ("skipped" in expanded) {
+        const n = op.skippedNode(
+          `${sg.name}.${raw.name}`,
+          raw,
+          inv,
+          "Skipped",
+          `when '${expanded.skipped}' evaluated false`,
+        );
+        op.addChild(sg, n.id);
+        childSteps.set(n.id, raw);
+        singles.push({ step: raw, node: () => n });
+        continue;
+      }
+      const items = expanded.items;
       if (!items.length) {
         const n = op.skippedNode(`${sg.name}.${raw.name}`, raw, inv, "Skipped", "Skipped, empty params");
         op.addChild(sg, n.id);

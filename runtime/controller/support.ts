@@ -30,6 +30,28 @@ export function hasLocation(a: Artifact): boolean {
   return LOCATION_KEYS.some((k) => a[k] !== undefined);
 }
 
+/** The field that makes each kind of location point somewhere (Argo's `HasLocation` checks it). */
+const LOCATION_FIELD: Partial<Record<(typeof LOCATION_KEYS)[number], string>> = {
+  http: "url",
+  git: "repo",
+  s3: "key",
+  gcs: "key",
+  oss: "key",
+  azure: "blob",
+  artifactory: "url",
+  hdfs: "path",
+};
+
+/** Whether an artifact has a location that names something: `http: {url: ""}` does not. */
+export function hasFilledLocation(a: Artifact): boolean {
+  return LOCATION_KEYS.some((k) => {
+    const loc = a[k] as Record<string, unknown> | undefined;
+    if (loc === undefined) return false;
+    const field = LOCATION_FIELD[k];
+    return field === undefined || (loc !== null && loc[field] !== "");
+  });
+}
+
 export function locationOf(a: Artifact): Partial<Artifact> {
   const out: Partial<Artifact> = {};
   for (const k of LOCATION_KEYS) if (a[k] !== undefined) (out as Record<string, unknown>)[k] = a[k];
