@@ -6,16 +6,17 @@ import type Docker from "dockerode";
 import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
-import type { ImagesConfig } from "../shared/images.js";
-import { planPod, PodExecutor } from "../shared/pod.js";
-import type {
-  ContainerRuntime,
-  ContainerToPlan,
-  FoundPod,
-  PlannedContainer,
-  PodStep,
-  RunnableKind,
-} from "../shared/runtime.js";
+import {
+  type ContainerRuntime,
+  type ContainerToPlan,
+  type FoundPod,
+  type ImagesConfig,
+  type PlannedContainer,
+  planPod,
+  PodExecutor,
+  type PodStep,
+  type RunnableKind,
+} from "../shared/index.js";
 import { DOCKER_CODES } from "./codes.js";
 import { DockerPod, firstLine, needsPause, type FoundContainers } from "./pod.js";
 import {

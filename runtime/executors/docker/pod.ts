@@ -8,15 +8,14 @@ import { SkiffError } from "../../errors/index.js";
 import type { TimerHandle } from "../../interfaces/clock.js";
 import type { StepRequest } from "../../interfaces/executor.js";
 import type { K8sObject } from "../../spec/types.js";
-import { SCRIPT_PATH } from "../shared/pod.js";
-import type {
-  ContainerExit,
-  ContainerOutput,
-  Pod,
-  PodFiles,
-  PodStep,
-  RunningContainer,
-} from "../shared/runtime.js";
+import {
+  type ContainerExit,
+  type ContainerOutput,
+  type Pod,
+  type PodStep,
+  type RunningContainer,
+  SCRIPT_PATH,
+} from "../shared/index.js";
 import { DOCKER_CODES } from "./codes.js";
 import type { DockerContainer, DockerRuntime } from "./docker.js";
 import { dockerName, resourceLimits, securitySettings } from "./spec.js";
@@ -78,13 +77,14 @@ export class DockerPod implements Pod<DockerContainer> {
     return this.runtime.settings.docker;
   }
 
-  async open(): Promise<PodFiles> {
+  /** The step's folder on this host: staged inputs (`in/`), copied-out outputs (`out/`), scratch. */
+  async open() {
     const dir = await this.stepDir();
     const scratchDir = path.join(dir, "scratch");
     await mkdir(scratchDir, { recursive: true });
     const root = path.join(dir, "in");
     this.staged = { root: this.adopted ? dir : root, paths: [] };
-    return { inputPath: (p) => path.join(root, path.resolve("/", p)), scratchDir };
+    return { inputPath: (p: string) => path.join(root, path.resolve("/", p)), scratchDir };
   }
 
   /** Creates the step's volumes and notes the `Binds` entry of every mount, by mount path. */

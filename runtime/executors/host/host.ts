@@ -6,18 +6,22 @@ import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
 import type { Container } from "../../spec/types.js";
-import { EXEC_CODES } from "../shared/codes.js";
-import { containerArgv, findImageConfig, type ImageConfig, type ImagesConfig } from "../shared/images.js";
-import { PodExecutor, SCRIPT_PATH } from "../shared/pod.js";
-import type {
-  ContainerRuntime,
-  ContainerToPlan,
-  FoundPod,
-  PlannedContainer,
-  PodStep,
-  RunnableKind,
-} from "../shared/runtime.js";
-import type { VolumeMountPlan } from "../shared/volumes.js";
+import {
+  containerArgv,
+  type ContainerRuntime,
+  type ContainerToPlan,
+  EXEC_CODES,
+  findImageConfig,
+  type FoundPod,
+  type ImageConfig,
+  type ImagesConfig,
+  type PlannedContainer,
+  PodExecutor,
+  type PodStep,
+  type RunnableKind,
+  SCRIPT_PATH,
+  type VolumeMountPlan,
+} from "../shared/index.js";
 import { HostPod } from "./pod.js";
 import { processAlive } from "./process.js";
 import {

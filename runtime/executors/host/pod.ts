@@ -2,16 +2,16 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type {
-  ContainerExit,
-  ContainerOutput,
-  Pod,
-  PodFiles,
-  PodStep,
-  RunningContainer,
-} from "../shared/runtime.js";
-import { SCRIPT_PATH } from "../shared/pod.js";
-import type { VolumeMountPlan } from "../shared/volumes.js";
+import {
+  type ContainerExit,
+  type ContainerOutput,
+  type Pod,
+  type PodFiles,
+  type PodStep,
+  type RunningContainer,
+  SCRIPT_PATH,
+  type VolumeMountPlan,
+} from "../shared/index.js";
 import type { HostContainer, HostRuntime } from "./host.js";
 import { groupMembers, readStatus, StepProcess } from "./process.js";
 import type { SandboxLayout } from "./sandbox.js";
