@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import Docker from "dockerode";
 import { SystemClock, type Clock } from "../../interfaces/clock.js";
 import type { Executor } from "../../interfaces/executor.js";
-import type { ImagesConfig } from "../shared/images.js";
+import type { ImagesConfig } from "../shared/index.js";
 import { DockerExecutor, LABELS } from "./docker.js";
 import type { ImageMap } from "./spec.js";
 

@@ -1,6 +1,6 @@
 import { SkiffError } from "../../errors/index.js";
 import type { ConfigMap, Container, K8sObject, Secret } from "../../spec/types.js";
-import { findImageConfig, imageRepository, type ImagesConfig } from "../shared/images.js";
+import { findImageConfig, imageRepository, type ImagesConfig } from "../shared/index.js";
 import { DOCKER_CODES } from "./codes.js";
 
 /** Registry image name -> local image name, e.g. `{ "busybox": "skiff-test/busybox:latest" }`. */

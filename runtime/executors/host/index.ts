@@ -5,8 +5,7 @@ import path from "node:path";
 import { SkiffError } from "../../errors/index.js";
 import { SystemClock, type Clock } from "../../interfaces/clock.js";
 import type { Executor } from "../../interfaces/executor.js";
-import { EXEC_CODES } from "../shared/codes.js";
-import type { ImagesConfig } from "../shared/images.js";
+import { EXEC_CODES, type ImagesConfig } from "../shared/index.js";
 import { DEFAULT_INHERITED_ENV, HostExecutor } from "./host.js";
 import { findBwrap, probeBwrap } from "./sandbox.js";
 
@@ -148,4 +147,4 @@ function uid(): number | string {
 }
 
 export { HostExecutor };
-export type { HostImageConfig, ImageConfig, ImagesConfig } from "../shared/images.js";
+export type { HostImageConfig, ImageConfig, ImagesConfig } from "../shared/index.js";

@@ -2,7 +2,7 @@ import { lstat, mkdtemp, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { StepRequest } from "../../interfaces/executor.js";
 import type { Artifact } from "../../spec/types.js";
-import { placeArtifact } from "../../artifacts/archive.js";
+import { placeArtifact } from "../../artifacts/index.js";
 import type { InlineStepOutcome } from "./http.js";
 
 export interface DataStepOptions {

@@ -2,9 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ArtifactDriver, ArtifactRepository } from "../../interfaces/artifacts.js";
 import type { Artifact } from "../../spec/types.js";
-import { placeArtifact } from "../../artifacts/archive.js";
-import { hasLocation } from "../../artifacts/repository.js";
-import { createRawDriver } from "../../artifacts/raw/index.js";
+import { createRawDriver, hasLocation, placeArtifact } from "../../artifacts/index.js";
 
 export interface InputContext {
   hostPath(p: string): string;

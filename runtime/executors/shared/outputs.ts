@@ -2,8 +2,14 @@ import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ArtifactRepository } from "../../interfaces/artifacts.js";
 import type { Artifact, Parameter, Template } from "../../spec/types.js";
-import { archiveFileName, archiveFormatOf, packTgz, packZip } from "../../artifacts/archive.js";
-import { hasLocation, keyOnlyKey } from "../../artifacts/repository.js";
+import {
+  archiveFileName,
+  archiveFormatOf,
+  hasLocation,
+  keyOnlyKey,
+  packTgz,
+  packZip,
+} from "../../artifacts/index.js";
 import { trimOneNewline } from "./result.js";
 
 /** Where a step's files are and where its artifacts go. */

@@ -1,16 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
-import { createLocalRepository } from "../../../runtime/artifacts/repository.js";
 import {
   createDockerExecutor,
   LABELS,
   type DockerExecutorOptions,
 } from "../../../runtime/executors/docker/index.js";
-import type { Executor, LogLine, StepRequest, StepResult } from "../../../runtime/interfaces/executor.js";
+import type { StepRequest } from "../../../runtime/interfaces/executor.js";
 import type { Template } from "../../../runtime/spec/types.js";
+import { executorSuite, leafRequest, runStep } from "../executors/helpers.js";
 
 export const BUSYBOX = "skiff-test/busybox:latest";
 export const ENTRYPOINT_IMAGE = "skiff-test/entrypoint:latest";
@@ -56,31 +56,9 @@ export const TEST_IMAGE_MAP = {
   "argoproj/argosay:v2": BUSYBOX,
 };
 
-let counter = 0;
-
-/** A hand-made request for one leaf template. */
+/** A hand-made request for one leaf template of the test workflow. */
 export function stepRequest(template: Template, extra: Partial<StepRequest> = {}): StepRequest {
-  const n = ++counter;
-  return {
-    workflowName: "wf-docker",
-    namespace: "default",
-    workflowUid: `uid-${process.pid}`,
-    nodeId: `wf-${n}`,
-    nodeName: `wf[0].step${n}`,
-    podName: `wf-${template.name ?? "t"}-${n}`,
-    templateName: template.name ?? "t",
-    template,
-    parameters: [],
-    inputArtifacts: [],
-    artifactKeyPrefix: `wf/wf-${template.name ?? "t"}-${n}`,
-    captureResult: false,
-    env: {},
-    daemon: false,
-    evaluate: () => {
-      throw new Error("no evaluator in this test");
-    },
-    ...extra,
-  };
+  return leafRequest(template, { workflowName: "wf-docker", workflowUid: `uid-${process.pid}`, ...extra });
 }
 
 export const docker = new Docker();
@@ -118,34 +96,7 @@ export async function setup(options: DockerExecutorOptions = {}) {
     readinessPollMs: 100,
     ...options,
   });
-  const repository = createLocalRepository(path.join(dir, "repo"));
-  return {
-    dir,
-    executor,
-    repository,
-    async run(
-      template: Template,
-      extra: Partial<StepRequest> = {},
-    ): Promise<{ result: StepResult; logs: LogLine[] }> {
-      return runStep(executor, stepRequest(template, { artifactRepository: repository, ...extra }));
-    },
-    async dispose() {
-      await executor.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return executorSuite(dir, executor, stepRequest);
 }
 
-export async function runStep(
-  executor: Executor,
-  req: StepRequest,
-): Promise<{ result: StepResult; logs: LogLine[] }> {
-  const h = await executor.start(req);
-  const logs: LogLine[] = [];
-  const reading = (async () => {
-    for await (const l of executor.logs(h)) logs.push(l);
-  })();
-  const result = await executor.wait(h);
-  await reading;
-  return { result, logs };
-}
+export { runStep };

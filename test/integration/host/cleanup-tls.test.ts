@@ -23,9 +23,10 @@ describe.each(SANDBOX_MODES)("host executor cleanup (sandbox %s)", (sandbox) => 
     let pgid: number | undefined;
     for await (const l of env.executor.logs(h)) {
       if (l.text === "up") {
-        const steps = (env.executor as unknown as { steps: Map<string, { processes: Set<{ pid: number }> }> })
-          .steps;
-        pgid = [...[...steps.values()][0]!.processes][0]!.pid;
+        const steps = (
+          env.executor as unknown as { steps: Map<string, { pod: { processes: Set<{ pid: number }> } }> }
+        ).steps;
+        pgid = [...[...steps.values()][0]!.pod.processes][0]!.pid;
         break;
       }
     }

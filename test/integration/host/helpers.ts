@@ -1,45 +1,19 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createLocalRepository } from "../../../runtime/artifacts/repository.js";
 import { createHostExecutor, type HostExecutorOptions } from "../../../runtime/executors/host/index.js";
 import { findBwrap, probeBwrap } from "../../../runtime/executors/host/sandbox.js";
 import type { Clock, TimerHandle } from "../../../runtime/interfaces/clock.js";
-import type { Executor, LogLine, StepRequest, StepResult } from "../../../runtime/interfaces/executor.js";
-import type { Template } from "../../../runtime/spec/types.js";
+import { executorSuite, leafRequest, runStep } from "../executors/helpers.js";
 
 const bwrap = findBwrap();
 export const BWRAP_AVAILABLE = bwrap !== undefined && probeBwrap(bwrap);
 export const SANDBOX_MODES: ("none" | "bwrap")[] = BWRAP_AVAILABLE ? ["none", "bwrap"] : ["none"];
 if (!BWRAP_AVAILABLE) console.warn("bubblewrap is not available: sandboxed host executor tests are skipped");
 
-let counter = 0;
-
 /** A hand-made request for one leaf template. */
-export function stepRequest(template: Template, extra: Partial<StepRequest> = {}): StepRequest {
-  const n = ++counter;
-  return {
-    workflowName: "wf",
-    namespace: "default",
-    workflowUid: "uid-1",
-    nodeId: `wf-${n}`,
-    nodeName: `wf[0].step${n}`,
-    podName: `wf-${template.name ?? "t"}-${n}`,
-    templateName: template.name ?? "t",
-    template,
-    parameters: [],
-    inputArtifacts: [],
-    artifactKeyPrefix: `wf/wf-${template.name ?? "t"}-${n}`,
-    captureResult: false,
-    env: {},
-    daemon: false,
-    evaluate: () => {
-      throw new Error("no evaluator in this test");
-    },
-    ...extra,
-  };
-}
+export const stepRequest = leafRequest;
 
 /** A temp folder, an executor and a local artifact repository, all removed by `dispose`. */
 export async function setup(sandbox: "none" | "bwrap", options: HostExecutorOptions = {}) {
@@ -50,37 +24,10 @@ export async function setup(sandbox: "none" | "bwrap", options: HostExecutorOpti
     killGracePeriodMs: 2000,
     ...options,
   });
-  const repository = createLocalRepository(path.join(dir, "repo"));
-  return {
-    dir,
-    executor,
-    repository,
-    async run(
-      template: Template,
-      extra: Partial<StepRequest> = {},
-    ): Promise<{ result: StepResult; logs: LogLine[] }> {
-      return runStep(executor, stepRequest(template, { artifactRepository: repository, ...extra }));
-    },
-    async dispose() {
-      await executor.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return executorSuite(dir, executor, stepRequest);
 }
 
-export async function runStep(
-  executor: Executor,
-  req: StepRequest,
-): Promise<{ result: StepResult; logs: LogLine[] }> {
-  const h = await executor.start(req);
-  const logs: LogLine[] = [];
-  const reading = (async () => {
-    for await (const l of executor.logs(h)) logs.push(l);
-  })();
-  const result = await executor.wait(h);
-  await reading;
-  return { result, logs };
-}
+export { runStep };
 
 /** A clock whose timers fire only when the test says so; `now` is real time so timestamps stay sane. */
 export class ManualClock implements Clock {

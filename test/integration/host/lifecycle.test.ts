@@ -22,8 +22,8 @@ describe.each(SANDBOX_MODES)("host executor lifecycle (sandbox %s)", (sandbox) =
 
   // Known once the supervisor has started them.
   const pids = (ex: unknown): number[] =>
-    [...(ex as { steps: Map<string, { processes: Set<{ pid?: number }> }> }).steps.values()].flatMap((s) =>
-      [...s.processes].flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
+    [...(ex as { steps: Map<string, { pod: { processes: Set<{ pid?: number }> } }> }).steps.values()].flatMap(
+      (s) => [...s.pod.processes].flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
     );
 
   it("kills the whole process group at the deadline, with Argo's message", async () => {
