@@ -99,21 +99,6 @@ const BOUNDARIES = [
   },
 ];
 
-/**
- * Files that still break a boundary and are being moved in their own change: their violations are warnings
- * until then. Remove an entry when its file is fixed; the list is meant to be empty.
- */
-const ALLOW_PENDING = [
-  // Artifact internals (archive, repository, raw driver) instead of runtime/artifacts/index.ts.
-  "runtime/executors/shared/data.ts",
-  "runtime/executors/shared/inputs.ts",
-  "runtime/executors/shared/outputs.ts",
-  // Executors and artifact internals constructed outside the executor factory.
-  "src/config/index.ts",
-  "src/run/engine.ts",
-  "src/run/gc.ts",
-];
-
 const boundaries = (/** @type {"error" | "warn"} */ level) => ({
   "import-x/no-restricted-paths": [level, { basePath: root, zones: BOUNDARIES }],
 });
@@ -148,5 +133,4 @@ export default tseslint.config(
     files: ["runtime/**/*.ts", "src/**/*.ts"],
     rules: boundaries("error"),
   },
-  ...(ALLOW_PENDING.length > 0 ? [{ files: ALLOW_PENDING, rules: boundaries("warn") }] : []),
 );

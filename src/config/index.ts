@@ -19,10 +19,7 @@ export const CONFIG_CODES = defineErrorCodes({
   },
 });
 
-import {
-  checkArtifactRepository,
-  type ArtifactRepositoryConfig,
-} from "../../runtime/artifacts/default-repository.js";
+import { checkArtifactRepository, type ArtifactRepositoryConfig } from "../../runtime/artifacts/index.js";
 import type { ImageConfig } from "../run/executors.js";
 import type { CompileOptions } from "../../runtime/spec/index.js";
 

@@ -1,6 +1,10 @@
 import { join } from "node:path";
 import { resumeWorkflow, startWorkflow, type RunningWorkflow } from "../../runtime/controller/index.js";
-import { createWorkflowArtifactRepository } from "../../runtime/artifacts/default-repository.js";
+import {
+  collectArtifactGarbage,
+  createWorkflowArtifactRepository,
+  usesArtifactGC,
+} from "../../runtime/artifacts/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
 import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
@@ -9,7 +13,6 @@ import type { MetricsSink } from "../../runtime/interfaces/metrics.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import type { SkiffConfig } from "../config/index.js";
-import { collectArtifactGarbage, usesArtifactGC } from "../../runtime/artifacts/gc.js";
 import { watchCommands } from "./control.js";
 import { createExecutor } from "./executors.js";
 import {

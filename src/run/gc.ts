@@ -1,6 +1,9 @@
 import { join } from "node:path";
-import { createWorkflowArtifactRepository } from "../../runtime/artifacts/default-repository.js";
-import { collectArtifactGarbage, usesArtifactGC } from "../../runtime/artifacts/gc.js";
+import {
+  collectArtifactGarbage,
+  createWorkflowArtifactRepository,
+  usesArtifactGC,
+} from "../../runtime/artifacts/index.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { Workflow } from "../../runtime/spec/types.js";
