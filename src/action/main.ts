@@ -12,7 +12,7 @@ import { runSelection, type RunWorkflow } from "../run/pipeline.js";
 import { selectForEvent } from "../run/select.js";
 import { actionConfig, limitsFromEnv, secretManifest, writeOpenChecks } from "./config.js";
 import { readGitHubEvent } from "./github-event.js";
-import { readInputs } from "./inputs.js";
+import { forgetSecretInputs, readInputs } from "./inputs.js";
 import { createJobLogReporter } from "./log.js";
 import { OPEN_CHECKS_STATE } from "./state.js";
 
@@ -66,6 +66,8 @@ async function runAction(
   const inputs = readInputs();
   const secrets = [inputs.githubToken, ...Object.values(inputs.secrets)].filter((s) => s !== "");
   for (const s of secrets) core.setSecret(s);
+  // Read once: nothing started from here on (steps, hooks, tools) inherits them.
+  forgetSecretInputs(secrets);
   const clock = deps.clock ?? new SystemClock();
   const workspace = resolve(env.GITHUB_WORKSPACE ?? process.cwd());
   const repository = env.GITHUB_REPOSITORY ?? "";
