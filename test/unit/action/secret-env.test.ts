@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { forgetSecretInputs } from "../../../src/action/inputs.js";
 import { run } from "../../../src/action/main.js";
@@ -53,4 +54,36 @@ describe("the action's own environment", () => {
     );
     expect(env).toEqual({ INPUT_EXECUTOR: "host", PATH: "/bin", OTHER: "x" });
   });
+});
+
+describe("the action's environment as other processes see it", () => {
+  it.runIf(process.platform === "linux")(
+    "no longer shows the token in /proc/<pid>/environ once the action read it",
+    async () => {
+      const main = new URL("../../../src/action/proc-environ.ts", import.meta.url).pathname;
+      const inputs = new URL("../../../src/action/inputs.ts", import.meta.url).pathname;
+      const script = `
+        const { forgetSecretInputs } = await import(${JSON.stringify(inputs)});
+        const { scrubProcEnviron } = await import(${JSON.stringify(main)});
+        const ok = scrubProcEnviron(forgetSecretInputs([process.env["INPUT_GITHUB-TOKEN"]]));
+        process.stdout.write(ok ? "scrubbed\\n" : "not scrubbed\\n");
+        process.stdin.resume();`;
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        env: { PATH: process.env.PATH, "INPUT_GITHUB-TOKEN": TOKEN, GITHUB_TOKEN: TOKEN, KEEP: "kept" },
+        stdio: ["pipe", "pipe", "inherit"],
+      });
+      try {
+        const line = await new Promise<string>((resolve) =>
+          child.stdout.once("data", (d: Buffer) => resolve(String(d))),
+        );
+        expect(line).toBe("scrubbed\n");
+        const environ = readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0");
+        expect(environ.join("\n")).not.toContain(TOKEN);
+        expect(environ).toContain("KEEP=kept");
+        expect(environ.find((e) => e.startsWith("INPUT_GITHUB-TOKEN="))).toMatch(/^INPUT_GITHUB-TOKEN=\*+$/);
+      } finally {
+        child.kill();
+      }
+    },
+  );
 });
