@@ -8,7 +8,7 @@ import {
   type GitHubClient,
 } from "../reporters/github-checks/client.js";
 import { GH_CODES } from "../reporters/github-checks/codes.js";
-import { cell } from "../reporters/github-checks/markdown.js";
+import { cell, maskSecrets } from "../reporters/github-checks/markdown.js";
 import { createOctokitClient } from "../reporters/github-checks/octokit.js";
 import type { OpenCheck } from "../reporters/github-checks/reporter.js";
 import { appendJobSummary } from "../reporters/job-summary/summary.js";
@@ -45,10 +45,11 @@ export async function finaliseOpenChecks(deps: FinaliseDependencies = {}): Promi
   const open = state.open ?? [];
   if (open.length === 0) return 0;
   const clock = deps.clock ?? new SystemClock();
+  const token = env["INPUT_GITHUB-TOKEN"] ?? "";
   const client =
     deps.client ??
     createOctokitClient({
-      token: env["INPUT_GITHUB-TOKEN"] ?? "",
+      token,
       baseUrl: env.GITHUB_API_URL || "https://api.github.com",
       repository: env.GITHUB_REPOSITORY ?? "",
       userAgent: "skiff-action",
@@ -83,7 +84,11 @@ export async function finaliseOpenChecks(deps: FinaliseDependencies = {}): Promi
       `GitHub did not take the final state of ${missed.length} check run${missed.length === 1 ? "" : "s"}`,
     );
     core.warning(`${err.code} ${err.message}\n${err.hint ?? ""}`);
-    await appendJobSummary(env.GITHUB_STEP_SUMMARY, missedSummary(missed, state.finished));
+    // GitHub's answers are quoted: the token must not show in them.
+    await appendJobSummary(
+      env.GITHUB_STEP_SUMMARY,
+      maskSecrets(missedSummary(missed, state.finished), [token]),
+    );
   }
   rmSync(file, { force: true });
   return closed;
