@@ -56,7 +56,8 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv): Partial<ReportingLimits> 
 /** Writes the open-checks file the post step reads. */
 export function writeOpenChecks(file: string, state: OpenChecksFile): void {
   try {
-    writeFileSync(file, JSON.stringify(state));
+    // It holds the checks' results (masked) for the post step: readable by the job's user only.
+    writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
   } catch {
     // The post step then finds nothing to close; the run itself is unaffected.
   }

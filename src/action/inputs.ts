@@ -79,3 +79,28 @@ export function readInputs(): ActionInputs {
     secrets: parsePairs(core.getInput("secrets"), "secrets"),
   };
 }
+
+/** Credentials the runner gives every JavaScript action that Skiff never uses. */
+const UNUSED_RUNNER_TOKENS = ["ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
+
+/**
+ * Removes the secrets the action has read from its own environment: the `github-token` and `secrets` inputs,
+ * every variable holding one of their values (`GITHUB_TOKEN` when the workflow sets it) and the runner's
+ * tokens Skiff does not use. Processes started afterwards cannot inherit them. (Linux still shows the
+ * environment the process started with in `/proc/<pid>/environ`: see docs/github-action.md.)
+ */
+export function forgetSecretInputs(
+  secrets: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const values = new Set(secrets.filter((s) => s !== ""));
+  const removed: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const input = name === "INPUT_GITHUB-TOKEN" || name === "INPUT_SECRETS";
+    if (input || UNUSED_RUNNER_TOKENS.includes(name) || (value !== undefined && values.has(value))) {
+      delete env[name];
+      removed.push(name);
+    }
+  }
+  return removed;
+}

@@ -12,8 +12,9 @@ import { runSelection, type RunWorkflow } from "../run/pipeline.js";
 import { selectForEvent } from "../run/select.js";
 import { actionConfig, limitsFromEnv, secretManifest, writeOpenChecks } from "./config.js";
 import { readGitHubEvent } from "./github-event.js";
-import { readInputs } from "./inputs.js";
+import { forgetSecretInputs, readInputs } from "./inputs.js";
 import { createJobLogReporter } from "./log.js";
+import { scrubProcEnviron } from "./proc-environ.js";
 import { OPEN_CHECKS_STATE } from "./state.js";
 
 export { ACTION_SECRET_NAME } from "./config.js";
@@ -66,6 +67,9 @@ async function runAction(
   const inputs = readInputs();
   const secrets = [inputs.githubToken, ...Object.values(inputs.secrets)].filter((s) => s !== "");
   for (const s of secrets) core.setSecret(s);
+  // Read once: nothing started from here on (steps, hooks, tools) inherits them, nor reads them in
+  // /proc/<pid>/environ where Linux lets the block be rewritten.
+  scrubProcEnviron(forgetSecretInputs(secrets));
   const clock = deps.clock ?? new SystemClock();
   const workspace = resolve(env.GITHUB_WORKSPACE ?? process.cwd());
   const repository = env.GITHUB_REPOSITORY ?? "";

@@ -37,12 +37,43 @@ export function conclusionOf(phase: string | undefined, message?: string): Check
   }
 }
 
-/** Replaces every secret value by `***`, longest first so that overlapping secrets are masked whole. */
+/**
+ * Replaces every secret value, and its base64 forms (see {@link base64Forms}), by `***`, longest first so that
+ * overlapping secrets are masked whole. This is what GitHub's runner masks in the job log.
+ */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
+  const values = new Set<string>();
+  for (const s of secrets) {
+    if (s.length < 3) continue;
+    values.add(s);
+    for (const b of base64Forms(s)) values.add(b);
+  }
   let out = text;
-  for (const s of [...secrets].filter((x) => x.length >= 3).sort((a, b) => b.length - a.length))
-    out = out.split(s).join("***");
+  for (const v of [...values].sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
   return out;
+}
+
+/** Base64 forms shorter than this are not masked: they would hide common text, not a secret. */
+const MIN_BASE64_FORM = 4;
+
+/**
+ * The text a secret's UTF-8 bytes always turn into when base64-encoded, at each of the 3 byte offsets they can
+ * start at (`base64("user:" + secret)` puts them at offset 2): the encoding of the value preceded by 0, 1 or 2
+ * bytes, without the leading characters that mix in those bytes and the trailing ones that mix in what follows
+ * (or padding). GitHub's runner masks the same three forms.
+ */
+export function base64Forms(secret: string): string[] {
+  const bytes = Buffer.from(secret, "utf8");
+  const forms: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    // Each character holds 6 bits: keep those made only of the secret's bits.
+    const first = Math.ceil((offset * 8) / 6);
+    const last = Math.floor(((offset + bytes.length) * 8) / 6);
+    const form = encoded.slice(first, last);
+    if (form.length >= MIN_BASE64_FORM) forms.push(form);
+  }
+  return forms;
 }
 
 /**

@@ -97,6 +97,19 @@ export interface GitHubChecksReporterOptions {
 export interface OpenCheck {
   id: number;
   name: string;
+  /**
+   * The completed state GitHub did not take: the workflow's (or step's) true conclusion, which the post step
+   * sends. Unset while the check's workflow or step is still running.
+   */
+  result?: CheckResult;
+}
+
+/** A check run's final state, kept for the post step when GitHub did not take it. */
+export interface CheckResult {
+  conclusion: CheckConclusion;
+  completed_at: string;
+  title: string;
+  summary: string;
 }
 
 /** GitHub shows at most this many error (and warning) workflow commands of one step. */
@@ -229,8 +242,14 @@ class ChecksReporter implements GitHubChecksReporter {
 
   async finish(): Promise<void> {
     await this.flush(this.options.finishTimeoutMs ?? 5 * 60_000);
-    // Checks still open now lost their last update to a GitHub failure; the post step closes them as such.
-    const open = this.openChecks();
+    // Checks still open now lost their last update to a GitHub failure; the post step completes them with
+    // the result they were meant to get, never a conclusion that contradicts the workflow's.
+    const open = this.all
+      .filter((c) => c.id !== undefined && !c.closed)
+      .map((c): OpenCheck => {
+        const result = resultOf(c);
+        return { id: c.id!, name: c.name, ...(result ? { result } : {}) };
+      });
     if (open.length > 0) this.options.onOpenChecksChanged?.(open, true);
     if (this.fallen && this.options.writeCommand)
       for (const line of workflowCommands(this.unsentAnnotations(), WORKFLOW_COMMAND_LIMIT))
@@ -710,12 +729,30 @@ function scopeOf(compiled: CompiledWorkflow, node: NodeStatus): TemplateScope {
   };
 }
 
+/** The completed state a check renders to, or undefined while its workflow or step still runs. */
+function resultOf(check: Check): CheckResult | undefined {
+  try {
+    const { fields, output } = check.render();
+    if (fields.status !== "completed" || !fields.conclusion) return undefined;
+    return {
+      conclusion: fields.conclusion,
+      completed_at: fields.completed_at ?? new Date().toISOString(),
+      title: output.title,
+      // The post step reads it from a file: the title and the start of the summary are enough.
+      summary: output.summary.slice(0, 4000),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 function toSkiffError(e: unknown): SkiffError {
   if (e instanceof SkiffError) return e;
   const err = e as GitHubRequestError;
   const status = typeof err?.status === "number" ? err.status : 0;
-  const code =
-    status === 403 || status === 422 || status === 404 ? GH_CODES["SKF-GH-001"] : GH_CODES["SKF-GH-002"];
+  // A rate limit answers 403 too, but it is GitHub being unavailable for a while, not a read-only token.
+  const refused = !err?.rateLimited && (status === 403 || status === 422 || status === 404);
+  const code = refused ? GH_CODES["SKF-GH-001"] : GH_CODES["SKF-GH-002"];
   const what =
     status === 0
       ? "GitHub could not be reached"
