@@ -238,7 +238,7 @@ class WorkflowChecker extends RuleContext {
       tPath = [...path, "inline"];
     } else {
       const raw = this.prepared.templatesOf(resolved.scope);
-      const idx = raw.findIndex((r) => r.name === (resolved.template.name ?? ""));
+      const idx = indexOfTemplate(raw, resolved.template.name ?? "");
       t = (raw[idx] as unknown as Dict | undefined) ?? (resolved.template as unknown as Dict);
       tPath = ["spec", "templates", idx];
     }
@@ -319,6 +319,19 @@ class WorkflowChecker extends RuleContext {
     else checkLeaf(this, t, path, scope, vars, type);
     checkOutputs(this, t, path, scope, vars, type);
   }
+}
+
+const templateIndexes = new WeakMap<readonly { name?: unknown }[], Map<unknown, number>>();
+
+/** The index of the first template of that name, looked up in a table built once per list of templates. */
+function indexOfTemplate(templates: readonly { name?: unknown }[], name: string): number {
+  let index = templateIndexes.get(templates);
+  if (!index) {
+    index = new Map();
+    for (const [i, t] of templates.entries()) if (!index.has(t.name)) index.set(t.name, i);
+    templateIndexes.set(templates, index);
+  }
+  return index.get(name) ?? -1;
 }
 
 /** Where a call names its template: `templateRef`, `template` or the call itself. */
