@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SkiffAggregateError, type SkiffError } from "../../../runtime/errors/index.js";
-import { compile, Library, parseManifests, validate } from "../../../runtime/spec/index.js";
+import { expandSequence } from "../../../runtime/controller/loops.js";
+import { compile, Library, parseManifests, SPEC_LIMITS, validate } from "../../../runtime/spec/index.js";
 
 const HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: limits-\n";
 
@@ -71,5 +72,39 @@ describe("nesting limits", () => {
 
   it("accepts a chain of template calls up to Argo's depth", () => {
     expect(compileProblems(templateChain(99))).toEqual([]);
+  });
+});
+
+describe("size limits", () => {
+  it("refuses a file over the size limit before parsing it", () => {
+    const text = `${HEAD}  annotations:\n    big: "${"x".repeat(SPEC_LIMITS.maxFileBytes)}"\n`;
+    const r = parseManifests(text, "big.yaml");
+    expect(codes(r.problems)).toEqual(["SKF-SPEC-080"]);
+    expect(r.problems[0]?.position).toEqual({ file: "big.yaml" });
+  });
+
+  it("refuses a file with more YAML nodes than the limit, naming where the limit was passed", () => {
+    const r = parseManifests(`x: [${"1,".repeat(SPEC_LIMITS.maxNodes)}1]\n`, "many.yaml");
+    expect(codes(r.problems)).toEqual(["SKF-SPEC-082"]);
+    expect(r.problems[0]?.position?.line).toBe(1);
+  });
+
+  it("refuses a withSequence wider than the limit in lint, and when it is only known at run time", () => {
+    const text = `${HEAD}spec:\n  entrypoint: main\n  templates:\n  - name: main\n    steps:\n    - - name: s\n        template: c\n        withSequence: {count: "100000000"}\n  - name: c\n    container: {image: alpine}\n`;
+    const loaded = parseManifests(text, "wide.yaml");
+    const m = loaded.manifests[0];
+    if (!m) throw new Error("no manifest");
+    const problems = validate(m, Library.from(loaded.manifests));
+    expect(codes(problems)).toEqual(["SKF-SPEC-084"]);
+    expect(problems[0]?.position).toEqual({ file: "wide.yaml", line: 12, column: 24 });
+    expect(() => expandSequence({ count: "100000000" })).toThrow(
+      expect.objectContaining({ code: "SKF-SPEC-084" }) as Error,
+    );
+    expect(() => expandSequence({ start: "-5000", end: "5000" })).toThrow(
+      expect.objectContaining({ code: "SKF-SPEC-084" }) as Error,
+    );
+    expect(expandSequence({ count: String(SPEC_LIMITS.maxLoopWidth) })).toHaveLength(
+      SPEC_LIMITS.maxLoopWidth,
+    );
   });
 });
