@@ -172,7 +172,19 @@ export function parseManifests(text: string, file: string, options: ParseOptions
  * regular expression compiler's memory, which kills the process).
  */
 function parseYaml(text: string, lineCounter: LineCounter, file: string): Document.Parsed[] {
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  let tokens;
+  try {
+    tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  } catch (e) {
+    // The parser closes nested block collections recursively: thousands of levels exhaust the stack there.
+    if (!(e instanceof RangeError)) throw e;
+    const line = deepestLine(text);
+    throw new SkiffError(
+      SPEC_CODES["SKF-SPEC-081"],
+      `mappings and lists nest more than ${SPEC_LIMITS.maxNestingDepth} levels deep`,
+      { position: line === undefined ? { file } : { file, line, column: 1 } },
+    );
+  }
   const excess = measureTokens(tokens);
   if (excess) {
     const { line, col } = lineCounter.linePos(excess.offset);
@@ -194,6 +206,20 @@ function parseYaml(text: string, lineCounter: LineCounter, file: string): Docume
   const docs = Array.from(composer.compose(tokens));
   for (const doc of docs) doc.errors.push(...duplicateKeys(doc));
   return docs;
+}
+
+/** The 1-based line that starts with the most block list or mapping indicators and indentation. */
+function deepestLine(text: string): number | undefined {
+  let best: number | undefined;
+  let most = 0;
+  text.split("\n").forEach((line, i) => {
+    const depth = /^[\s?:-]*/.exec(line)?.[0].length ?? 0;
+    if (depth > most) {
+      most = depth;
+      best = i + 1;
+    }
+  });
+  return best;
 }
 
 /** What the `yaml` package's `uniqueKeys` reports: every key equal to an earlier scalar key of its mapping. */

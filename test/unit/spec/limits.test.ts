@@ -45,6 +45,9 @@ describe("nesting limits", () => {
   it("refuses deep flow mappings and block lists the same way, even unterminated", () => {
     expect(codes(parseManifests(`x: ${"{a: ".repeat(5000)}`, "a.yaml").problems)).toEqual(["SKF-SPEC-081"]);
     expect(codes(parseManifests(`${"- ".repeat(5000)}x\n`, "b.yaml").problems)).toEqual(["SKF-SPEC-081"]);
+    const closed = parseManifests(`x:\n  ${"- ".repeat(3000)}1\ny: 2\n`, "d.yaml").problems;
+    expect(codes(closed)).toEqual(["SKF-SPEC-081"]);
+    expect(closed[0]?.position).toEqual({ file: "d.yaml", line: 2, column: 1 });
     const block = Array.from({ length: 300 }, (_, i) => `${" ".repeat(i)}k:`).join("\n");
     expect(codes(parseManifests(block, "c.yaml").problems)).toEqual(["SKF-SPEC-081"]);
   });
