@@ -223,7 +223,7 @@ function deepestLine(text: string): number | undefined {
 }
 
 /** What the `yaml` package's `uniqueKeys` reports: every key equal to an earlier scalar key of its mapping. */
-export function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
+function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
   const errors: YAMLParseError[] = [];
   visit(doc, {
     Map(_, map) {
