@@ -1,4 +1,6 @@
 import { SkiffError } from "../errors/index.js";
+import { SPEC_CODES } from "../spec/codes.js";
+import { SPEC_LIMITS } from "../spec/limits.js";
 import type { Item, Sequence } from "../spec/types.js";
 import { CONTROLLER_CODES } from "./codes.js";
 
@@ -50,6 +52,13 @@ export function expandSequence(seq: Sequence): Item[] {
     end = num(seq.end, "end");
   } else {
     throw new SkiffError(C["SKF-CTRL-004"], "neither end nor count was specified in withSequence");
+  }
+  const width = Math.abs(end - start) + 1;
+  if (width > SPEC_LIMITS.maxLoopWidth) {
+    throw new SkiffError(
+      SPEC_CODES["SKF-SPEC-084"],
+      `withSequence expands to ${width} items, more than the limit of ${SPEC_LIMITS.maxLoopWidth}`,
+    );
   }
   const format = seq.format ?? "%d";
   const out: Item[] = [];

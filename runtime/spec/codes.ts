@@ -182,4 +182,24 @@ export const SPEC_CODES = defineErrorCodes({
     title: "Invalid CronWorkflow",
     hint: "A CronWorkflow needs spec.schedule or spec.schedules and a spec.workflowSpec.",
   },
+  "SKF-SPEC-080": {
+    title: "File too large",
+    hint: "A file may hold at most 4 MiB (Kubernetes refuses larger requests). Split it into several files.",
+  },
+  "SKF-SPEC-081": {
+    title: "Nested too deeply",
+    hint: "Mappings and lists may nest at most 100 levels. Flatten the value, or pass deep data as a JSON string.",
+  },
+  "SKF-SPEC-082": {
+    title: "Too many YAML nodes",
+    hint: "A file may hold at most 200,000 YAML nodes (keys, values and items). Split it into several files.",
+  },
+  "SKF-SPEC-083": {
+    title: "Template calls nested too deeply",
+    hint: "Templates may call templates at most 100 levels deep, as in Argo. Shorten the chain of steps, dag tasks or templateRefs.",
+  },
+  "SKF-SPEC-084": {
+    title: "Loop too wide",
+    hint: "withSequence may expand to at most 10,000 items. Split the work into batches, e.g. a sequence of batches whose steps loop over one batch each.",
+  },
 });

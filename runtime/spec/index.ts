@@ -5,6 +5,7 @@
 export * from "./types.js";
 export type * from "./compiled.js";
 export { SPEC_CODES } from "./codes.js";
+export { SPEC_LIMITS } from "./limits.js";
 export type { PositionIndex } from "./positions.js";
 export { formatPath } from "./positions.js";
 export {

@@ -1,8 +1,18 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { LineCounter, parseAllDocuments, type Document, type YAMLError } from "yaml";
+import {
+  Composer,
+  isScalar,
+  LineCounter,
+  Parser,
+  visit,
+  YAMLParseError,
+  type Document,
+  type YAMLError,
+} from "yaml";
 import { SkiffError } from "../errors/index.js";
 import { SPEC_CODES } from "./codes.js";
+import { measureTokens, SPEC_LIMITS } from "./limits.js";
 import { documentPositions, type PositionIndex } from "./positions.js";
 import type { Manifest, ManifestKind } from "./types.js";
 
@@ -50,11 +60,26 @@ const KINDS: Record<ManifestKind, string> = {
 /** Parses one YAML (or JSON) text, single or multi-document. Unknown kinds/apiVersions are problems, not crashes. */
 export function parseManifests(text: string, file: string, options: ParseOptions = {}): LoadResult {
   const result: LoadResult = { manifests: [], problems: [], notes: [] };
+  const size = Buffer.byteLength(text, "utf8");
+  if (size > SPEC_LIMITS.maxFileBytes) {
+    result.problems.push(
+      new SkiffError(
+        SPEC_CODES["SKF-SPEC-080"],
+        `file is ${size} bytes, more than the limit of ${SPEC_LIMITS.maxFileBytes}`,
+        { position: { file } },
+      ),
+    );
+    return result;
+  }
   let list: Document.Parsed[];
   let lineCounter: LineCounter;
   try {
-    ({ docs: list, lineCounter } = parseLeniently(text));
+    ({ docs: list, lineCounter } = parseLeniently(text, file));
   } catch (e) {
+    if (e instanceof SkiffError) {
+      result.problems.push(e);
+      return result;
+    }
     result.problems.push(new SkiffError(SPEC_CODES["SKF-SPEC-001"], String(e), { position: { file } }));
     return result;
   }
@@ -141,9 +166,78 @@ export function parseManifests(text: string, file: string, options: ParseOptions
   return result;
 }
 
-function parseYaml(text: string, lineCounter: LineCounter): Document.Parsed[] {
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
-  return Array.isArray(docs) ? docs : [];
+/**
+ * `parseAllDocuments`, with the syntax tree measured against the nesting and size limits before it is
+ * composed: composing recurses once per nesting level, and a thousand levels exhaust the stack (or the
+ * regular expression compiler's memory, which kills the process).
+ */
+function parseYaml(text: string, lineCounter: LineCounter, file: string): Document.Parsed[] {
+  let tokens;
+  try {
+    tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  } catch (e) {
+    // The parser closes nested block collections recursively: thousands of levels exhaust the stack there.
+    if (!(e instanceof RangeError)) throw e;
+    const line = deepestLine(text);
+    throw new SkiffError(
+      SPEC_CODES["SKF-SPEC-081"],
+      `mappings and lists nest more than ${SPEC_LIMITS.maxNestingDepth} levels deep`,
+      { position: line === undefined ? { file } : { file, line, column: 1 } },
+    );
+  }
+  const excess = measureTokens(tokens);
+  if (excess) {
+    const { line, col } = lineCounter.linePos(excess.offset);
+    throw excess.kind === "depth"
+      ? new SkiffError(
+          SPEC_CODES["SKF-SPEC-081"],
+          `mappings and lists nest more than ${SPEC_LIMITS.maxNestingDepth} levels deep`,
+          { position: { file, line, column: col } },
+        )
+      : new SkiffError(
+          SPEC_CODES["SKF-SPEC-082"],
+          `the file holds more than ${SPEC_LIMITS.maxNodes} YAML nodes`,
+          { position: { file, line, column: col } },
+        );
+  }
+  // The composer's own duplicate-key check compares each key with every earlier one of its mapping, which
+  // is quadratic in a mapping's size (50,000 labels took half a minute): keys are checked by set here instead.
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true });
+  const docs = Array.from(composer.compose(tokens));
+  for (const doc of docs) doc.errors.push(...duplicateKeys(doc));
+  return docs;
+}
+
+/** The 1-based line that starts with the most block list or mapping indicators and indentation. */
+function deepestLine(text: string): number | undefined {
+  let best: number | undefined;
+  let most = 0;
+  text.split("\n").forEach((line, i) => {
+    const depth = /^[\s?:-]*/.exec(line)?.[0].length ?? 0;
+    if (depth > most) {
+      most = depth;
+      best = i + 1;
+    }
+  });
+  return best;
+}
+
+/** What the `yaml` package's `uniqueKeys` reports: every key equal to an earlier scalar key of its mapping. */
+function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
+  const errors: YAMLParseError[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          const start = pair.key.range?.[0] ?? 0;
+          errors.push(new YAMLParseError([start, start + 1], "DUPLICATE_KEY", "Map keys must be unique"));
+        } else seen.add(pair.key.value);
+      }
+    },
+  });
+  return errors;
 }
 
 const FLOW_INDENT = /^Flow (sequence|mapping) in block collection must be sufficiently indented/;
@@ -154,15 +248,15 @@ const FLOW_INDENT = /^Flow (sequence|mapping) in block collection must be suffic
  * `args: ["` ... `"]`). The `yaml` package rejects it. Leading spaces of continuation lines inside a flow
  * scalar are folded away, so indenting those lines changes no value; line numbers stay the same.
  */
-function parseLeniently(text: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
+function parseLeniently(text: string, file: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const first = { docs: parseYaml(text, lineCounter), lineCounter };
+  const first = { docs: parseYaml(text, lineCounter, file), lineCounter };
   if (!first.docs.some((d) => d.errors.some((e) => e.code === "BAD_INDENT" && FLOW_INDENT.test(e.message))))
     return first;
   const lines = text.split("\n");
   for (let attempt = 0; attempt < 200; attempt++) {
     const counter = new LineCounter();
-    const docs = parseYaml(lines.join("\n"), counter);
+    const docs = parseYaml(lines.join("\n"), counter, file);
     const bad = docs
       .flatMap((d) => d.errors)
       .find((e) => e.code === "BAD_INDENT" && FLOW_INDENT.test(e.message));

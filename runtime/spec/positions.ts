@@ -1,4 +1,14 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from "yaml";
 import type { SourcePosition } from "../errors/index.js";
 
 /** Finds where a field was written, by its path from the object root. */
@@ -19,15 +29,27 @@ export function documentPositions(doc: Document, lineCounter: LineCounter, file:
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col };
   };
+  // Each mapping's keys, indexed the first time a path goes through it: a lookup costs one step per path
+  // segment, not one per key of every mapping on the way (a check that reports every key of a big mapping
+  // would otherwise be quadratic).
+  const keysOf = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
+    let keys = keysOf.get(map);
+    if (!keys) {
+      keys = new Map();
+      for (const p of map.items)
+        if (isPair(p) && isScalar(p.key) && !keys.has(String(p.key.value))) keys.set(String(p.key.value), p);
+      keysOf.set(map, keys);
+    }
+    return keys.get(key);
+  };
   return {
     get(path) {
       let node: unknown = doc.contents;
       let pos: SourcePosition | undefined = isNodeWithRange(node) ? at(node.range[0]) : undefined;
       for (const seg of path) {
         if (isMap(node)) {
-          const pair = node.items.find(
-            (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
-          );
+          const pair = pairOf(node, String(seg));
           if (!pair) return undefined;
           pos = isNodeWithRange(pair.key) ? at(pair.key.range[0]) : pos;
           node = pair.value;

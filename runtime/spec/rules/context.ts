@@ -19,6 +19,21 @@ export type Dict = Record<string, unknown>;
 /** Variables that can be referenced, and patterns that stand for families of them. */
 export type Scope = Set<string>;
 
+/**
+ * A scope that sees everything its parent holds, now and later, plus its own additions. Cheaper than a copy
+ * where each of many siblings (the steps of a template) needs the variables of all earlier ones: copying
+ * would be quadratic in the number of steps. Iterating it yields only its own additions.
+ */
+export class LayeredScope extends Set<string> {
+  constructor(private readonly parent: Scope) {
+    super();
+  }
+
+  override has(tag: string): boolean {
+    return super.has(tag) || this.parent.has(tag);
+  }
+}
+
 /** What a step, task or hook calls: the template as written, its scope and its path there. */
 export interface CallTarget {
   template?: Dict;

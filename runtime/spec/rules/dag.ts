@@ -140,16 +140,19 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
       scope,
     );
   }
-  const ancestors = (task: string): Set<string> => {
-    const out = new Set<string>();
+  // Whether `ancestor` runs before `task`, searched when a reference asks: listing every task's ancestors up
+  // front is quadratic in a long chain of tasks.
+  const isAncestor = (ancestor: string, task: string): boolean => {
+    const seen = new Set<string>();
     const stack = [...(deps.get(task) ?? [])];
     while (stack.length > 0) {
       const d = stack.pop() ?? "";
-      if (out.has(d)) continue;
-      out.add(d);
+      if (d === ancestor) return true;
+      if (seen.has(d)) continue;
+      seen.add(d);
       stack.push(...(deps.get(d) ?? []));
     }
-    return out;
+    return false;
   };
 
   // Resolve every task's template first: outputs of all tasks are visible to the DAG's own outputs.
@@ -171,6 +174,17 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
     if (typeof task.onExit === "string" && task.onExit !== "")
       ctx.checkCall({ template: task.onExit }, undefined, [...at, "onExit"], scope);
   });
+  // What a task's dependents may reference of it.
+  const outputs = new Map<string, Scope>();
+  const outputsOf = (task: string): Scope => {
+    let out = outputs.get(task);
+    if (!out) {
+      out = new Set();
+      addOutputs(ctx, targets.get(task), `tasks.${task}`, out, loops.get(task) ?? false, true);
+      outputs.set(task, out);
+    }
+    return out;
+  };
   const allVars: Scope = new Set(vars);
   for (const [tname, target] of targets)
     addOutputs(ctx, target, `tasks.${tname}`, allVars, loops.get(tname) ?? false, false);
@@ -192,9 +206,10 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
   tasks.forEach((task, i) => {
     const tname = String(task.name ?? "");
     const at: Path = [...tp, i];
-    const taskVars: Scope = new Set(vars);
-    const anc = ancestors(tname);
-    for (const a of anc) addOutputs(ctx, targets.get(a), `tasks.${a}`, taskVars, loops.get(a) ?? false, true);
+    const taskVars: Scope = new TaskScope(vars, (tag) => {
+      const ref = /^tasks\.([^.]+)\./.exec(tag)?.[1];
+      return ref !== undefined && isAncestor(ref, tname) && outputsOf(ref).has(tag);
+    });
     if (has(task.hooks) || has(task.onExit))
       addOutputs(ctx, targets.get(tname), `tasks.${tname}`, taskVars, false, true);
     for (const p of arr(dict(dict(task.inline)?.inputs)?.parameters))
@@ -206,7 +221,7 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
       const v = dict(p)?.value;
       if (typeof v === "string" && v.startsWith("{{tasks.")) {
         const ref = v.split(".")[1] ?? "";
-        if (!anc.has(ref)) {
+        if (!isAncestor(ref, tname)) {
           ctx.report(
             SPEC_CODES["SKF-SPEC-051"],
             `templates.${name}.tasks.${tname} missing dependency '${ref}' for parameter '${String(dict(p)?.name)}'`,
@@ -220,7 +235,7 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
       const from = dict(a)?.from;
       if (typeof from === "string" && from.startsWith("{{tasks.")) {
         const ref = from.split(".")[1] ?? "";
-        if (!anc.has(ref)) {
+        if (!isAncestor(ref, tname)) {
           ctx.report(
             SPEC_CODES["SKF-SPEC-051"],
             `templates.${name}.tasks.${tname} missing dependency '${ref}' for artifact '${String(dict(a)?.name)}'`,
@@ -232,4 +247,18 @@ export function checkDag(ctx: RuleContext, t: Dict, path: Path, scope: TemplateS
     });
   });
   for (const v of allVars) vars.add(v);
+}
+
+/** A task's variables: the template's, its own, and what `visible` finds of the tasks it depends on. */
+class TaskScope extends Set<string> {
+  constructor(
+    private readonly parent: Scope,
+    private readonly visible: (tag: string) => boolean,
+  ) {
+    super();
+  }
+
+  override has(tag: string): boolean {
+    return super.has(tag) || this.parent.has(tag) || this.visible(tag);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { SkiffError } from "../../errors/index.js";
 import { SPEC_CODES } from "../codes.js";
+import { SPEC_LIMITS } from "../limits.js";
 import type { PreparedWorkflow } from "../compile.js";
 import type { TemplateScope } from "../compiled.js";
 import type { LoadedManifest } from "../load.js";
@@ -54,6 +55,9 @@ const POD_GC = ["", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "
  * and line of the offending field, including for templates from other files.
  */
 class WorkflowChecker extends RuleContext {
+  /** Templates being checked, caller first: the checker follows calls depth first, as Argo's does. */
+  private callDepth = 0;
+
   run(): void {
     const source = this.prepared.source;
     const raw = source.object as unknown as Dict;
@@ -223,12 +227,7 @@ class WorkflowChecker extends RuleContext {
       const err = e as SkiffError;
       let message = err.message;
       if (typeof template === "string" && !templateRef) message = `template name '${template}' undefined`;
-      const field: Path = templateRef
-        ? [...path, "templateRef"]
-        : typeof template === "string"
-          ? [...path, "template"]
-          : path;
-      this.report(err.code ?? SPEC_CODES["SKF-SPEC-031"], message, field, scope);
+      this.report(err.code ?? SPEC_CODES["SKF-SPEC-031"], message, field(path, holder), scope);
       return {};
     }
     // Argo validates templates as written, before templateDefaults are merged in.
@@ -239,11 +238,25 @@ class WorkflowChecker extends RuleContext {
       tPath = [...path, "inline"];
     } else {
       const raw = this.prepared.templatesOf(resolved.scope);
-      const idx = raw.findIndex((r) => r.name === (resolved.template.name ?? ""));
+      const idx = indexOfTemplate(raw, resolved.template.name ?? "");
       t = (raw[idx] as unknown as Dict | undefined) ?? (resolved.template as unknown as Dict);
       tPath = ["spec", "templates", idx];
     }
-    this.checkTemplate(t, tPath, resolved.scope, args, path, scope);
+    if (this.callDepth >= SPEC_LIMITS.maxTemplateDepth) {
+      this.report(
+        SPEC_CODES["SKF-SPEC-083"],
+        `template calls nest more than ${SPEC_LIMITS.maxTemplateDepth} levels deep`,
+        field(path, holder),
+        scope,
+      );
+      return {};
+    }
+    this.callDepth++;
+    try {
+      this.checkTemplate(t, tPath, resolved.scope, args, path, scope);
+    } finally {
+      this.callDepth--;
+    }
     return { template: t, scope: resolved.scope, path: tPath };
   }
 
@@ -306,6 +319,25 @@ class WorkflowChecker extends RuleContext {
     else checkLeaf(this, t, path, scope, vars, type);
     checkOutputs(this, t, path, scope, vars, type);
   }
+}
+
+const templateIndexes = new WeakMap<readonly { name?: unknown }[], Map<unknown, number>>();
+
+/** The index of the first template of that name, looked up in a table built once per list of templates. */
+function indexOfTemplate(templates: readonly { name?: unknown }[], name: string): number {
+  let index = templateIndexes.get(templates);
+  if (!index) {
+    index = new Map();
+    for (const [i, t] of templates.entries()) if (!index.has(t.name)) index.set(t.name, i);
+    templateIndexes.set(templates, index);
+  }
+  return index.get(name) ?? -1;
+}
+
+/** Where a call names its template: `templateRef`, `template` or the call itself. */
+function field(path: Path, holder: Dict): Path {
+  if (dict(holder.templateRef)) return [...path, "templateRef"];
+  return typeof holder.template === "string" ? [...path, "template"] : path;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   dict,
   FIELD_NAME,
   has,
+  LayeredScope,
   MAX_FIELD_NAME,
   str,
   type RuleContext,
@@ -69,7 +70,7 @@ export function checkSteps(ctx: RuleContext, t: Dict, path: Path, scope: Templat
       }
       const prefix = `steps.${sname ?? ""}`;
       scopeVars.add(`${prefix}.status`);
-      const stepVars: Scope = new Set(scopeVars);
+      const stepVars: Scope = new LayeredScope(scopeVars);
       addItems(ctx, step, stepVars, sp, scope);
       const args = dict(step.arguments) ?? {};
       checkArguments(ctx, args, [...sp, "arguments"], false, scope);

@@ -3,6 +3,7 @@
  * sees, and `resolveAllVariables`' check that every tag names something in scope.
  */
 import { SPEC_CODES } from "../codes.js";
+import { SPEC_LIMITS } from "../limits.js";
 import type { TemplateScope } from "../compiled.js";
 import { isPlainObject } from "../merge.js";
 import { collectStrings, findTags } from "../tags.js";
@@ -157,6 +158,21 @@ export function addItems(
           scope,
         );
       }
+    }
+    const literal = (v: unknown): number | undefined =>
+      typeof v === "number" || (typeof v === "string" && /^\s*-?\d+\s*$/.test(v)) ? Number(v) : undefined;
+    const start = has(seq.start) ? literal(seq.start) : 0;
+    const count = literal(seq.count);
+    const end = literal(seq.end);
+    const width =
+      count !== undefined ? count : end !== undefined && start !== undefined ? Math.abs(end - start) + 1 : 0;
+    if (width > SPEC_LIMITS.maxLoopWidth) {
+      ctx.report(
+        SPEC_CODES["SKF-SPEC-084"],
+        `withSequence expands to ${width} items, more than the limit of ${SPEC_LIMITS.maxLoopWidth}`,
+        [...path, "withSequence", count !== undefined ? "count" : "end"],
+        scope,
+      );
     }
     vars.add("item");
   }
