@@ -200,6 +200,6 @@ export const SPEC_CODES = defineErrorCodes({
   },
   "SKF-SPEC-084": {
     title: "Loop too wide",
-    hint: "withSequence may expand to at most 10,000 items. Split the work into batches, e.g. a sequence of batches whose steps loop over one batch each.",
+    hint: "withSequence may expand to at most 100,000 items. Split the work into batches, e.g. a sequence of batches whose steps loop over one batch each.",
   },
 });

@@ -19,8 +19,11 @@ export const SPEC_LIMITS = {
    * "Maximum recursion depth exceeded").
    */
   maxTemplateDepth: 100,
-  /** Items one `withSequence` may expand to. */
-  maxLoopWidth: 10_000,
+  /**
+   * Items one `withSequence` may expand to: wide enough for the 100,000-node workflows Skiff is built to run,
+   * small enough that a typo (`count: "100000000"`) is refused before it fills memory.
+   */
+  maxLoopWidth: 100_000,
 } as const;
 
 /** What `measureTokens` found over the limits, with the offset of the first node past them. */
