@@ -17,6 +17,7 @@ import {
   LEASE_TTL_MS,
   newOwnerId,
   openRunStore,
+  refuseExisting,
   SOURCE_ANNOTATION,
   type RunSource,
 } from "./store.js";
@@ -63,6 +64,8 @@ export interface RunOptions {
   source?: RunSource;
   /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
   resume?: true | string;
+  /** A new workflow: refused (`SKF-RUN-014`) when the store already holds its name, as Argo's create is. */
+  create?: boolean;
 }
 
 /**
@@ -92,7 +95,13 @@ export async function runCompiledWorkflow(
   const store = await openRunStore(config);
   const owner = newOwnerId();
   try {
+    // A live owner is named first (SKF-RUN-005); then a create of a stored name is refused untouched.
     await claimWorkflow(store, namespace, name, owner);
+    if (run.create && !run.persisted)
+      await refuseExisting(store, namespace, name).catch(async (e: unknown) => {
+        await store.releaseLease(namespace, name, owner).catch(() => undefined);
+        throw e;
+      });
   } catch (e) {
     await store.close();
     throw e;

@@ -44,6 +44,8 @@ export interface Runnable {
   source?: RunSource;
   /** The stored workflow this run continues (its succeeded nodes are kept). */
   persisted?: Workflow;
+  /** A create: refused when the store already holds the workflow's name (`skiff run`, as `argo submit`). */
+  create?: boolean;
   /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
   resume?: true | string;
   /** Wraps the executor of this run (a recovered run leaves out the log lines the store already holds). */
@@ -143,6 +145,7 @@ export async function selectPaths(
       name: pipelineName(manifest),
       compileOptions,
       source: runSource(paths, manifest, { entrypoint: options.entrypoint, parameters }),
+      create: true,
     })),
     skipped: [],
     rejected: loaded.problems.map((error) => ({ pipeline: error.position?.file ?? "?", error })),

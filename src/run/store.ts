@@ -15,6 +15,10 @@ export const STORE_RUN_CODES = defineErrorCodes({
     title: "Workflow cannot be recovered",
     hint: "Only workflows started by `skiff run` with this version can be continued; their source files must still be where they were.",
   },
+  "SKF-RUN-014": {
+    title: "Workflow already exists",
+    hint: "The store already holds a workflow of this name (as Argo, a fixed metadata.name is created once). Continue it with `skiff resume NAME`, remove it with `skiff delete NAME`, or name each run anew with metadata.generateName (or --generate-name/--name).",
+  },
 });
 
 /** Lease length: a killed owner on another host is taken over after at most this long. */
@@ -91,6 +95,18 @@ export async function claimWorkflow(
     "SKF-RUN-005",
     `workflow ${namespace}/${name} is run by ${describeOwner(holder)} (lease owner ${holder})`,
   );
+}
+
+/**
+ * Refuses to create a workflow whose name the store already holds, as the Kubernetes API refuses the create
+ * of an existing name (AlreadyExists): `SKF-RUN-014` with Argo's message.
+ */
+export async function refuseExisting(store: Store, namespace: string, name: string): Promise<void> {
+  if (await store.get(namespace, name))
+    throw new SkiffError(
+      "SKF-RUN-014",
+      `workflows.argoproj.io "${name}" already exists (namespace ${namespace})`,
+    );
 }
 
 /** How a run was started: enough to compile it again after a crash. */
