@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { formatPosition, type SkiffError } from "../../../runtime/errors/index.js";
 import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { lintPaths } from "../../../runtime/spec/index.js";
+import { loadPathsWithPipelines } from "../../run/select.js";
 import { EXIT } from "../exit.js";
 
 interface LintCliOptions {
@@ -19,7 +20,11 @@ export function lintCommand(setExitCode: (code: number) => void): Command {
     )
     .option("--strict", "reject duplicate keys (by default the last one wins and a note says so)", false)
     .action(async (paths: string[], options: LintCliOptions) => {
-      const result = await lintPaths(paths, { strict: options.strict, checkExpressionSyntax });
+      const result = await lintPaths(paths, {
+        strict: options.strict,
+        checkExpressionSyntax,
+        load: loadPathsWithPipelines,
+      });
       if (options.output === "json") {
         process.stdout.write(
           `${JSON.stringify(

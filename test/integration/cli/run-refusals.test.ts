@@ -44,3 +44,25 @@ describe("a fixed metadata.name is created once (Argo's AlreadyExists)", () => {
     expect(renamed.code, renamed.stderr).toBe(0);
   }, 60_000);
 });
+
+describe("kind: Pipeline files run and lint directly", () => {
+  const PIPELINE = join(FIXTURES, "pipeline.yaml");
+
+  it("skiff run converts a Pipeline without apiVersion as the Action does and runs it", async () => {
+    const t = trial();
+    const r = await skiff(t, "run", PIPELINE, "--executor", "host", ...NO_SANDBOX, "-o", "json");
+    expect(r.code, r.stderr).toBe(0);
+    const wf = JSON.parse(r.stdout) as { metadata: { name: string }; status: { phase: string } };
+    expect(wf.metadata.name).toMatch(/^compact-[a-z0-9]{5}$/);
+    expect(wf.status.phase).toBe("Succeeded");
+    expect(Object.fromEntries(counts(t))).toEqual({ hello: 1, second: 1 });
+  }, 60_000);
+
+  it("skiff lint reads a Pipeline instead of rejecting its kind", async () => {
+    const t = trial();
+    const r = await skiff(t, "lint", PIPELINE);
+    expect(r.stdout).not.toMatch(/SKF-SPEC-00[45]/);
+    expect(r.stdout).toBe("1 object in 1 file: no problems found\n");
+    expect(r.code).toBe(0);
+  }, 60_000);
+});
