@@ -17,6 +17,7 @@ import {
   LEASE_TTL_MS,
   newOwnerId,
   openRunStore,
+  recordedExecutor,
   refuseExisting,
   SOURCE_ANNOTATION,
   type RunSource,
@@ -110,8 +111,16 @@ export async function runCompiledWorkflow(
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
+    // The executor as resolved (`auto` -> host or docker): a later resume runs on the same one.
+    const source: RunSource = {
+      ...run.source,
+      executor: recordedExecutor(
+        config,
+        base.name === "host" || base.name === "docker" ? base.name : config.executor,
+      ),
+    };
     const meta = compiled.workflow.metadata;
-    meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(run.source) };
+    meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(source) };
   }
 
   // Log lines are batched: one durable append per burst instead of one per line.

@@ -5,6 +5,7 @@ import { createStore } from "../../runtime/store/index.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Lease, Store } from "../../runtime/interfaces/store.js";
 import type { Workflow } from "../../runtime/spec/types.js";
+import type { ExecutorSettings } from "./executors.js";
 
 export const STORE_RUN_CODES = defineErrorCodes({
   "SKF-RUN-005": {
@@ -118,6 +119,35 @@ export interface RunSource {
   entrypoint?: string;
   parameters: Record<string, string>;
   workspace: string;
+  /**
+   * The executor the run was started with (`auto` resolved) and its settings: `resume`, `retry`,
+   * `resubmit` and the background process of `submit` run it with the same, whatever the default is then.
+   */
+  executor?: RecordedExecutor;
+}
+
+/** What a run records of the executor settings it started with. */
+export type RecordedExecutor = Pick<
+  ExecutorSettings,
+  "executor" | "host" | "images" | "imageMap" | "extraCAFiles"
+> & {
+  /** The config file those settings came from, when one was given. */
+  configFile?: string;
+};
+
+/** The executor settings a run records (see {@link RunSource.executor}); `executor` as resolved, if it was. */
+export function recordedExecutor(
+  config: ExecutorSettings & { configFile?: string },
+  executor: ExecutorSettings["executor"] = config.executor,
+): RecordedExecutor {
+  return {
+    executor,
+    host: { ...config.host },
+    images: config.images,
+    imageMap: config.imageMap,
+    extraCAFiles: config.extraCAFiles,
+    ...(config.configFile ? { configFile: config.configFile } : {}),
+  };
 }
 
 export function readSource(wf: Workflow): RunSource | undefined {

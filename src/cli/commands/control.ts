@@ -9,7 +9,7 @@ import { formatDuration, renderNodeTree, renderSummary } from "../../reporters/c
 import { listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
 import { filterRuns, parseAge, type RunFilter } from "../../run/query.js";
 import { followWorkflow } from "../../run/watch.js";
-import { recoverWorkflow } from "../../run/recover.js";
+import { recoverWorkflow, withRecordedExecutor } from "../../run/recover.js";
 import { collectBeforeDelete } from "../../run/gc.js";
 import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
@@ -94,6 +94,19 @@ function resumeCommand(setExitCode: (c: number) => void): Command {
   )
     .option("--node-field-selector <selector>", "only nodes matching, e.g. displayName=approve")
     .option("--logs", "stream step logs while continuing a killed run")
+    .addOption(
+      new Option(
+        "--executor <name>",
+        "where the steps of a killed run continue (default: the executor it was started with)",
+      ).choices(["auto", "host", "docker", "kubernetes"]),
+    )
+    .addOption(
+      new Option("--sandbox <mode>", "host executor sandbox (default: the one it was started with)").choices([
+        "auto",
+        "bwrap",
+        "none",
+      ]),
+    )
     .addHelpText(
       "after",
       `
@@ -105,47 +118,57 @@ Examples:
 A workflow whose process is gone is continued in this process (succeeded steps are not run again);
 the exit code is then that of skiff run (0 Succeeded, 1 Failed or Error).`,
     )
-    .action(async (wfName: string, o: CommonOptions & { nodeFieldSelector?: string; logs?: boolean }) => {
-      await withStore(o, setExitCode, async (store, config) => {
-        const wf = await readRun(store, o.namespace, wfName);
-        const lease = await store.getLease(o.namespace, wfName);
-        if (completed(wf))
-          throw new SkiffError(
-            "SKF-RUN-004",
-            `workflow ${wfName} is not running (phase ${wf.status?.phase})`,
-          );
-        if (leaseAlive(lease)) {
-          if (!hasSuspension(wf) && o.nodeFieldSelector === undefined)
+    .action(
+      async (
+        wfName: string,
+        o: CommonOptions & {
+          nodeFieldSelector?: string;
+          logs?: boolean;
+          executor?: string;
+          sandbox?: string;
+        },
+      ) => {
+        await withStore(o, setExitCode, async (store, config) => {
+          const wf = await readRun(store, o.namespace, wfName);
+          const lease = await store.getLease(o.namespace, wfName);
+          if (completed(wf))
             throw new SkiffError(
-              "SKF-RUN-005",
-              `workflow ${wfName} is already running (run by ${describeOwner(lease!.owner)}); nothing to resume`,
+              "SKF-RUN-004",
+              `workflow ${wfName} is not running (phase ${wf.status?.phase})`,
             );
-          await sendCommand(store, o.namespace, wfName, {
-            action: "resume",
-            nodeFieldSelector: o.nodeFieldSelector,
+          if (leaseAlive(lease)) {
+            if (!hasSuspension(wf) && o.nodeFieldSelector === undefined)
+              throw new SkiffError(
+                "SKF-RUN-005",
+                `workflow ${wfName} is already running (run by ${describeOwner(lease!.owner)}); nothing to resume`,
+              );
+            await sendCommand(store, o.namespace, wfName, {
+              action: "resume",
+              nodeFieldSelector: o.nodeFieldSelector,
+            });
+            process.stdout.write(`workflow ${wfName} resume requested\n`);
+            return EXIT.ok;
+          }
+          // Nobody runs it: continue it here. The store is reopened by the run itself.
+          await store.close();
+          const reporter = createConsoleReporter({
+            out: process.stdout,
+            logOut: process.stdout,
+            live: false,
+            logs: o.logs === true,
           });
-          process.stdout.write(`workflow ${wfName} resume requested\n`);
-          return EXIT.ok;
-        }
-        // Nobody runs it: continue it here. The store is reopened by the run itself.
-        await store.close();
-        const reporter = createConsoleReporter({
-          out: process.stdout,
-          logOut: process.stdout,
-          live: false,
-          logs: o.logs === true,
+          const resume = o.nodeFieldSelector ?? (wf.spec.suspend ? true : undefined);
+          const done = await recoverWorkflow(
+            wf,
+            withRecordedExecutor(wf, config, o),
+            { onEvent: (e) => reporter.onEvent(e), signals: true },
+            resume,
+          );
+          reporter.finish(done);
+          return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
         });
-        const resume = o.nodeFieldSelector ?? (wf.spec.suspend ? true : undefined);
-        const done = await recoverWorkflow(
-          wf,
-          config,
-          { onEvent: (e) => reporter.onEvent(e), signals: true },
-          resume,
-        );
-        reporter.finish(done);
-        return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
-      });
-    });
+      },
+    );
 }
 
 interface ListOptions {

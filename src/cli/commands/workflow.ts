@@ -10,7 +10,7 @@ import { createConsoleReporter, type ConsoleReporter } from "../../reporters/con
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
 import { readRun } from "../../run/control.js";
 import { startDetached } from "../../run/detach.js";
-import { recoverWorkflow } from "../../run/recover.js";
+import { recoverWorkflow, withRecordedExecutor } from "../../run/recover.js";
 import {
   prepareResubmit,
   prepareRetry,
@@ -19,7 +19,7 @@ import {
   type ParameterOverrides,
 } from "../../run/retry.js";
 import { compileRunnable, selectPaths } from "../../run/select.js";
-import { openRunStore } from "../../run/store.js";
+import { openRunStore, recordedExecutor } from "../../run/store.js";
 import { followWorkflow, isCompleted } from "../../run/watch.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
@@ -196,7 +196,7 @@ async function continuePrepared(
     : o.log
       ? createConsoleReporter({ out: discard, logOut: process.stdout, live: false, logs: true })
       : undefined;
-  const done = await recoverWorkflow(wf, config, {
+  const done = await recoverWorkflow(wf, withRecordedExecutor(wf, config, o), {
     ...(reporter ? { onEvent: (e: ControllerEvent) => reporter.onEvent(e) } : {}),
     signals: true,
   });
@@ -294,7 +294,11 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
     store = await openRunStore(config);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {
-      const wf = await storeSubmitted(store, c, selection.runnables[i]!.source!);
+      // The background process runs it as this command asked (the default then may differ).
+      const wf = await storeSubmitted(store, c, {
+        ...selection.runnables[i]!.source!,
+        executor: recordedExecutor(config),
+      });
       const namespace = wf.metadata.namespace ?? "default";
       await startDetached(store, namespace, wf.metadata.name ?? "", {
         stateDir: config.stateDir,
@@ -387,7 +391,7 @@ retried (SKF-RUN-007), or a Succeeded one with --restart-successful and --node-f
             ...(o.restartSuccessful ? { restartSuccessful: true } : {}),
             parameters: parameterPairs(o.parameter ?? []),
           });
-          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+          return continuePrepared(store, wf, config, o);
         });
       },
     );
@@ -425,7 +429,7 @@ carries the label workflows.argoproj.io/resubmitted-from-workflow=<name>.`,
             ...(o.memoized ? { memoized: true } : {}),
             parameters: parameterPairs(o.parameter ?? []),
           });
-          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+          return continuePrepared(store, wf, config, o);
         });
       },
     );
@@ -449,7 +453,8 @@ function continueCommand(setExitCode: (c: number) => void): Command {
         live: false,
         logs: true,
       });
-      const done = await recoverWorkflow(wf, applyExecutorOptions(config, o), {
+      // As it was started (recorded with the run), unless this command names another executor.
+      const done = await recoverWorkflow(wf, withRecordedExecutor(wf, config, o), {
         onEvent: (e) => reporter.onEvent(e),
         signals: true,
       });

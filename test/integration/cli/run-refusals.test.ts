@@ -1,6 +1,7 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliSuite, counts, ROOT, stored, type Trial } from "../durable/helpers.js";
+import { cli, cliSuite, counts, ROOT, start, stored, type Trial } from "../durable/helpers.js";
 
 /*
  * What `skiff run`, `submit`, `list` and `lint` refuse, end to end: the CLI bundle as users run it, host
@@ -64,5 +65,49 @@ describe("kind: Pipeline files run and lint directly", () => {
     expect(r.stdout).not.toMatch(/SKF-SPEC-00[45]/);
     expect(r.stdout).toBe("1 object in 1 file: no problems found\n");
     expect(r.code).toBe(0);
+  }, 60_000);
+});
+
+describe("a run continues on the executor it was started with", () => {
+  const WAIT_GO = join(FIXTURES, "wait-go.yaml");
+
+  /** Starts `skiff run` on the host executor and kills it while step b runs. */
+  async function killedRun(t: Trial): Promise<void> {
+    const run = start(suite.path, t, ["run", WAIT_GO, "--executor", "host", ...NO_SANDBOX]);
+    for (;;) {
+      const wf = await stored(suite.path, t, "wait-go");
+      const b = Object.values(wf?.status?.nodes ?? {}).find((n) => n.displayName === "b");
+      if (b?.phase === "Running") break;
+    }
+    run.child.kill("SIGKILL");
+    await run.done;
+  }
+
+  it("resume of a killed run uses the recorded executor, not the default of the resuming process", async () => {
+    const t = trial();
+    await killedRun(t);
+    const killed = await stored(suite.path, t, "wait-go");
+    const source = JSON.parse(killed?.metadata.annotations?.["skiff.dev/run-source"] ?? "{}") as {
+      executor?: { executor: string; host: { sandbox: string } };
+    };
+    expect(source.executor?.executor).toBe("host");
+    expect(source.executor?.host.sandbox).toBe("none");
+
+    // The default where it resumes is an executor that is not available here.
+    const config = join(t.state, "other.yaml");
+    writeFileSync(config, "executor: kubernetes\n");
+    writeFileSync(join(t.workspace, "go"), "");
+    const resumed = await skiff(t, "resume", "wait-go", "--config", config);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect((await stored(suite.path, t, "wait-go"))?.status?.phase).toBe("Succeeded");
+    expect(Object.fromEntries(counts(t))).toEqual({ a: 1, b: 1 });
+  }, 60_000);
+
+  it("resume --executor overrides the recorded executor", async () => {
+    const t = trial();
+    await killedRun(t);
+    const resumed = await skiff(t, "resume", "wait-go", "--executor", "kubernetes");
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/SKF-RUN-002 the kubernetes executor is not available/);
   }, 60_000);
 });
