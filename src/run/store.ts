@@ -1,6 +1,9 @@
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createStore } from "../../runtime/store/index.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Lease, Store } from "../../runtime/interfaces/store.js";
@@ -15,6 +18,10 @@ export const STORE_RUN_CODES = defineErrorCodes({
   "SKF-RUN-006": {
     title: "Workflow cannot be recovered",
     hint: "Only workflows started by `skiff run` with this version can be continued; their source files must still be where they were.",
+  },
+  "SKF-RUN-015": {
+    title: "Store folder cannot be created",
+    hint: "Point --state-dir (or SKIFF_STATE_DIR, SKIFF_STORE, the config's stateDir or store) at a folder this user may create and write.",
   },
   "SKF-RUN-014": {
     title: "Workflow already exists",
@@ -44,7 +51,48 @@ export function storeLocation(settings: StoreSettings, env: NodeJS.ProcessEnv = 
   return env.SKIFF_STORE || settings.store || join(settings.stateDir, "store");
 }
 
-export function openRunStore(settings: StoreSettings): Promise<Store> {
+/**
+ * `mkdir -p` one level at a time: Node's recursive mkdir never returns for some paths (under `/proc`).
+ */
+async function makeFolder(folder: string): Promise<void> {
+  const missing: string[] = [];
+  let at = folder;
+  for (;;) {
+    const found = await stat(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (found) break;
+    missing.push(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  for (const dir of missing.reverse()) {
+    await mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+  }
+}
+
+/**
+ * Opens the store the settings name. A folder that cannot be created or written fails at once with
+ * `SKF-RUN-015` naming it, before the store's locks would wait on it.
+ */
+export async function openRunStore(settings: StoreSettings): Promise<Store> {
+  const location = storeLocation(settings);
+  if (!/^postgres(ql)?:\/\//i.test(location)) {
+    const folder = location.startsWith("file:") ? fileURLToPath(location) : location;
+    try {
+      await makeFolder(resolve(folder));
+      await access(folder, constants.W_OK);
+    } catch (e) {
+      throw new SkiffError(
+        "SKF-RUN-015",
+        `cannot create the store folder ${location}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { position: { file: location } },
+      );
+    }
+  }
   return createStore(storeLocation(settings));
 }
 

@@ -111,3 +111,16 @@ describe("a run continues on the executor it was started with", () => {
     expect(resumed.stderr).toMatch(/SKF-RUN-002 the kubernetes executor is not available/);
   }, 60_000);
 });
+
+describe("a state folder that cannot be created", () => {
+  it("list and run fail with a coded error naming the folder", async () => {
+    const t = trial();
+    for (const args of [["list"], ["run", FIXED, "--executor", "host", ...NO_SANDBOX]]) {
+      const r = await skiff(t, ...args, "--state-dir", "/proc/skiff-no-such/state");
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /SKF-RUN-015 cannot create the store folder \/proc\/skiff-no-such\/state\/store/,
+      );
+    }
+  }, 60_000);
+});
