@@ -188,13 +188,21 @@ interface DeleteOptions extends ListOptions {
   force?: boolean;
 }
 
-/** The filter the list options describe. */
+/** The phases `--status` takes, as `argo list --status` does. */
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Error"];
+
+/** The filter the list options describe; `SKF-RUN-010` for a phase no workflow can have. */
 export function listFilter(o: ListOptions): RunFilter {
   const phases = [o.status, o.phase]
     .filter((p): p is string => p !== undefined)
     .flatMap((p) => p.split(","))
     .map((s) => s.trim())
     .filter(Boolean);
+  for (const p of phases)
+    if (!PHASES.includes(p))
+      throw new SkiffError("SKF-RUN-010", `"${p}" is not a workflow phase`, {
+        hint: `--status takes ${PHASES.join(", ")} (comma-separated for several).`,
+      });
   return {
     ...(phases.length ? { phases } : {}),
     ...(o.selector ? { selector: o.selector } : {}),

@@ -124,3 +124,23 @@ describe("a state folder that cannot be created", () => {
     }
   }, 60_000);
 });
+
+describe("unknown values and nothing to do are errors", () => {
+  it("list --status with an unknown phase", async () => {
+    const t = trial();
+    const r = await skiff(t, "list", "--status", "Bogus");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /SKF-RUN-010 "Bogus" is not a workflow phase\n {2}hint: --status takes Pending, Running/,
+    );
+  }, 60_000);
+
+  it("lint of a folder with nothing to lint", async () => {
+    const t = trial();
+    const r = await skiff(t, "lint", t.workspace);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(
+      /SKF-CLI-002 +nothing to lint in .*: no YAML or JSON files\n.*hint: Give the files/,
+    );
+  }, 60_000);
+});
