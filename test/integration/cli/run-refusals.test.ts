@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -142,5 +143,34 @@ describe("unknown values and nothing to do are errors", () => {
     expect(r.stdout).toMatch(
       /SKF-CLI-002 +nothing to lint in .*: no YAML or JSON files\n.*hint: Give the files/,
     );
+  }, 60_000);
+});
+
+describe("a closed stdout", () => {
+  it("skiff run | head: no crash, the run finishes and its stored phase is true", async () => {
+    const t = trial();
+    const child = spawn(
+      process.execPath,
+      [suite.path, "run", FIXED, "--executor", "host", ...NO_SANDBOX, "--logs"],
+      { cwd: t.workspace, env: { ...process.env, SKIFF_STATE_DIR: t.state, CI: "1", SKIFF_STORE: "" } },
+    );
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    // As `head -1`: read up to the first line, then close the pipe.
+    await new Promise<void>((resolveLine) => {
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("\n")) {
+          child.stdout.destroy();
+          resolveLine();
+        }
+      });
+    });
+    const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code, stderr).toBe(0);
+    expect((await stored(suite.path, t, "fixed"))?.status?.phase).toBe("Succeeded");
+    expect(Object.fromEntries(counts(t))).toEqual({ a: 1, b: 1 });
   }, 60_000);
 });
