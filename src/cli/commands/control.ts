@@ -220,6 +220,24 @@ function duration(w: Workflow): string {
   return formatDuration(end - start);
 }
 
+/** The order of `list`, in every output format: newest first. */
+export function newestFirst(wfs: readonly Workflow[]): Workflow[] {
+  return [...wfs].sort((a, b) => (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""));
+}
+
+/**
+ * A workflow's STATUS as `argo list` shows it: `Running (Suspended)` while it or one of its suspend steps
+ * waits, `Failed (Terminated)` (or `(Stopped)`) once shut down.
+ */
+export function displayStatus(wf: Workflow): string {
+  const phase = wf.status?.phase || "Pending";
+  if (phase === "Running" && hasSuspension(wf)) return "Running (Suspended)";
+  if ((phase === "Failed" || phase === "Error") && wf.spec.shutdown === "Terminate")
+    return `${phase} (Terminated)`;
+  if ((phase === "Failed" || phase === "Error") && wf.spec.shutdown === "Stop") return `${phase} (Stopped)`;
+  return phase;
+}
+
 /** The `list` table: newest first; `wide` adds duration, progress and parameters. */
 export function renderList(wfs: Workflow[], wide = false): string {
   const rows = [
@@ -227,12 +245,10 @@ export function renderList(wfs: Workflow[], wide = false): string {
       ? ["NAME", "STATUS", "STARTED", "FINISHED", "DURATION", "PROGRESS", "MESSAGE", "PARAMETERS"]
       : ["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"],
   ];
-  for (const w of [...wfs].sort((a, b) =>
-    (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""),
-  )) {
+  for (const w of newestFirst(wfs)) {
     const base = [
       w.metadata.name ?? "",
-      w.status?.phase || "Pending",
+      displayStatus(w),
       w.status?.startedAt ?? "",
       w.status?.finishedAt ?? "",
     ];
@@ -256,7 +272,12 @@ export function renderList(wfs: Workflow[], wide = false): string {
 
 /** Prints workflows as `list` and `archive list` do. */
 export function printWorkflows(wfs: Workflow[], output: string | undefined): void {
-  if (output === "name") process.stdout.write(wfs.map((w) => `${w.metadata.name}\n`).join(""));
+  if (output === "name")
+    process.stdout.write(
+      newestFirst(wfs)
+        .map((w) => `${w.metadata.name}\n`)
+        .join(""),
+    );
   else if (output === "json") process.stdout.write(JSON.stringify(wfs, null, 2) + "\n");
   else if (output === "yaml") process.stdout.write(stringify(wfs));
   else process.stdout.write(renderList(wfs, output === "wide"));

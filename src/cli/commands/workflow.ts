@@ -107,13 +107,14 @@ export function storeUpdatesToEvents(onEvent: (e: ControllerEvent) => void): (wf
       started = true;
       onEvent({ type: "workflow-started", workflow: wf });
     }
-    // In the order things happened: starts parents first, completions children first.
+    // In the order things happened: starts parents first, completions children first. Times are whole
+    // seconds: within one, a completion comes before a start (a step starts once its predecessor is done).
     const done = (n: NodeStatus) => n.finishedAt !== undefined;
     const at = (n: NodeStatus) => (done(n) ? n.finishedAt : n.startedAt) ?? "";
     const nodes = Object.values(wf.status?.nodes ?? {}).sort(
       (a, b) =>
         at(a).localeCompare(at(b)) ||
-        Number(done(a)) - Number(done(b)) ||
+        Number(done(b)) - Number(done(a)) ||
         (done(a) ? b.name.length - a.name.length : a.name.length - b.name.length),
     );
     for (const node of nodes) {
