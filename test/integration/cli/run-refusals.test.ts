@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, cliSuite, counts, ROOT, start, stored, type Trial } from "../durable/helpers.js";
@@ -172,5 +172,34 @@ describe("a closed stdout", () => {
     expect(code, stderr).toBe(0);
     expect((await stored(suite.path, t, "fixed"))?.status?.phase).toBe("Succeeded");
     expect(Object.fromEntries(counts(t))).toEqual({ a: 1, b: 1 });
+  }, 60_000);
+});
+
+describe("lint and duplicate keys, as docs/lint.md says", () => {
+  it("by default the last value wins with a note; --strict makes it a problem; --no-strict is not an option", async () => {
+    const t = trial();
+    const file = join(t.workspace, "dup.yaml");
+    writeFileSync(
+      file,
+      [
+        "apiVersion: argoproj.io/v1alpha1",
+        "kind: Workflow",
+        "metadata: {generateName: dup-}",
+        "spec:",
+        "  entrypoint: main",
+        "  entrypoint: main",
+        "  templates: [{name: main, container: {image: alpine, command: [\"true\"]}}]",
+        "",
+      ].join("\n"),
+    );
+    const lenient = await skiff(t, "lint", file);
+    expect(lenient.code, lenient.stdout).toBe(0);
+    expect(lenient.stdout).toMatch(/note: .*dup\.yaml:6/);
+    const strict = await skiff(t, "lint", file, "--strict");
+    expect(strict.code).toBe(2);
+    expect(strict.stdout).toMatch(/SKF-SPEC-002/);
+    const docs = readFileSync(join(ROOT, "docs/lint.md"), "utf8");
+    expect(docs).not.toMatch(/--no-strict/);
+    expect(docs).toMatch(/skiff lint PATH\.\.\. \[-o table\|json\] \[--strict\]/);
   }, 60_000);
 });
