@@ -188,7 +188,7 @@ describe("lint and duplicate keys, as docs/lint.md says", () => {
         "spec:",
         "  entrypoint: main",
         "  entrypoint: main",
-        "  templates: [{name: main, container: {image: alpine, command: [\"true\"]}}]",
+        '  templates: [{name: main, container: {image: alpine, command: ["true"]}}]',
         "",
       ].join("\n"),
     );
