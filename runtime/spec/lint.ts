@@ -13,6 +13,8 @@ export interface LintOptions {
    * without it their syntax is not checked.
    */
   checkExpressionSyntax?: ExpressionSyntaxCheck;
+  /** Reads the paths (default `loadPaths`; the command line's also converts `kind: Pipeline` files). */
+  load?: typeof loadPaths;
 }
 
 export interface LintResult {
@@ -32,7 +34,7 @@ export interface LintResult {
  * everything passed together.
  */
 export async function lintPaths(paths: readonly string[], options: LintOptions = {}): Promise<LintResult> {
-  const loaded = await loadPaths(paths, options);
+  const loaded = await (options.load ?? loadPaths)(paths, options);
   const library = Library.from(loaded.manifests);
   const problems = [...loaded.problems];
   const kinds: Record<string, number> = {};

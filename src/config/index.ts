@@ -52,6 +52,8 @@ export interface SkiffConfig {
   extraCAFiles: string[];
   /** The folder the config file was read from (relative paths resolve against it). */
   baseDir: string;
+  /** The config file read (absolute), when one was. */
+  configFile?: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -115,6 +117,7 @@ export async function loadConfig(
   const raw: unknown = doc.toJS() ?? {};
   if (!isRecord(raw)) return fail("config file must be a YAML mapping", []);
   config.baseDir = dirname(resolve(file));
+  config.configFile = resolve(file);
   for (const [k, v] of Object.entries(raw)) {
     switch (k) {
       case "executor":

@@ -20,6 +20,8 @@ import {
   LEASE_TTL_MS,
   newOwnerId,
   openRunStore,
+  recordedExecutor,
+  refuseExisting,
   SOURCE_ANNOTATION,
   type RunSource,
 } from "./store.js";
@@ -66,6 +68,8 @@ export interface RunOptions {
   source?: RunSource;
   /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
   resume?: true | string;
+  /** A new workflow: refused (`SKF-RUN-014`) when the store already holds its name, as Argo's create is. */
+  create?: boolean;
 }
 
 /**
@@ -95,7 +99,13 @@ export async function runCompiledWorkflow(
   const store = await openRunStore(config);
   const owner = newOwnerId();
   try {
+    // A live owner is named first (SKF-RUN-005); then a create of a stored name is refused untouched.
     await claimWorkflow(store, namespace, name, owner);
+    if (run.create && !run.persisted)
+      await refuseExisting(store, namespace, name).catch(async (e: unknown) => {
+        await store.releaseLease(namespace, name, owner).catch(() => undefined);
+        throw e;
+      });
   } catch (e) {
     await store.close();
     throw e;
@@ -104,8 +114,16 @@ export async function runCompiledWorkflow(
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
+    // The executor as resolved (`auto` -> host or docker): a later resume runs on the same one.
+    const source: RunSource = {
+      ...run.source,
+      executor: recordedExecutor(
+        config,
+        base.name === "host" || base.name === "docker" ? base.name : config.executor,
+      ),
+    };
     const meta = compiled.workflow.metadata;
-    meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(run.source) };
+    meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(source) };
   }
 
   // Log lines are batched: one durable append per burst instead of one per line.

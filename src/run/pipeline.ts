@@ -147,6 +147,7 @@ export async function runSelection(selection: Selection, options: RunSelectionOp
         ...(runnable.persisted ? { persisted: runnable.persisted } : {}),
         ...(runnable.source ? { source: runnable.source } : {}),
         ...(runnable.resume !== undefined ? { resume: runnable.resume } : {}),
+        ...(runnable.create ? { create: true } : {}),
       });
     } catch (e) {
       if (stop) throw e;

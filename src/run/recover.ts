@@ -11,6 +11,36 @@ import { openRunStore, readSource } from "./store.js";
 
 export { runSource } from "./select.js";
 
+/** Executor choices given on the command line of the process that continues a run. */
+export interface ExecutorOverride {
+  executor?: string;
+  sandbox?: string;
+}
+
+/**
+ * The config a stored run continues with: the executor, sandbox, images and image map it was started with
+ * (recorded in its source), then what `override` names explicitly (`resume --executor`...). A run recorded
+ * before executors were recorded keeps `config`'s.
+ */
+export function withRecordedExecutor(
+  stored: Workflow,
+  config: SkiffConfig,
+  override: ExecutorOverride = {},
+): SkiffConfig {
+  const recorded = readSource(stored)?.executor;
+  const out: SkiffConfig = { ...config, host: { ...config.host } };
+  if (recorded) {
+    out.executor = recorded.executor;
+    out.host = { ...recorded.host };
+    out.images = recorded.images;
+    out.imageMap = recorded.imageMap;
+    out.extraCAFiles = recorded.extraCAFiles;
+  }
+  if (override.executor) out.executor = override.executor as SkiffConfig["executor"];
+  if (override.sandbox) out.host.sandbox = override.sandbox as SkiffConfig["host"]["sandbox"];
+  return out;
+}
+
 /**
  * The stored-workflow selection route (`skiff resume` of a killed run, `retry`, `resubmit`, the background
  * process of `submit`): loads the workflow's recorded source again (same manifest, entrypoint, parameters

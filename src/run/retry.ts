@@ -9,7 +9,14 @@ import type { Store } from "../../runtime/interfaces/store.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import { readRun } from "./control.js";
-import { describeOwner, leaseAlive, readSource, SOURCE_ANNOTATION, type RunSource } from "./store.js";
+import {
+  describeOwner,
+  leaseAlive,
+  readSource,
+  refuseExisting,
+  SOURCE_ANNOTATION,
+  type RunSource,
+} from "./store.js";
 
 export const RETRY_CODES = defineErrorCodes({
   "SKF-RUN-007": {
@@ -158,7 +165,8 @@ export async function prepareResubmit(
 
 /**
  * Stores a compiled workflow as submitted (Pending, with the source it is compiled again from) for a
- * background process to run. `SKF-RUN-005` when a live process runs a workflow of that name.
+ * background process to run. `SKF-RUN-005` when a live process runs a workflow of that name, `SKF-RUN-014`
+ * when the store holds one already (Argo's AlreadyExists).
  */
 export async function storeSubmitted(
   store: Store,
@@ -174,6 +182,7 @@ export async function storeSubmitted(
       "SKF-RUN-005",
       `workflow ${namespace}/${name} is run by ${describeOwner(lease!.owner)} (lease owner ${lease!.owner})`,
     );
+  await refuseExisting(store, namespace, name);
   const wf: Workflow = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Workflow",
@@ -185,6 +194,6 @@ export async function storeSubmitted(
     spec: structuredClone(compiled.workflow.spec),
     status: { phase: "Pending" },
   };
-  await store.put(wf);
+  await store.put(wf, { expectedResourceVersion: "" });
   return readRun(store, namespace, name);
 }

@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { SkiffError, defineErrorCodes } from "../../runtime/errors/index.js";
 import { checkExpressionSyntax } from "../../runtime/expr/index.js";
 import type { Executor } from "../../runtime/interfaces/executor.js";
@@ -15,6 +17,8 @@ import type { Workflow } from "../../runtime/spec/types.js";
 import {
   discoverPipelines,
   displayPath,
+  isPipelineDocument,
+  parsePipelineFile,
   pipelineCompileOptions,
   pipelineName,
   selectPipelines,
@@ -44,6 +48,8 @@ export interface Runnable {
   source?: RunSource;
   /** The stored workflow this run continues (its succeeded nodes are kept). */
   persisted?: Workflow;
+  /** A create: refused when the store already holds the workflow's name (`skiff run`, as `argo submit`). */
+  create?: boolean;
   /** After recovering: resume the workflow (`true`) or the suspend nodes a selector matches. */
   resume?: true | string;
   /** Wraps the executor of this run (a recovered run leaves out the log lines the store already holds). */
@@ -69,13 +75,66 @@ export interface Runnables extends LoadResult {
   selected: LoadedManifest[];
 }
 
+/** Whether a file's text holds a `kind: Pipeline` document. */
+function holdsPipeline(text: string): boolean {
+  if (!text.includes("Pipeline")) return false;
+  try {
+    return parseAllDocuments(text).some((doc) => {
+      try {
+        return isPipelineDocument(doc.toJS({ maxAliasCount: 100 }));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `loadPaths` of the command line (`run`, `submit`, `lint`): a file holding compact `kind: Pipeline`
+ * documents is read as the Action reads it (`parsePipelineFile`), each Pipeline converted to its Workflow,
+ * so it runs and lints instead of being an unknown kind.
+ */
+export async function loadPathsWithPipelines(
+  paths: readonly string[],
+  options: Parameters<typeof loadPaths>[1] = {},
+): Promise<Awaited<ReturnType<typeof loadPaths>>> {
+  const loaded = await loadPaths(paths, options);
+  const converted = new Map<string, LoadResult>();
+  for (const file of loaded.files) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      continue;
+    }
+    if (holdsPipeline(text)) converted.set(file, parsePipelineFile(text, file));
+  }
+  if (converted.size === 0) return loaded;
+  const other = (file: string | undefined) => file === undefined || !converted.has(file);
+  const manifests = loaded.files.flatMap(
+    (file) => converted.get(file)?.manifests ?? loaded.manifests.filter((m) => m.file === file),
+  );
+  const fromConverted = (pick: (r: LoadResult) => SkiffError[]) => [...converted.values()].flatMap(pick);
+  return {
+    files: loaded.files,
+    manifests,
+    problems: [
+      ...loaded.problems.filter((p) => other(p.position?.file)),
+      ...fromConverted((r) => r.problems),
+    ],
+    notes: [...loaded.notes.filter((n) => other(n.position?.file)), ...fromConverted((r) => r.notes)],
+  };
+}
+
 /**
  * Loads paths and picks what to run: every Workflow; when there is none, a lone WorkflowTemplate or
  * CronWorkflow is submitted as a Workflow (as `argo submit --from` does). Everything else loaded
  * (templates, ConfigMaps, Secrets) is the library references resolve against.
  */
 export async function loadRunnables(paths: readonly string[]): Promise<Runnables> {
-  const loaded = await loadPaths(paths);
+  const loaded = await loadPathsWithPipelines(paths);
   const library = Library.from(loaded.manifests);
   const problems = [...loaded.problems];
   let selected = loaded.manifests.filter((m) => m.object.kind === "Workflow");
@@ -143,6 +202,7 @@ export async function selectPaths(
       name: pipelineName(manifest),
       compileOptions,
       source: runSource(paths, manifest, { entrypoint: options.entrypoint, parameters }),
+      create: true,
     })),
     skipped: [],
     rejected: loaded.problems.map((error) => ({ pipeline: error.position?.file ?? "?", error })),

@@ -1,10 +1,14 @@
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createStore } from "../../runtime/store/index.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Lease, Store } from "../../runtime/interfaces/store.js";
 import type { Workflow } from "../../runtime/spec/types.js";
+import type { ExecutorSettings } from "./executors.js";
 
 export const STORE_RUN_CODES = defineErrorCodes({
   "SKF-RUN-005": {
@@ -14,6 +18,14 @@ export const STORE_RUN_CODES = defineErrorCodes({
   "SKF-RUN-006": {
     title: "Workflow cannot be recovered",
     hint: "Only workflows started by `skiff run` with this version can be continued; their source files must still be where they were.",
+  },
+  "SKF-RUN-015": {
+    title: "Store folder cannot be created",
+    hint: "Point --state-dir (or SKIFF_STATE_DIR, SKIFF_STORE, the config's stateDir or store) at a folder this user may create and write.",
+  },
+  "SKF-RUN-014": {
+    title: "Workflow already exists",
+    hint: "The store already holds a workflow of this name (as Argo, a fixed metadata.name is created once). Continue it with `skiff resume NAME`, remove it with `skiff delete NAME`, or name each run anew with metadata.generateName (or --generate-name/--name).",
   },
 });
 
@@ -39,7 +51,48 @@ export function storeLocation(settings: StoreSettings, env: NodeJS.ProcessEnv = 
   return env.SKIFF_STORE || settings.store || join(settings.stateDir, "store");
 }
 
-export function openRunStore(settings: StoreSettings): Promise<Store> {
+/**
+ * `mkdir -p` one level at a time: Node's recursive mkdir never returns for some paths (under `/proc`).
+ */
+async function makeFolder(folder: string): Promise<void> {
+  const missing: string[] = [];
+  let at = folder;
+  for (;;) {
+    const found = await stat(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (found) break;
+    missing.push(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  for (const dir of missing.reverse()) {
+    await mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+  }
+}
+
+/**
+ * Opens the store the settings name. A folder that cannot be created or written fails at once with
+ * `SKF-RUN-015` naming it, before the store's locks would wait on it.
+ */
+export async function openRunStore(settings: StoreSettings): Promise<Store> {
+  const location = storeLocation(settings);
+  if (!/^postgres(ql)?:\/\//i.test(location)) {
+    const folder = location.startsWith("file:") ? fileURLToPath(location) : location;
+    try {
+      await makeFolder(resolve(folder));
+      await access(folder, constants.W_OK);
+    } catch (e) {
+      throw new SkiffError(
+        "SKF-RUN-015",
+        `cannot create the store folder ${location}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { position: { file: location } },
+      );
+    }
+  }
   return createStore(storeLocation(settings));
 }
 
@@ -93,6 +146,18 @@ export async function claimWorkflow(
   );
 }
 
+/**
+ * Refuses to create a workflow whose name the store already holds, as the Kubernetes API refuses the create
+ * of an existing name (AlreadyExists): `SKF-RUN-014` with Argo's message.
+ */
+export async function refuseExisting(store: Store, namespace: string, name: string): Promise<void> {
+  if (await store.get(namespace, name))
+    throw new SkiffError(
+      "SKF-RUN-014",
+      `workflows.argoproj.io "${name}" already exists (namespace ${namespace})`,
+    );
+}
+
 /** How a run was started: enough to compile it again after a crash. */
 export interface RunSource {
   paths: string[];
@@ -102,6 +167,35 @@ export interface RunSource {
   entrypoint?: string;
   parameters: Record<string, string>;
   workspace: string;
+  /**
+   * The executor the run was started with (`auto` resolved) and its settings: `resume`, `retry`,
+   * `resubmit` and the background process of `submit` run it with the same, whatever the default is then.
+   */
+  executor?: RecordedExecutor;
+}
+
+/** What a run records of the executor settings it started with. */
+export type RecordedExecutor = Pick<
+  ExecutorSettings,
+  "executor" | "host" | "images" | "imageMap" | "extraCAFiles"
+> & {
+  /** The config file those settings came from, when one was given. */
+  configFile?: string;
+};
+
+/** The executor settings a run records (see {@link RunSource.executor}); `executor` as resolved, if it was. */
+export function recordedExecutor(
+  config: ExecutorSettings & { configFile?: string },
+  executor: ExecutorSettings["executor"] = config.executor,
+): RecordedExecutor {
+  return {
+    executor,
+    host: { ...config.host },
+    images: config.images,
+    imageMap: config.imageMap,
+    extraCAFiles: config.extraCAFiles,
+    ...(config.configFile ? { configFile: config.configFile } : {}),
+  };
 }
 
 export function readSource(wf: Workflow): RunSource | undefined {

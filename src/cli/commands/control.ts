@@ -9,7 +9,7 @@ import { formatDuration, renderNodeTree, renderSummary } from "../../reporters/c
 import { listRuns, readRun, sendCommand, type ControlCommand } from "../../run/control.js";
 import { filterRuns, parseAge, type RunFilter } from "../../run/query.js";
 import { followWorkflow } from "../../run/watch.js";
-import { recoverWorkflow } from "../../run/recover.js";
+import { recoverWorkflow, withRecordedExecutor } from "../../run/recover.js";
 import { collectBeforeDelete } from "../../run/gc.js";
 import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
@@ -94,6 +94,19 @@ function resumeCommand(setExitCode: (c: number) => void): Command {
   )
     .option("--node-field-selector <selector>", "only nodes matching, e.g. displayName=approve")
     .option("--logs", "stream step logs while continuing a killed run")
+    .addOption(
+      new Option(
+        "--executor <name>",
+        "where the steps of a killed run continue (default: the executor it was started with)",
+      ).choices(["auto", "host", "docker", "kubernetes"]),
+    )
+    .addOption(
+      new Option("--sandbox <mode>", "host executor sandbox (default: the one it was started with)").choices([
+        "auto",
+        "bwrap",
+        "none",
+      ]),
+    )
     .addHelpText(
       "after",
       `
@@ -105,47 +118,57 @@ Examples:
 A workflow whose process is gone is continued in this process (succeeded steps are not run again);
 the exit code is then that of skiff run (0 Succeeded, 1 Failed or Error).`,
     )
-    .action(async (wfName: string, o: CommonOptions & { nodeFieldSelector?: string; logs?: boolean }) => {
-      await withStore(o, setExitCode, async (store, config) => {
-        const wf = await readRun(store, o.namespace, wfName);
-        const lease = await store.getLease(o.namespace, wfName);
-        if (completed(wf))
-          throw new SkiffError(
-            "SKF-RUN-004",
-            `workflow ${wfName} is not running (phase ${wf.status?.phase})`,
-          );
-        if (leaseAlive(lease)) {
-          if (!hasSuspension(wf) && o.nodeFieldSelector === undefined)
+    .action(
+      async (
+        wfName: string,
+        o: CommonOptions & {
+          nodeFieldSelector?: string;
+          logs?: boolean;
+          executor?: string;
+          sandbox?: string;
+        },
+      ) => {
+        await withStore(o, setExitCode, async (store, config) => {
+          const wf = await readRun(store, o.namespace, wfName);
+          const lease = await store.getLease(o.namespace, wfName);
+          if (completed(wf))
             throw new SkiffError(
-              "SKF-RUN-005",
-              `workflow ${wfName} is already running (run by ${describeOwner(lease!.owner)}); nothing to resume`,
+              "SKF-RUN-004",
+              `workflow ${wfName} is not running (phase ${wf.status?.phase})`,
             );
-          await sendCommand(store, o.namespace, wfName, {
-            action: "resume",
-            nodeFieldSelector: o.nodeFieldSelector,
+          if (leaseAlive(lease)) {
+            if (!hasSuspension(wf) && o.nodeFieldSelector === undefined)
+              throw new SkiffError(
+                "SKF-RUN-005",
+                `workflow ${wfName} is already running (run by ${describeOwner(lease!.owner)}); nothing to resume`,
+              );
+            await sendCommand(store, o.namespace, wfName, {
+              action: "resume",
+              nodeFieldSelector: o.nodeFieldSelector,
+            });
+            process.stdout.write(`workflow ${wfName} resume requested\n`);
+            return EXIT.ok;
+          }
+          // Nobody runs it: continue it here. The store is reopened by the run itself.
+          await store.close();
+          const reporter = createConsoleReporter({
+            out: process.stdout,
+            logOut: process.stdout,
+            live: false,
+            logs: o.logs === true,
           });
-          process.stdout.write(`workflow ${wfName} resume requested\n`);
-          return EXIT.ok;
-        }
-        // Nobody runs it: continue it here. The store is reopened by the run itself.
-        await store.close();
-        const reporter = createConsoleReporter({
-          out: process.stdout,
-          logOut: process.stdout,
-          live: false,
-          logs: o.logs === true,
+          const resume = o.nodeFieldSelector ?? (wf.spec.suspend ? true : undefined);
+          const done = await recoverWorkflow(
+            wf,
+            withRecordedExecutor(wf, config, o),
+            { onEvent: (e) => reporter.onEvent(e), signals: true },
+            resume,
+          );
+          reporter.finish(done);
+          return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
         });
-        const resume = o.nodeFieldSelector ?? (wf.spec.suspend ? true : undefined);
-        const done = await recoverWorkflow(
-          wf,
-          config,
-          { onEvent: (e) => reporter.onEvent(e), signals: true },
-          resume,
-        );
-        reporter.finish(done);
-        return done.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
-      });
-    });
+      },
+    );
 }
 
 interface ListOptions {
@@ -165,13 +188,21 @@ interface DeleteOptions extends ListOptions {
   force?: boolean;
 }
 
-/** The filter the list options describe. */
+/** The phases `--status` takes, as `argo list --status` does. */
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Error"];
+
+/** The filter the list options describe; `SKF-RUN-010` for a phase no workflow can have. */
 export function listFilter(o: ListOptions): RunFilter {
   const phases = [o.status, o.phase]
     .filter((p): p is string => p !== undefined)
     .flatMap((p) => p.split(","))
     .map((s) => s.trim())
     .filter(Boolean);
+  for (const p of phases)
+    if (!PHASES.includes(p))
+      throw new SkiffError("SKF-RUN-010", `"${p}" is not a workflow phase`, {
+        hint: `--status takes ${PHASES.join(", ")} (comma-separated for several).`,
+      });
   return {
     ...(phases.length ? { phases } : {}),
     ...(o.selector ? { selector: o.selector } : {}),
@@ -189,6 +220,24 @@ function duration(w: Workflow): string {
   return formatDuration(end - start);
 }
 
+/** The order of `list`, in every output format: newest first. */
+export function newestFirst(wfs: readonly Workflow[]): Workflow[] {
+  return [...wfs].sort((a, b) => (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""));
+}
+
+/**
+ * A workflow's STATUS as `argo list` shows it: `Running (Suspended)` while it or one of its suspend steps
+ * waits, `Failed (Terminated)` (or `(Stopped)`) once shut down.
+ */
+export function displayStatus(wf: Workflow): string {
+  const phase = wf.status?.phase || "Pending";
+  if (phase === "Running" && hasSuspension(wf)) return "Running (Suspended)";
+  if ((phase === "Failed" || phase === "Error") && wf.spec.shutdown === "Terminate")
+    return `${phase} (Terminated)`;
+  if ((phase === "Failed" || phase === "Error") && wf.spec.shutdown === "Stop") return `${phase} (Stopped)`;
+  return phase;
+}
+
 /** The `list` table: newest first; `wide` adds duration, progress and parameters. */
 export function renderList(wfs: Workflow[], wide = false): string {
   const rows = [
@@ -196,12 +245,10 @@ export function renderList(wfs: Workflow[], wide = false): string {
       ? ["NAME", "STATUS", "STARTED", "FINISHED", "DURATION", "PROGRESS", "MESSAGE", "PARAMETERS"]
       : ["NAME", "STATUS", "STARTED", "FINISHED", "MESSAGE"],
   ];
-  for (const w of [...wfs].sort((a, b) =>
-    (b.status?.startedAt ?? "").localeCompare(a.status?.startedAt ?? ""),
-  )) {
+  for (const w of newestFirst(wfs)) {
     const base = [
       w.metadata.name ?? "",
-      w.status?.phase || "Pending",
+      displayStatus(w),
       w.status?.startedAt ?? "",
       w.status?.finishedAt ?? "",
     ];
@@ -225,7 +272,12 @@ export function renderList(wfs: Workflow[], wide = false): string {
 
 /** Prints workflows as `list` and `archive list` do. */
 export function printWorkflows(wfs: Workflow[], output: string | undefined): void {
-  if (output === "name") process.stdout.write(wfs.map((w) => `${w.metadata.name}\n`).join(""));
+  if (output === "name")
+    process.stdout.write(
+      newestFirst(wfs)
+        .map((w) => `${w.metadata.name}\n`)
+        .join(""),
+    );
   else if (output === "json") process.stdout.write(JSON.stringify(wfs, null, 2) + "\n");
   else if (output === "yaml") process.stdout.write(stringify(wfs));
   else process.stdout.write(renderList(wfs, output === "wide"));

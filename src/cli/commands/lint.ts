@@ -1,8 +1,16 @@
 import { Command, Option } from "commander";
-import { formatPosition, type SkiffError } from "../../../runtime/errors/index.js";
+import { defineErrorCodes, formatPosition, SkiffError } from "../../../runtime/errors/index.js";
 import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { lintPaths } from "../../../runtime/spec/index.js";
+import { loadPathsWithPipelines } from "../../run/select.js";
 import { EXIT } from "../exit.js";
+
+export const LINT_CLI_CODES = defineErrorCodes({
+  "SKF-CLI-002": {
+    title: "Nothing to lint",
+    hint: "Give the files or folders that hold the workflows (*.yaml, *.yml, *.json: Argo objects or kind: Pipeline); folders are searched recursively, skipping hidden ones and node_modules.",
+  },
+});
 
 interface LintCliOptions {
   output: "table" | "json";
@@ -19,7 +27,20 @@ export function lintCommand(setExitCode: (code: number) => void): Command {
     )
     .option("--strict", "reject duplicate keys (by default the last one wins and a note says so)", false)
     .action(async (paths: string[], options: LintCliOptions) => {
-      const result = await lintPaths(paths, { strict: options.strict, checkExpressionSyntax });
+      const result = await lintPaths(paths, {
+        strict: options.strict,
+        checkExpressionSyntax,
+        load: loadPathsWithPipelines,
+      });
+      // As `argo lint` of a folder without manifests: an error, so a wrong path does not pass CI.
+      if (result.objects === 0 && result.problems.length === 0)
+        result.problems.push(
+          new SkiffError(
+            "SKF-CLI-002",
+            `nothing to lint in ${paths.join(", ")}: ${result.files === 0 ? "no YAML or JSON files" : "no Argo objects or Pipelines"}`,
+            paths.length === 1 ? { position: { file: paths[0]! } } : {},
+          ),
+        );
       if (options.output === "json") {
         process.stdout.write(
           `${JSON.stringify(

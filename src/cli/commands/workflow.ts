@@ -10,7 +10,7 @@ import { createConsoleReporter, type ConsoleReporter } from "../../reporters/con
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
 import { readRun } from "../../run/control.js";
 import { startDetached } from "../../run/detach.js";
-import { recoverWorkflow } from "../../run/recover.js";
+import { recoverWorkflow, withRecordedExecutor } from "../../run/recover.js";
 import {
   prepareResubmit,
   prepareRetry,
@@ -19,7 +19,7 @@ import {
   type ParameterOverrides,
 } from "../../run/retry.js";
 import { compileRunnable, selectPaths } from "../../run/select.js";
-import { openRunStore } from "../../run/store.js";
+import { openRunStore, recordedExecutor } from "../../run/store.js";
 import { followWorkflow, isCompleted } from "../../run/watch.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
@@ -107,13 +107,14 @@ export function storeUpdatesToEvents(onEvent: (e: ControllerEvent) => void): (wf
       started = true;
       onEvent({ type: "workflow-started", workflow: wf });
     }
-    // In the order things happened: starts parents first, completions children first.
+    // In the order things happened: starts parents first, completions children first. Times are whole
+    // seconds: within one, a completion comes before a start (a step starts once its predecessor is done).
     const done = (n: NodeStatus) => n.finishedAt !== undefined;
     const at = (n: NodeStatus) => (done(n) ? n.finishedAt : n.startedAt) ?? "";
     const nodes = Object.values(wf.status?.nodes ?? {}).sort(
       (a, b) =>
         at(a).localeCompare(at(b)) ||
-        Number(done(a)) - Number(done(b)) ||
+        Number(done(b)) - Number(done(a)) ||
         (done(a) ? b.name.length - a.name.length : a.name.length - b.name.length),
     );
     for (const node of nodes) {
@@ -196,7 +197,7 @@ async function continuePrepared(
     : o.log
       ? createConsoleReporter({ out: discard, logOut: process.stdout, live: false, logs: true })
       : undefined;
-  const done = await recoverWorkflow(wf, config, {
+  const done = await recoverWorkflow(wf, withRecordedExecutor(wf, config, o), {
     ...(reporter ? { onEvent: (e: ControllerEvent) => reporter.onEvent(e) } : {}),
     signals: true,
   });
@@ -294,7 +295,11 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
     store = await openRunStore(config);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {
-      const wf = await storeSubmitted(store, c, selection.runnables[i]!.source!);
+      // The background process runs it as this command asked (the default then may differ).
+      const wf = await storeSubmitted(store, c, {
+        ...selection.runnables[i]!.source!,
+        executor: recordedExecutor(config),
+      });
       const namespace = wf.metadata.namespace ?? "default";
       await startDetached(store, namespace, wf.metadata.name ?? "", {
         stateDir: config.stateDir,
@@ -387,7 +392,7 @@ retried (SKF-RUN-007), or a Succeeded one with --restart-successful and --node-f
             ...(o.restartSuccessful ? { restartSuccessful: true } : {}),
             parameters: parameterPairs(o.parameter ?? []),
           });
-          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+          return continuePrepared(store, wf, config, o);
         });
       },
     );
@@ -425,7 +430,7 @@ carries the label workflows.argoproj.io/resubmitted-from-workflow=<name>.`,
             ...(o.memoized ? { memoized: true } : {}),
             parameters: parameterPairs(o.parameter ?? []),
           });
-          return continuePrepared(store, wf, applyExecutorOptions(config, o), o);
+          return continuePrepared(store, wf, config, o);
         });
       },
     );
@@ -449,7 +454,8 @@ function continueCommand(setExitCode: (c: number) => void): Command {
         live: false,
         logs: true,
       });
-      const done = await recoverWorkflow(wf, applyExecutorOptions(config, o), {
+      // As it was started (recorded with the run), unless this command names another executor.
+      const done = await recoverWorkflow(wf, withRecordedExecutor(wf, config, o), {
         onEvent: (e) => reporter.onEvent(e),
         signals: true,
       });

@@ -3,12 +3,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ControllerEvent } from "../../../runtime/interfaces/events.js";
 import type { Store } from "../../../runtime/interfaces/store.js";
 import { openEmbeddedStore } from "../../../runtime/store/index.js";
 import type { NodeStatus, Workflow } from "../../../runtime/spec/types.js";
-import { renderList } from "../../../src/cli/commands/control.js";
+import { printWorkflows, renderList } from "../../../src/cli/commands/control.js";
 import { storeUpdatesToEvents } from "../../../src/cli/commands/workflow.js";
 import {
   bashCompletion,
@@ -101,7 +101,73 @@ describe("list filters", () => {
   });
 });
 
+describe("list as argo shows it", () => {
+  const at = (w: Workflow, startedAt: string): Workflow => ({ ...w, status: { ...w.status, startedAt } });
+
+  it("suspended workflows are Running (Suspended), terminated ones Failed (Terminated)", () => {
+    const suspended: Workflow = { ...wf("s", "Running"), spec: { suspend: true } };
+    const waiting: Workflow = {
+      ...wf("w", "Running"),
+      status: {
+        phase: "Running",
+        startedAt: "2030-01-01T00:00:00Z",
+        nodes: { x: { ...pod("x", "Running"), type: "Suspend" } },
+      },
+    };
+    const terminated: Workflow = { ...wf("t", "Failed"), spec: { shutdown: "Terminate" } };
+    const out = renderList([suspended, waiting, terminated]);
+    expect(out).toMatch(/^s +Running \(Suspended\) /m);
+    expect(out).toMatch(/^w +Running \(Suspended\) /m);
+    expect(out).toMatch(/^t +Failed \(Terminated\) /m);
+  });
+
+  it("-o name lists in the table's order (newest first)", () => {
+    const wfs = [
+      at(wf("old", "Succeeded"), "2030-01-01T00:00:00Z"),
+      at(wf("new", "Succeeded"), "2030-01-03T00:00:00Z"),
+      at(wf("mid", "Succeeded"), "2030-01-02T00:00:00Z"),
+    ];
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
+      written.push(String(c));
+      return true;
+    });
+    try {
+      printWorkflows(wfs, "name");
+    } finally {
+      spy.mockRestore();
+    }
+    const table = renderList(wfs)
+      .split("\n")
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.split(" ")[0]);
+    expect(written.join("").split("\n").filter(Boolean)).toEqual(table);
+    expect(table).toEqual(["new", "mid", "old"]);
+  });
+});
+
 describe("watch: stored versions become reporter events", () => {
+  it("within one second a predecessor's completion comes before the next step's start", () => {
+    const events: ControllerEvent[] = [];
+    const push = storeUpdatesToEvents((e) => events.push(e));
+    const T = "2030-01-01T00:00:01Z";
+    push({
+      ...wf("w", "Running"),
+      status: {
+        phase: "Running",
+        nodes: {
+          a: pod("a", "Succeeded", { startedAt: "2030-01-01T00:00:00Z", finishedAt: T }),
+          b: pod("b", "Running", { startedAt: T }),
+        },
+      },
+    });
+    const nodeEvents = events.flatMap((e) =>
+      e.type === "node-updated" ? [`${e.node.name}:${e.node.phase}`] : [],
+    );
+    expect(nodeEvents).toEqual(["a:Succeeded", "b:Running"]);
+  });
+
   it("a node is reported when it appears and each time its phase changes", () => {
     const events: ControllerEvent[] = [];
     const push = storeUpdatesToEvents((e) => events.push(e));
