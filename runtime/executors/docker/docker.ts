@@ -7,6 +7,7 @@ import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
 import {
+  containerEnv,
   type ContainerRuntime,
   type ContainerToPlan,
   type FoundPod,
@@ -20,7 +21,6 @@ import {
 import { DOCKER_CODES } from "./codes.js";
 import { DockerPod, firstLine, needsPause, type FoundContainers } from "./pod.js";
 import {
-  containerEnv,
   dockerName,
   entrypointAndCmd,
   pullPolicyOf,
@@ -291,7 +291,12 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
     const { spec: c, name, role } = container;
     const base: Record<string, string> = { ...request.env };
     if (request.workspace) base.SKIFF_WORKSPACE = path.resolve(request.workspace);
-    const env = containerEnv(c, base, request.configMaps, request.secrets);
+    const env = containerEnv(c, base, {
+      namespace: request.namespace,
+      containerName: name,
+      configMaps: request.configMaps,
+      secrets: request.secrets,
+    });
     const image = c.image ?? "";
     if (!image) {
       throw new SkiffError(

@@ -8,6 +8,7 @@ import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executo
 import type { Container } from "../../spec/types.js";
 import {
   containerArgv,
+  containerEnv,
   type ContainerRuntime,
   type ContainerToPlan,
   EXEC_CODES,
@@ -251,7 +252,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
       container.extraArgs,
       role === "init" ? "init container" : "container",
     );
-    const env = this.environment(request, c, image);
+    const env = this.environment(request, c, image, name);
     this.assertCommandExists(argv[0]!, env.PATH ?? "", c, name);
     // As a pod starts in its image's WORKDIR, a step without `workingDir` starts in the image's
     // `host.workingDir` when the images config gives one, else in the workspace (the checkout, for CI
@@ -265,6 +266,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     request: StepRequest,
     c: Container,
     image: ImageConfig | undefined,
+    name: string,
   ): Record<string, string> {
     const env: Record<string, string> = {};
     for (const k of this.settings.inheritEnv) {
@@ -275,8 +277,12 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     if (image?.host?.path?.length) env.PATH = [...image.host.path, env.PATH].join(":");
     Object.assign(env, image?.host?.env ?? {}, request.env);
     if (request.workspace) env.SKIFF_WORKSPACE = path.resolve(request.workspace);
-    for (const e of c.env ?? []) env[e.name] = e.value ?? "";
-    return env;
+    return containerEnv(c, env, {
+      namespace: request.namespace,
+      containerName: name,
+      configMaps: request.configMaps,
+      secrets: request.secrets,
+    });
   }
 
   private assertCommandExists(cmd: string, envPath: string, c: Container, name: string): void {

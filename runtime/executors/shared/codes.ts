@@ -53,4 +53,11 @@ export const EXEC_CODES = defineErrorCodes({
       "The host executor provides `persistentVolumeClaim`, `emptyDir`, `hostPath`, `configMap` and `secret` " +
       "volumes; use one of them, or run the workflow on Kubernetes.",
   },
+  "SKF-EXEC-011": {
+    title: "ConfigMap or Secret of an environment variable not available",
+    hint:
+      "`env[].valueFrom.secretKeyRef`/`configMapKeyRef` and `envFrom` read the Secret/ConfigMap manifests loaded " +
+      "beside the workflow (e.g. `skiff run wf.yaml secret.yaml`); load the manifest, add the missing key, or mark " +
+      "the reference `optional: true`.",
+  },
 });

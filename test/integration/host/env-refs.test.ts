@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Secret, Template } from "../../../runtime/spec/types.js";
+import { setup, stepRequest } from "./helpers.js";
+
+describe("host executor env valueFrom (issue 12 item 7)", () => {
+  let env: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    env = await setup("none");
+  });
+  afterAll(() => env.dispose());
+  const secrets = new Map<string, Secret>([
+    [
+      "creds",
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "creds" },
+        data: { password: Buffer.from("s3cret").toString("base64") },
+      },
+    ],
+  ]);
+  const t = (key: string): Template => ({
+    name: "e",
+    container: {
+      image: "alpine",
+      command: ["sh", "-c", 'printf %s "$PASS"'],
+      env: [{ name: "PASS", valueFrom: { secretKeyRef: { name: "creds", key } } } as never],
+    },
+  });
+
+  it("gives a step the value of a secretKeyRef", async () => {
+    const h = await env.executor.start(stepRequest(t("password"), { secrets, captureResult: true }));
+    const result = await env.executor.wait(h);
+    expect(result.phase).toBe("Succeeded");
+    expect(result.outputs.result).toBe("s3cret");
+  });
+
+  it("fails start with SKF-EXEC-011 naming a missing key", async () => {
+    await expect(env.executor.start(stepRequest(t("user"), { secrets }))).rejects.toMatchObject({
+      code: "SKF-EXEC-011",
+      message: expect.stringContaining("couldn't find key user in Secret default/creds"),
+    });
+  });
+});
