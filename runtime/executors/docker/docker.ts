@@ -18,7 +18,7 @@ import {
   type PodStep,
   type RunnableKind,
 } from "../shared/index.js";
-import { DOCKER_CODES } from "./codes.js";
+import { DOCKER_CODES, IMAGE_HINT } from "./codes.js";
 import { DockerPod, firstLine, needsPause, type FoundContainers } from "./pod.js";
 import {
   dockerName,
@@ -261,8 +261,8 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
         );
       if (present) return;
       if (policy === "Never") {
-        throw new SkiffError(
-          DOCKER_CODES["SKF-DOCKER-002"],
+        throw imageError(
+          "ErrImageNeverPull",
           `image '${image}' is not present and its imagePullPolicy is Never`,
         );
       }
@@ -277,8 +277,8 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
         });
       });
     } catch (e) {
-      throw new SkiffError(
-        DOCKER_CODES["SKF-DOCKER-002"],
+      throw imageError(
+        "ErrImagePull",
         `failed to pull image '${image}' (imagePullPolicy ${policy}): ${firstLine((e as Error).message)}`,
       );
     }
@@ -391,4 +391,13 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * An image that cannot be had, as the node shows it: the code and the kubelet's reason first, then the
+ * engine's words, then what to do (a run shows only the node's message).
+ */
+function imageError(reason: "ErrImagePull" | "ErrImageNeverPull", message: string): SkiffError {
+  const code = DOCKER_CODES["SKF-DOCKER-002"];
+  return new SkiffError(code, `${code} ${reason}: ${message}. ${IMAGE_HINT}`);
 }

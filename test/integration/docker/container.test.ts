@@ -156,6 +156,21 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: containers", () => {
     await expect(always).rejects.toThrow(
       /failed to pull image 'skiff-test\/missing:2' \(imagePullPolicy Always\)/,
     );
+    // The node's message is the error's message: it carries the code and what to do (issue 12 item 22).
+    const message = await always.catch((e: Error) => e.message);
+    expect(message).toMatch(/^SKF-DOCKER-002 ErrImagePull: /);
+    expect(message).toMatch(/registry/);
+    expect(message).toMatch(/`imageMap` in the Skiff config/);
+    expect(message).toMatch(/--executor host/);
+    const never2 = await env.executor
+      .start(
+        (await import("./helpers.js")).stepRequest({
+          name: "never",
+          container: { image: "skiff-test/missing:1", imagePullPolicy: "Never", command: ["true"] },
+        }),
+      )
+      .catch((e: Error) => e.message);
+    expect(never2).toMatch(/^SKF-DOCKER-002 ErrImageNeverPull: .*--executor host/s);
   });
 
   it("applies resource limits and securityContext", async () => {
