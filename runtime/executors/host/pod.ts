@@ -5,6 +5,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
   type ContainerExit,
   type ContainerOutput,
+  EXEC_CODES,
   type Pod,
   type PodFiles,
   type PodStep,
@@ -132,6 +133,9 @@ export class HostPod implements Pod<HostContainer> {
     const clock = this.runtime.clock;
     const bwrapPath = this.runtime.settings.bwrapPath;
     let sandboxError: string | undefined;
+    // A process here has no terminal of its own to get (see README, "Limits in both modes"): say so where the
+    // step's output is read, rather than let a tool that checks for one behave differently unannounced.
+    if (plan.spec.tty === true && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
     // bwrap's own complaints (a mount it could not make) explain a failure better than the exit code.
     if (bwrapPath) {
       output.watchStderr((text) => {
@@ -318,3 +322,8 @@ async function killRecordedGroups(records: string): Promise<void> {
     }
   }
 }
+
+/** The line a `tty: true` container's log starts with on the host executor. */
+export const TTY_WARNING =
+  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided by the host executor; ` +
+  "the step's stdout and stderr are files, not a terminal (run it with the Docker executor for one)";

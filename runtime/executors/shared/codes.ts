@@ -60,4 +60,11 @@ export const EXEC_CODES = defineErrorCodes({
       "beside the workflow (e.g. `skiff run wf.yaml secret.yaml`); load the manifest, add the missing key, or mark " +
       "the reference `optional: true`.",
   },
+  "SKF-EXEC-012": {
+    title: "tty: true not provided by the host executor (warning)",
+    hint:
+      "The host executor runs a container's process with its output in files, not on a terminal: `[ -t 1 ]` is " +
+      "false and tools print as they do in a pipe. Run the workflow with `--executor docker` for a terminal, or " +
+      "give the tool its non-interactive flag (e.g. `--no-color`, `--batch`).",
+  },
 });

@@ -173,6 +173,23 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: containers", () => {
     expect(never2).toMatch(/^SKF-DOCKER-002 ErrImageNeverPull: .*--executor host/s);
   });
 
+  it("gives a tty: true container a terminal, its output one stream (issue 11 gap 12)", async () => {
+    const { result } = await env.run(
+      {
+        name: "tty",
+        container: {
+          image: "busybox",
+          command: ["sh", "-c", "[ -t 1 ] && echo tty || echo notty; echo err >&2"],
+          tty: true,
+        },
+      },
+      { captureResult: true },
+    );
+    expect(result.phase).toBe("Succeeded");
+    // A terminal turns each newline into CRLF, as in a pod's logs.
+    expect(result.outputs.result?.replace(/\r/g, "")).toBe("tty\nerr");
+  });
+
   it("applies resource limits and securityContext", async () => {
     const { result } = await env.run(
       {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Secret, Template } from "../../../runtime/spec/types.js";
-import { setup, stepRequest } from "./helpers.js";
+import { runStep, setup, stepRequest } from "./helpers.js";
 
 describe("host executor env valueFrom (issue 12 item 7)", () => {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -40,5 +40,33 @@ describe("host executor env valueFrom (issue 12 item 7)", () => {
       code: "SKF-EXEC-011",
       message: expect.stringContaining("couldn't find key user in Secret default/creds"),
     });
+  });
+});
+
+describe("host executor tty: true (issue 11 gap 12)", () => {
+  let env: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    env = await setup("none");
+  });
+  afterAll(() => env.dispose());
+
+  it("runs the step without a terminal and says so with SKF-EXEC-012 in its log", async () => {
+    const { result, logs } = await runStep(
+      env.executor,
+      stepRequest(
+        {
+          name: "t",
+          container: {
+            image: "alpine",
+            command: ["sh", "-c", "[ -t 1 ] && echo tty || echo notty"],
+            tty: true,
+          },
+        },
+        { captureResult: true },
+      ),
+    );
+    expect(result.phase).toBe("Succeeded");
+    expect(result.outputs.result).toBe("notty");
+    expect(logs.map((l) => l.text).join("\n")).toMatch(/SKF-EXEC-012 warning: tty: true is not provided/);
   });
 });
