@@ -1,7 +1,15 @@
-import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
@@ -156,16 +164,36 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
    * no record of a started process is not there to attach to; one whose process is gone without a recorded
    * end is an Error. HTTP and data steps ran inside the dead process: there is nothing to follow.
    */
+  /**
+   * What became of a step an earlier controller stored as Running. Its first process is asked of a step
+   * supervisor only after `<records>.launch` names that supervisor, and the supervisor writes `.status`
+   * right after the process exists: so no launch record, or one whose supervisor is gone with no status
+   * written, means the step provably never started (`start`); a status means it did (`follow`, which tells
+   * a process that vanished, lost, from one that runs or ended). A live supervisor may still be starting it
+   * (requests left in its pipe): its status is waited for a while.
+   */
   async find(request: StepRequest, kind: RunnableKind): Promise<FoundPod<true>> {
     if (kind === "http" || kind === "data") return { action: "lost" };
-    let names: string[];
+    const dir = this.recordsDir(request);
+    const started = (): boolean => {
+      try {
+        return readdirSync(dir).some((n) => n.endsWith(".status"));
+      } catch {
+        return false;
+      }
+    };
+    if (started()) return { action: "follow", found: true };
+    let supervisor: number | undefined;
     try {
-      names = readdirSync(this.recordsDir(request));
+      supervisor = (JSON.parse(readFileSync(`${dir}.launch`, "utf8")) as { supervisor?: number }).supervisor;
     } catch {
-      return { action: "lost" };
+      return { action: "start" };
     }
-    if (!names.some((n) => n.endsWith(".status"))) return { action: "lost" };
-    return { action: "follow", found: true };
+    for (let i = 0; i < 60 && supervisor !== undefined && processAlive(supervisor); i++) {
+      await delay(50);
+      if (started()) return { action: "follow", found: true };
+    }
+    return started() ? { action: "follow", found: true } : { action: "start" };
   }
 
   createPod(step: PodStep<HostContainer>, found: true | undefined): HostPod {
@@ -187,7 +215,9 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     const now = Date.now();
     this.doneRecords.push({ dir, at: now });
     while (this.doneRecords.length > 0 && this.doneRecords[0]!.at < now - RECORDS_RETENTION_MS) {
-      this.supervisor.remove(this.doneRecords.shift()!.dir);
+      const old = this.doneRecords.shift()!.dir;
+      this.supervisor.remove(old);
+      this.supervisor.remove(`${old}.launch`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -167,6 +167,10 @@ export class HostPod implements Pod<HostContainer> {
       if (!this.processStarted && !this.adopted) {
         records.fresh = true;
         if (this.meta) records.meta = this.meta;
+        // Before the supervisor is asked: a later controller that finds this and no status from the named
+        // supervisor (gone) knows the step never started (`HostRuntime.find`).
+        mkdirSync(path.dirname(this.records), { recursive: true });
+        writeFileSync(`${this.records}.launch`, JSON.stringify({ supervisor: this.runtime.supervisor.pid }));
       }
       this.processStarted = true;
       proc = StepProcess.launch(
