@@ -66,6 +66,7 @@ export interface HostSettings {
   killGracePeriodMs: number;
   inheritEnv: string[];
   readinessPollMs: number;
+  warn: (code: string, message: string) => void;
   keepStepDirs: boolean;
   /** Host folders bound read-write into every sandbox (absolute paths). */
   writablePaths: string[];
@@ -131,6 +132,8 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
   readonly clock: Clock;
   readonly readinessPollMs: number;
   readonly extraCACerts: string | undefined;
+  /** Whether the warning that steps run without a sandbox was given (once per executor). */
+  private warned = false;
   /** Starts every step process (see supervisor.ts). */
   readonly supervisor = new Supervisor();
   private rootDir: Promise<string> | undefined;
@@ -197,6 +200,11 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
   }
 
   createPod(step: PodStep<HostContainer>, found: true | undefined): HostPod {
+    if (!this.sandboxed && !this.warned && step.plans.length > 0) {
+      this.warned = true;
+      const code = EXEC_CODES["SKF-EXEC-013"];
+      this.settings.warn(code, `${code}: ${unsandboxedWarning(this.settings.inheritEnv)}`);
+    }
     return new HostPod(this, step, this.recordsDir(step.request), found === true);
   }
 
@@ -453,4 +461,17 @@ function isExecutableSync(file: string): boolean {
 
 function safeName(s: string): string {
   return s.replace(/[^a-zA-Z0-9._-]/g, "_").slice(0, 100) || "step";
+}
+
+/** What a step can see and do without a sandbox: the `SKF-EXEC-013` warning, exactly. */
+export function unsandboxedWarning(inheritEnv: readonly string[]): string {
+  const user = process.env.USER ?? process.getuid?.() ?? "this user";
+  return (
+    `steps run without a sandbox (bubblewrap not used), as user ${user}: they can read and change every file ` +
+    `this user can (the store, the checkout, ~/.ssh, other steps' files), see this user's processes and read ` +
+    `their environment and memory through /proc (Skiff's own included: a token in its environment is readable), ` +
+    `and use the network; their own environment holds only ${inheritEnv.join(", ")} from the host, the ` +
+    `image's host.env, ARGO_* and the template's env; output and artifact paths (/tmp, /mnt/out...) are host ` +
+    `paths, shared with other steps. Install bubblewrap for a sandbox.`
+  );
 }

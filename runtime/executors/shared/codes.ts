@@ -67,4 +67,12 @@ export const EXEC_CODES = defineErrorCodes({
       "false and tools print as they do in a pipe. Run the workflow with `--executor docker` for a terminal, or " +
       "give the tool its non-interactive flag (e.g. `--no-color`, `--batch`).",
   },
+  "SKF-EXEC-013": {
+    title: "Steps run without a sandbox (warning)",
+    hint:
+      "Without bubblewrap the host executor runs steps as the user running Skiff, with that user's access to " +
+      "files, processes (their environment through /proc) and the network. Install bubblewrap " +
+      "(`apt-get install bubblewrap`) so that each step gets a read-only view of the host and its own /tmp and " +
+      "process namespace, or run untrusted workflows with the Docker executor.",
+  },
 });

@@ -70,3 +70,33 @@ describe("host executor tty: true (issue 11 gap 12)", () => {
     expect(logs.map((l) => l.text).join("\n")).toMatch(/SKF-EXEC-012 warning: tty: true is not provided/);
   });
 });
+
+describe("host executor and the controller's secrets (issue 12 item 8)", () => {
+  it("gives steps (and their supervisor) none of the controller's environment, and warns once without a sandbox", async () => {
+    const warnings: string[] = [];
+    process.env.GITHUB_TOKEN = "ghp_canary";
+    process.env.INPUT_TOKEN = "input_canary";
+    const env = await setup("none", { warn: (code, message) => warnings.push(`${code} ${message}`) });
+    try {
+      const script = 'env; echo ---; tr "\\0" "\\n" < /proc/$PPID/environ';
+      for (let i = 0; i < 2; i++) {
+        const { result } = await runStep(
+          env.executor,
+          stepRequest(
+            { name: "e", container: { image: "alpine", command: ["sh", "-c", script] } },
+            { captureResult: true },
+          ),
+        );
+        expect(result.phase).toBe("Succeeded");
+        expect(result.outputs.result).not.toMatch(/canary/);
+      }
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^SKF-EXEC-013 SKF-EXEC-013: steps run without a sandbox/);
+      expect(warnings[0]).toMatch(/environment and memory through \/proc/);
+    } finally {
+      delete process.env.GITHUB_TOKEN;
+      delete process.env.INPUT_TOKEN;
+      await env.dispose();
+    }
+  });
+});
