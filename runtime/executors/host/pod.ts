@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -33,6 +33,8 @@ export class HostPod implements Pod<HostContainer> {
   private readonly processes = new Set<StepProcess>();
   /** Whether a process of the step was started yet (the first one empties the records folder). */
   private processStarted = false;
+  /** Host paths Skiff made for this step without a sandbox, removed when it ends (see `noteCreated`). */
+  private readonly created: string[] = [];
   /** `step.json` for the records (where the step's folders are), written with its first process. */
   private meta: string | undefined;
   private dir: string | undefined;
@@ -92,7 +94,30 @@ export class HostPod implements Pod<HostContainer> {
       const main = plans.find((p) => p.role === "main")!;
       main.argv[main.argv.length - 1] = layout.hostPath(SCRIPT_PATH);
     }
-    return { inputPath: (p) => layout.hostPath(p), scratchDir };
+    if (layout.sandboxed) return { inputPath: (p) => layout.hostPath(p), scratchDir };
+    // Without a sandbox an input lands at its host path: what it creates there goes after the step.
+    return {
+      inputPath: (p) => {
+        const host = layout.hostPath(p);
+        this.noteCreated(host);
+        return host;
+      },
+      scratchDir,
+    };
+  }
+
+  /**
+   * Without a sandbox, remembers the outermost missing folder of `p` (or `p` itself), which Skiff is about to
+   * create for the step at a host path: it is removed when the step ends, so that nothing Skiff made for a
+   * step (`/mnt/out`, input files, configMap/secret files) stays outside the step's folder.
+   */
+  private noteCreated(p: string): void {
+    let top: string | undefined;
+    for (let cur = path.resolve(p); !existsSync(cur); cur = path.dirname(cur)) {
+      top = cur;
+      if (path.dirname(cur) === cur) break;
+    }
+    if (top && !this.created.includes(top)) this.created.push(top);
   }
 
   /** Writes the files of `configMap`/`secret` volumes where the step will see them. */
@@ -102,6 +127,7 @@ export class HostPod implements Pod<HostContainer> {
       if (v.source.kind === "files") {
         // In a sandbox the files go to the volume's folder; without one, to the mount path itself.
         const base = layout.sandboxed ? this.volumeHostPath(v) : v.mountPath;
+        if (!layout.sandboxed) this.noteCreated(base);
         await mkdir(base, { recursive: true });
         for (const f of v.source.files) {
           const file = path.join(base, f.path);
@@ -110,6 +136,8 @@ export class HostPod implements Pod<HostContainer> {
           await chmod(file, f.mode);
         }
       } else if (!layout.sandboxed) {
+        // A fresh folder of the step (emptyDir) goes with it; claims and hostPaths are shared and stay.
+        if (v.source.kind === "step") this.noteCreated(v.mountPath);
         await mkdir(v.mountPath, { recursive: true }).catch(() => undefined);
       }
     }
@@ -258,6 +286,8 @@ export class HostPod implements Pod<HostContainer> {
     await Promise.all([...this.processes].map((p) => p.exited));
     // An attached step stopped before its recorded processes were taken over still has them running.
     if (this.adopted) await killRecordedGroups(this.records);
+    for (const p of this.created.splice(0))
+      await rm(p, { recursive: true, force: true }).catch(() => undefined);
     if (this.runtime.settings.keepStepDirs) return;
     // An attached step's folder belongs to the earlier executor's root: it is never kept for reuse.
     if (this.dir) await this.runtime.releaseStepDir(this.dir, !this.adopted);

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Secret, Template } from "../../../runtime/spec/types.js";
 import { runStep, setup, stepRequest } from "./helpers.js";
@@ -96,6 +97,50 @@ describe("host executor and the controller's secrets (issue 12 item 8)", () => {
     } finally {
       delete process.env.GITHUB_TOKEN;
       delete process.env.INPUT_TOKEN;
+      await env.dispose();
+    }
+  });
+});
+
+describe("host executor without a sandbox leaves nothing it made at host paths (issue 12 item 8)", () => {
+  it("removes emptyDir mount folders, secret files and input artifacts it created, after outputs are read", async () => {
+    const env = await setup("none", { warn: () => undefined });
+    const base = `/tmp/skiff-left-${process.pid}`;
+    const secrets = new Map<string, Secret>([
+      ["s", { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { k: "v" } }],
+    ]);
+    try {
+      const { result } = await runStep(
+        env.executor,
+        stepRequest(
+          {
+            name: "o",
+            container: {
+              image: "alpine",
+              command: ["sh", "-c", `cat ${base}-in/in.txt ${base}-sec/k > ${base}-mnt/out/p.txt`],
+              volumeMounts: [
+                { name: "out", mountPath: `${base}-mnt/out` },
+                { name: "sec", mountPath: `${base}-sec` },
+              ],
+            },
+            outputs: { parameters: [{ name: "p", valueFrom: { path: `${base}-mnt/out/p.txt` } }] },
+          },
+          {
+            volumes: [
+              { name: "out", emptyDir: {} },
+              { name: "sec", secret: { secretName: "s" } },
+            ],
+            secrets,
+            inputArtifacts: [{ name: "in", path: `${base}-in/in.txt`, raw: { data: "in-" } }],
+          },
+        ),
+      );
+      expect(result.phase).toBe("Succeeded");
+      expect(result.outputs.parameters?.[0]).toMatchObject({ name: "p", value: "in-v" });
+      for (const left of [`${base}-mnt`, `${base}-sec`, `${base}-in`]) expect(existsSync(left)).toBe(false);
+    } finally {
+      for (const left of [`${base}-mnt`, `${base}-sec`, `${base}-in`])
+        rmSync(left, { recursive: true, force: true });
       await env.dispose();
     }
   });
