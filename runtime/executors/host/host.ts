@@ -270,12 +270,53 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     return this.layoutDir;
   }
 
+  /**
+   * This executor's folder of step folders, named after its supervisor (`skiff-host-<pid>-`) like the layout
+   * folders: the folders of executors whose supervisor is gone (a killed run whose steps all ended) are
+   * removed by the next executor, unless a step's records still name one (a killed run not resumed yet may
+   * need its outputs there).
+   */
   workRoot(): Promise<string> {
     this.rootDir ??= (async () => {
-      await mkdir(this.settings.workDir, { recursive: true });
-      return mkdtemp(path.join(this.settings.workDir, "skiff-host-"));
+      const owner = this.supervisor.pid;
+      const base = this.settings.workDir;
+      await mkdir(base, { recursive: true });
+      let needed: Set<string> | undefined;
+      for (const name of await readdir(base).catch(() => [] as string[])) {
+        const pid = /^skiff-host-(\d+)-/.exec(name)?.[1];
+        if (pid === undefined || Number(pid) === owner || processAlive(Number(pid))) continue;
+        needed ??= this.recordedRoots();
+        const dir = path.join(base, name);
+        if (!needed.has(dir)) void this.removeLater(dir);
+      }
+      return mkdtemp(path.join(base, `skiff-host-${owner}-`));
     })();
     return this.rootDir;
+  }
+
+  /** Step roots that a step's records name (`step.json`): a resumed run may still read them. */
+  private recordedRoots(): Set<string> {
+    const roots = new Set<string>();
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
+    for (const wf of list(this.settings.recordsDir)) {
+      for (const node of list(path.join(this.settings.recordsDir, wf))) {
+        try {
+          const meta = JSON.parse(
+            readFileSync(path.join(this.settings.recordsDir, wf, node, "step.json"), "utf8"),
+          ) as { dir?: string };
+          if (meta.dir) roots.add(path.dirname(meta.dir));
+        } catch {
+          // no step folder recorded
+        }
+      }
+    }
+    return roots;
   }
 
   // ---------------------------------------------------------------------------------------------------
