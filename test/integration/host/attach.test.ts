@@ -35,6 +35,9 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
   afterAll(async () => {
     for (const e of executors) await e.cleanup();
     await rm(dir, { recursive: true, force: true });
+    // Without a sandbox the steps' output files are the host's own /tmp paths.
+    for (const id of ["asked", "away", "never", "running", "killed", "ended", "lost"])
+      await rm(`/tmp/skiff-attach-${process.pid}-${sandbox}-${id}.txt`, { force: true });
   });
 
   /** A step that prints, waits for `go-<id>` in the workspace, writes an output file and exits 3. */
