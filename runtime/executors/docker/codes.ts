@@ -1,5 +1,12 @@
 import { defineErrorCodes } from "../../errors/index.js";
 
+/** What to do when an image cannot be had; also part of the node's message, which is all a run shows of it. */
+export const IMAGE_HINT =
+  "No registry may be reachable from here. Map the name onto an image the engine has with `imageMap` in the " +
+  'Skiff config (`.skiff/config.yaml` or `--config`; e.g. `imageMap: { busybox: "my-mirror/busybox:1.36" }`), ' +
+  "build or load the image locally (`docker build`, `docker load`), or run the steps on this machine with " +
+  "`--executor host`.";
+
 /** Error codes of the Docker executor (`SKF-DOCKER-`). */
 export const DOCKER_CODES = defineErrorCodes({
   "SKF-DOCKER-001": {
@@ -10,10 +17,7 @@ export const DOCKER_CODES = defineErrorCodes({
   },
   "SKF-DOCKER-002": {
     title: "Image not available",
-    hint:
-      "No registry may be reachable from here. Build or load the image locally (`docker load`, `docker import`), " +
-      'map the name onto a local image with the executor\'s `imageMap` (e.g. `{ "busybox": "skiff-test/busybox:latest" }`), ' +
-      "or set `imagePullPolicy: IfNotPresent`/`Never` so that a local copy is used.",
+    hint: IMAGE_HINT,
   },
   "SKF-DOCKER-003": {
     title: "Container could not be created",

@@ -7,6 +7,7 @@ import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
 import {
+  containerEnv,
   type ContainerRuntime,
   type ContainerToPlan,
   type FoundPod,
@@ -17,10 +18,9 @@ import {
   type PodStep,
   type RunnableKind,
 } from "../shared/index.js";
-import { DOCKER_CODES } from "./codes.js";
+import { DOCKER_CODES, IMAGE_HINT } from "./codes.js";
 import { DockerPod, firstLine, needsPause, type FoundContainers } from "./pod.js";
 import {
-  containerEnv,
   dockerName,
   entrypointAndCmd,
   pullPolicyOf,
@@ -261,8 +261,8 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
         );
       if (present) return;
       if (policy === "Never") {
-        throw new SkiffError(
-          DOCKER_CODES["SKF-DOCKER-002"],
+        throw imageError(
+          "ErrImageNeverPull",
           `image '${image}' is not present and its imagePullPolicy is Never`,
         );
       }
@@ -277,8 +277,8 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
         });
       });
     } catch (e) {
-      throw new SkiffError(
-        DOCKER_CODES["SKF-DOCKER-002"],
+      throw imageError(
+        "ErrImagePull",
         `failed to pull image '${image}' (imagePullPolicy ${policy}): ${firstLine((e as Error).message)}`,
       );
     }
@@ -291,7 +291,12 @@ export class DockerRuntime implements ContainerRuntime<DockerContainer, FoundCon
     const { spec: c, name, role } = container;
     const base: Record<string, string> = { ...request.env };
     if (request.workspace) base.SKIFF_WORKSPACE = path.resolve(request.workspace);
-    const env = containerEnv(c, base, request.configMaps, request.secrets);
+    const env = containerEnv(c, base, {
+      namespace: request.namespace,
+      containerName: name,
+      configMaps: request.configMaps,
+      secrets: request.secrets,
+    });
     const image = c.image ?? "";
     if (!image) {
       throw new SkiffError(
@@ -386,4 +391,13 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * An image that cannot be had, as the node shows it: the code and the kubelet's reason first, then the
+ * engine's words, then what to do (a run shows only the node's message).
+ */
+function imageError(reason: "ErrImagePull" | "ErrImageNeverPull", message: string): SkiffError {
+  const code = DOCKER_CODES["SKF-DOCKER-002"];
+  return new SkiffError(code, `${code} ${reason}: ${message}. ${IMAGE_HINT}`);
 }

@@ -235,7 +235,8 @@ export class DockerPod implements Pod<DockerContainer> {
         Labels: this.runtime.labels(request, plan.name),
         AttachStdout: true,
         AttachStderr: true,
-        Tty: false,
+        // `tty: true` gives the container a terminal, as the kubelet does; its output is then one raw stream.
+        Tty: plan.spec.tty === true,
         OpenStdin: false,
         HostConfig: {
           NetworkMode: networkMode,
@@ -275,7 +276,7 @@ export class DockerPod implements Pod<DockerContainer> {
       stdout: true,
       stderr: true,
     })) as NodeJS.ReadableStream;
-    const pipe = this.pipeOutput(attached, output);
+    const pipe = this.pipeOutput(attached, output, plan.spec.tty === true);
     const startedAt = clock.now();
     if (this.step.stop) {
       (attached as Readable).destroy?.();
@@ -318,7 +319,11 @@ export class DockerPod implements Pod<DockerContainer> {
    * Splits a container's multiplexed output stream into stdout and stderr. `finish` waits for the stream to
    * end (at most 2 s after the exit) and flushes partial lines.
    */
-  private pipeOutput(stream: NodeJS.ReadableStream, output: ContainerOutput): { finish(): Promise<void> } {
+  private pipeOutput(
+    stream: NodeJS.ReadableStream,
+    output: ContainerOutput,
+    tty: boolean,
+  ): { finish(): Promise<void> } {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     stdout.on("data", (c: Buffer) => output.stdout(c));
@@ -329,7 +334,9 @@ export class DockerPod implements Pod<DockerContainer> {
       stream.on("close", end);
       stream.on("error", end);
     });
-    this.docker.modem.demuxStream(stream, stdout, stderr);
+    // With a terminal the engine sends one stream, not multiplexed: all of it is stdout, as in a pod's logs.
+    if (tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
     return {
       finish: async () => {
         await Promise.race([drained, this.runtime.clock.sleep(2000).catch(() => undefined)]);
@@ -366,7 +373,7 @@ export class DockerPod implements Pod<DockerContainer> {
       stdout: true,
       stderr: true,
     })) as unknown as NodeJS.ReadableStream;
-    const pipe = this.pipeOutput(logs, output);
+    const pipe = this.pipeOutput(logs, output, plan.spec.tty === true);
     const startedAt = Date.parse(info.State.StartedAt) || clock.now();
     const waited = container.wait({ condition: "not-running" });
     if (info.State.Running) this.running.add(info.Id);

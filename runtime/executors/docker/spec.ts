@@ -1,5 +1,5 @@
 import { SkiffError } from "../../errors/index.js";
-import type { ConfigMap, Container, K8sObject, Secret } from "../../spec/types.js";
+import type { Container, K8sObject } from "../../spec/types.js";
 import { findImageConfig, imageRepository, type ImagesConfig } from "../shared/index.js";
 import { DOCKER_CODES } from "./codes.js";
 
@@ -131,52 +131,6 @@ export function securitySettings(
   if (caps?.drop?.length) out.CapDrop = caps.drop.map(String);
   if (container?.allowPrivilegeEscalation === false) out.SecurityOpt = ["no-new-privileges"];
   return out;
-}
-
-/**
- * A container's environment as Kubernetes builds it: `envFrom` (ConfigMaps/Secrets, with `prefix`) first,
- * then `env` entries in order, `valueFrom` keys of ConfigMaps/Secrets resolved from the loaded manifests
- * (unknown ones become empty, as on the host executor).
- */
-export function containerEnv(
-  c: Container,
-  base: Record<string, string>,
-  configMaps: ReadonlyMap<string, ConfigMap> | undefined,
-  secrets: ReadonlyMap<string, Secret> | undefined,
-): Record<string, string> {
-  const env: Record<string, string> = { ...base };
-  const cmData = (name: unknown): Record<string, string> | undefined => {
-    const cm = configMaps?.get(String(name));
-    return cm ? { ...(cm.data ?? {}) } : undefined;
-  };
-  const secretData = (name: unknown): Record<string, string> | undefined => {
-    const s = secrets?.get(String(name));
-    if (!s) return undefined;
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, "base64").toString("utf8");
-    Object.assign(out, s.stringData ?? {});
-    return out;
-  };
-  for (const from of c.envFrom ?? []) {
-    const prefix = typeof from.prefix === "string" ? from.prefix : "";
-    const cm = from.configMapRef as K8sObject | undefined;
-    const sec = from.secretRef as K8sObject | undefined;
-    const data = cm ? cmData(cm.name) : sec ? secretData(sec.name) : undefined;
-    for (const [k, v] of Object.entries(data ?? {})) env[prefix + k] = v;
-  }
-  for (const e of c.env ?? []) {
-    if (e.value !== undefined) {
-      env[e.name] = e.value;
-      continue;
-    }
-    const vf = (e as { valueFrom?: K8sObject }).valueFrom;
-    const cmRef = vf?.configMapKeyRef as K8sObject | undefined;
-    const secRef = vf?.secretKeyRef as K8sObject | undefined;
-    if (cmRef) env[e.name] = cmData(cmRef.name)?.[String(cmRef.key)] ?? "";
-    else if (secRef) env[e.name] = secretData(secRef.name)?.[String(secRef.key)] ?? "";
-    else env[e.name] = "";
-  }
-  return env;
 }
 
 /** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */

@@ -1,13 +1,22 @@
-import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
 import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
 import type { Container } from "../../spec/types.js";
 import {
   containerArgv,
+  containerEnv,
   type ContainerRuntime,
   type ContainerToPlan,
   EXEC_CODES,
@@ -57,6 +66,7 @@ export interface HostSettings {
   killGracePeriodMs: number;
   inheritEnv: string[];
   readinessPollMs: number;
+  warn: (code: string, message: string) => void;
   keepStepDirs: boolean;
   /** Host folders bound read-write into every sandbox (absolute paths). */
   writablePaths: string[];
@@ -122,6 +132,8 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
   readonly clock: Clock;
   readonly readinessPollMs: number;
   readonly extraCACerts: string | undefined;
+  /** Whether the warning that steps run without a sandbox was given (once per executor). */
+  private warned = false;
   /** Starts every step process (see supervisor.ts). */
   readonly supervisor = new Supervisor();
   private rootDir: Promise<string> | undefined;
@@ -155,19 +167,44 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
    * no record of a started process is not there to attach to; one whose process is gone without a recorded
    * end is an Error. HTTP and data steps ran inside the dead process: there is nothing to follow.
    */
+  /**
+   * What became of a step an earlier controller stored as Running. Its first process is asked of a step
+   * supervisor only after `<records>.launch` names that supervisor, and the supervisor writes `.status`
+   * right after the process exists: so no launch record, or one whose supervisor is gone with no status
+   * written, means the step provably never started (`start`); a status means it did (`follow`, which tells
+   * a process that vanished, lost, from one that runs or ended). A live supervisor may still be starting it
+   * (requests left in its pipe): its status is waited for a while.
+   */
   async find(request: StepRequest, kind: RunnableKind): Promise<FoundPod<true>> {
     if (kind === "http" || kind === "data") return { action: "lost" };
-    let names: string[];
+    const dir = this.recordsDir(request);
+    const started = (): boolean => {
+      try {
+        return readdirSync(dir).some((n) => n.endsWith(".status"));
+      } catch {
+        return false;
+      }
+    };
+    if (started()) return { action: "follow", found: true };
+    let supervisor: number | undefined;
     try {
-      names = readdirSync(this.recordsDir(request));
+      supervisor = (JSON.parse(readFileSync(`${dir}.launch`, "utf8")) as { supervisor?: number }).supervisor;
     } catch {
-      return { action: "lost" };
+      return { action: "start" };
     }
-    if (!names.some((n) => n.endsWith(".status"))) return { action: "lost" };
-    return { action: "follow", found: true };
+    for (let i = 0; i < 60 && supervisor !== undefined && processAlive(supervisor); i++) {
+      await delay(50);
+      if (started()) return { action: "follow", found: true };
+    }
+    return started() ? { action: "follow", found: true } : { action: "start" };
   }
 
   createPod(step: PodStep<HostContainer>, found: true | undefined): HostPod {
+    if (!this.sandboxed && !this.warned && step.plans.length > 0) {
+      this.warned = true;
+      const code = EXEC_CODES["SKF-EXEC-013"];
+      this.settings.warn(code, `${code}: ${unsandboxedWarning(this.settings.inheritEnv)}`);
+    }
     return new HostPod(this, step, this.recordsDir(step.request), found === true);
   }
 
@@ -186,7 +223,9 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     const now = Date.now();
     this.doneRecords.push({ dir, at: now });
     while (this.doneRecords.length > 0 && this.doneRecords[0]!.at < now - RECORDS_RETENTION_MS) {
-      this.supervisor.remove(this.doneRecords.shift()!.dir);
+      const old = this.doneRecords.shift()!.dir;
+      this.supervisor.remove(old);
+      this.supervisor.remove(`${old}.launch`);
     }
   }
 
@@ -231,12 +270,53 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     return this.layoutDir;
   }
 
+  /**
+   * This executor's folder of step folders, named after its supervisor (`skiff-host-<pid>-`) like the layout
+   * folders: the folders of executors whose supervisor is gone (a killed run whose steps all ended) are
+   * removed by the next executor, unless a step's records still name one (a killed run not resumed yet may
+   * need its outputs there).
+   */
   workRoot(): Promise<string> {
     this.rootDir ??= (async () => {
-      await mkdir(this.settings.workDir, { recursive: true });
-      return mkdtemp(path.join(this.settings.workDir, "skiff-host-"));
+      const owner = this.supervisor.pid;
+      const base = this.settings.workDir;
+      await mkdir(base, { recursive: true });
+      let needed: Set<string> | undefined;
+      for (const name of await readdir(base).catch(() => [] as string[])) {
+        const pid = /^skiff-host-(\d+)-/.exec(name)?.[1];
+        if (pid === undefined || Number(pid) === owner || processAlive(Number(pid))) continue;
+        needed ??= this.recordedRoots();
+        const dir = path.join(base, name);
+        if (!needed.has(dir)) void this.removeLater(dir);
+      }
+      return mkdtemp(path.join(base, `skiff-host-${owner}-`));
     })();
     return this.rootDir;
+  }
+
+  /** Step roots that a step's records name (`step.json`): a resumed run may still read them. */
+  private recordedRoots(): Set<string> {
+    const roots = new Set<string>();
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
+    for (const wf of list(this.settings.recordsDir)) {
+      for (const node of list(path.join(this.settings.recordsDir, wf))) {
+        try {
+          const meta = JSON.parse(
+            readFileSync(path.join(this.settings.recordsDir, wf, node, "step.json"), "utf8"),
+          ) as { dir?: string };
+          if (meta.dir) roots.add(path.dirname(meta.dir));
+        } catch {
+          // no step folder recorded
+        }
+      }
+    }
+    return roots;
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -251,7 +331,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
       container.extraArgs,
       role === "init" ? "init container" : "container",
     );
-    const env = this.environment(request, c, image);
+    const env = this.environment(request, c, image, name);
     this.assertCommandExists(argv[0]!, env.PATH ?? "", c, name);
     // As a pod starts in its image's WORKDIR, a step without `workingDir` starts in the image's
     // `host.workingDir` when the images config gives one, else in the workspace (the checkout, for CI
@@ -265,6 +345,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     request: StepRequest,
     c: Container,
     image: ImageConfig | undefined,
+    name: string,
   ): Record<string, string> {
     const env: Record<string, string> = {};
     for (const k of this.settings.inheritEnv) {
@@ -275,8 +356,12 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     if (image?.host?.path?.length) env.PATH = [...image.host.path, env.PATH].join(":");
     Object.assign(env, image?.host?.env ?? {}, request.env);
     if (request.workspace) env.SKIFF_WORKSPACE = path.resolve(request.workspace);
-    for (const e of c.env ?? []) env[e.name] = e.value ?? "";
-    return env;
+    return containerEnv(c, env, {
+      namespace: request.namespace,
+      containerName: name,
+      configMaps: request.configMaps,
+      secrets: request.secrets,
+    });
   }
 
   private assertCommandExists(cmd: string, envPath: string, c: Container, name: string): void {
@@ -417,4 +502,17 @@ function isExecutableSync(file: string): boolean {
 
 function safeName(s: string): string {
   return s.replace(/[^a-zA-Z0-9._-]/g, "_").slice(0, 100) || "step";
+}
+
+/** What a step can see and do without a sandbox: the `SKF-EXEC-013` warning, exactly. */
+export function unsandboxedWarning(inheritEnv: readonly string[]): string {
+  const user = process.env.USER ?? process.getuid?.() ?? "this user";
+  return (
+    `steps run without a sandbox (bubblewrap not used), as user ${user}: they can read and change every file ` +
+    `this user can (the store, the checkout, ~/.ssh, other steps' files), see this user's processes and read ` +
+    `their environment and memory through /proc (Skiff's own included: a token in its environment is readable), ` +
+    `and use the network; their own environment holds only ${inheritEnv.join(", ")} from the host, the ` +
+    `image's host.env, ARGO_* and the template's env; output and artifact paths (/tmp, /mnt/out...) are host ` +
+    `paths, shared with other steps. Install bubblewrap for a sandbox.`
+  );
 }

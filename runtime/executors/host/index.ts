@@ -28,6 +28,11 @@ export interface HostExecutorOptions {
   inheritEnv?: string[];
   /** Longest wait between two readiness probes of a daemon (default 200 ms). */
   readinessPollMs?: number;
+  /**
+   * Where the executor's warnings go (`SKF-EXEC-013`: steps run without a sandbox); default
+   * `process.emitWarning`, which Node prints on stderr.
+   */
+  warn?: (code: string, message: string) => void;
   /** Keep per-step folders after steps end (for debugging); `cleanup()` still removes them. */
   keepStepDirs?: boolean;
   /**
@@ -103,6 +108,7 @@ export function createHostExecutor(
     killGracePeriodMs: options.killGracePeriodMs ?? 10_000,
     inheritEnv: options.inheritEnv ?? DEFAULT_INHERITED_ENV,
     readinessPollMs: options.readinessPollMs ?? 200,
+    warn: options.warn ?? ((code, message) => process.emitWarning(message, { code })),
     keepStepDirs: options.keepStepDirs ?? false,
     ...(options.extraCACerts ? { extraCACerts: options.extraCACerts } : {}),
     ...layoutDirOf(options, bwrapPath),

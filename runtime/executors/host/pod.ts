@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import {
   type ContainerExit,
   type ContainerOutput,
+  EXEC_CODES,
   type Pod,
   type PodFiles,
   type PodStep,
@@ -32,6 +33,8 @@ export class HostPod implements Pod<HostContainer> {
   private readonly processes = new Set<StepProcess>();
   /** Whether a process of the step was started yet (the first one empties the records folder). */
   private processStarted = false;
+  /** Host paths Skiff made for this step without a sandbox, removed when it ends (see `noteCreated`). */
+  private readonly created: string[] = [];
   /** `step.json` for the records (where the step's folders are), written with its first process. */
   private meta: string | undefined;
   private dir: string | undefined;
@@ -91,7 +94,30 @@ export class HostPod implements Pod<HostContainer> {
       const main = plans.find((p) => p.role === "main")!;
       main.argv[main.argv.length - 1] = layout.hostPath(SCRIPT_PATH);
     }
-    return { inputPath: (p) => layout.hostPath(p), scratchDir };
+    if (layout.sandboxed) return { inputPath: (p) => layout.hostPath(p), scratchDir };
+    // Without a sandbox an input lands at its host path: what it creates there goes after the step.
+    return {
+      inputPath: (p) => {
+        const host = layout.hostPath(p);
+        this.noteCreated(host);
+        return host;
+      },
+      scratchDir,
+    };
+  }
+
+  /**
+   * Without a sandbox, remembers the outermost missing folder of `p` (or `p` itself), which Skiff is about to
+   * create for the step at a host path: it is removed when the step ends, so that nothing Skiff made for a
+   * step (`/mnt/out`, input files, configMap/secret files) stays outside the step's folder.
+   */
+  private noteCreated(p: string): void {
+    let top: string | undefined;
+    for (let cur = path.resolve(p); !existsSync(cur); cur = path.dirname(cur)) {
+      top = cur;
+      if (path.dirname(cur) === cur) break;
+    }
+    if (top && !this.created.includes(top)) this.created.push(top);
   }
 
   /** Writes the files of `configMap`/`secret` volumes where the step will see them. */
@@ -101,6 +127,7 @@ export class HostPod implements Pod<HostContainer> {
       if (v.source.kind === "files") {
         // In a sandbox the files go to the volume's folder; without one, to the mount path itself.
         const base = layout.sandboxed ? this.volumeHostPath(v) : v.mountPath;
+        if (!layout.sandboxed) this.noteCreated(base);
         await mkdir(base, { recursive: true });
         for (const f of v.source.files) {
           const file = path.join(base, f.path);
@@ -109,6 +136,8 @@ export class HostPod implements Pod<HostContainer> {
           await chmod(file, f.mode);
         }
       } else if (!layout.sandboxed) {
+        // A fresh folder of the step (emptyDir) goes with it; claims and hostPaths are shared and stay.
+        if (v.source.kind === "step") this.noteCreated(v.mountPath);
         await mkdir(v.mountPath, { recursive: true }).catch(() => undefined);
       }
     }
@@ -132,6 +161,9 @@ export class HostPod implements Pod<HostContainer> {
     const clock = this.runtime.clock;
     const bwrapPath = this.runtime.settings.bwrapPath;
     let sandboxError: string | undefined;
+    // A process here has no terminal of its own to get (see README, "Limits in both modes"): say so where the
+    // step's output is read, rather than let a tool that checks for one behave differently unannounced.
+    if (plan.spec.tty === true && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
     // bwrap's own complaints (a mount it could not make) explain a failure better than the exit code.
     if (bwrapPath) {
       output.watchStderr((text) => {
@@ -163,6 +195,10 @@ export class HostPod implements Pod<HostContainer> {
       if (!this.processStarted && !this.adopted) {
         records.fresh = true;
         if (this.meta) records.meta = this.meta;
+        // Before the supervisor is asked: a later controller that finds this and no status from the named
+        // supervisor (gone) knows the step never started (`HostRuntime.find`).
+        mkdirSync(path.dirname(this.records), { recursive: true });
+        writeFileSync(`${this.records}.launch`, JSON.stringify({ supervisor: this.runtime.supervisor.pid }));
       }
       this.processStarted = true;
       proc = StepProcess.launch(
@@ -250,6 +286,8 @@ export class HostPod implements Pod<HostContainer> {
     await Promise.all([...this.processes].map((p) => p.exited));
     // An attached step stopped before its recorded processes were taken over still has them running.
     if (this.adopted) await killRecordedGroups(this.records);
+    for (const p of this.created.splice(0))
+      await rm(p, { recursive: true, force: true }).catch(() => undefined);
     if (this.runtime.settings.keepStepDirs) return;
     // An attached step's folder belongs to the earlier executor's root: it is never kept for reuse.
     if (this.dir) await this.runtime.releaseStepDir(this.dir, !this.adopted);
@@ -318,3 +356,8 @@ async function killRecordedGroups(records: string): Promise<void> {
     }
   }
 }
+
+/** The line a `tty: true` container's log starts with on the host executor. */
+export const TTY_WARNING =
+  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided by the host executor; ` +
+  "the step's stdout and stderr are files, not a terminal (run it with the Docker executor for one)";

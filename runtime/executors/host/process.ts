@@ -149,6 +149,8 @@ export class StepProcess {
   private done = false;
   /** A signal asked for before the supervisor said which process it started. */
   private pending: NodeJS.Signals | undefined;
+  /** Drops the process from the supervisor's queue if it was not handed over yet (launched ones only). */
+  private cancel: ((sig: NodeJS.Signals) => boolean) | undefined;
   private readonly tails: OutputTail[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -183,7 +185,7 @@ export class StepProcess {
           ],
         ]
       : [options.argv[0]!, options.argv.slice(1)];
-    supervisor.run(
+    const id = supervisor.run(
       {
         file,
         args,
@@ -214,6 +216,7 @@ export class StepProcess {
         },
       },
     );
+    proc.cancel = (sig) => supervisor.cancel(id, sig);
     return proc;
   }
 
@@ -304,6 +307,8 @@ export class StepProcess {
   signal(sig: NodeJS.Signals): void {
     const pid = this.pidValue;
     if (pid === undefined) {
+      // Not started yet: a process the supervisor was not asked for yet is never started.
+      if (!this.done && this.cancel?.(sig)) return;
       if (!this.done && this.pending !== "SIGKILL") this.pending = sig;
       return;
     }
@@ -379,12 +384,25 @@ export function processAlive(pid: number): boolean {
 
 /** Live processes of a process group, from /proc (Linux, where bwrap runs). */
 export function groupMembers(pgid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
+  return processGroups().get(pgid) ?? [];
+}
+
+/**
+ * Live processes by process group, from one scan of /proc shared by every caller of the same turn of the
+ * event loop. Stopping a wide step set signals and polls hundreds of groups at once: a scan per call read
+ * every process of the machine once per step (quadratic, and synchronous), which held the controller for
+ * minutes while the steps it had not signalled yet ran on.
+ */
+function processGroups(): Map<number, { pid: number; comm: string }[]> {
+  if (scan) return scan;
+  const groups = new Map<number, { pid: number; comm: string }[]>();
+  scan = groups;
+  setImmediate(() => (scan = undefined));
   let names: string[];
   try {
     names = readdirSync("/proc");
   } catch {
-    return out;
+    return groups;
   }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -396,8 +414,13 @@ export function groupMembers(pgid: number): { pid: number; comm: string }[] {
     }
     const close = stat.lastIndexOf(")");
     const fields = stat.slice(close + 2).split(" ");
-    if (Number(fields[2]) !== pgid || fields[0] === "Z") continue;
-    out.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close) });
+    if (fields[0] === "Z") continue;
+    const pgid = Number(fields[2]);
+    let list = groups.get(pgid);
+    if (!list) groups.set(pgid, (list = []));
+    list.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close) });
   }
-  return out;
+  return groups;
 }
+
+let scan: Map<number, { pid: number; comm: string }[]> | undefined;

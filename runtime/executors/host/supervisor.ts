@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
+import { constants as osConstants } from "node:os";
 import { SUPERVISOR_SOURCE } from "./supervisor-script.js";
 
 /** What the supervisor starts: a command in its own process group, output to files of a records folder. */
@@ -52,21 +53,31 @@ interface Reply {
  * controller (hundreds of MB) for every step costs several times more than forking the supervisor, and
  * steps started by it outlive a controller that is killed, their ends recorded in their records folders.
  */
+/** Commands handed to the supervisor and not started yet, at most (see `Supervisor.flush`). */
+const MAX_IN_FLIGHT = 16;
+
 export class Supervisor {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly listeners = new Map<number, SupervisedListener>();
   private buffered = "";
   private refs = 0;
+  /** Commands not handed to the supervisor yet, in order, by id. */
+  private readonly queue = new Map<number, string>();
+  /** Commands handed over whose start the supervisor has not reported yet. */
+  private readonly inFlight = new Set<number>();
 
   /** The supervisor's process ID, starting it if it is not running. */
   get pid(): number {
     return this.ensure().pid!;
   }
 
-  /** Starts a command; `listener` hears of its start and its end (always, even if the supervisor dies). */
-  run(command: SupervisedCommand, listener: SupervisedListener): void {
-    const child = this.ensure();
+  /**
+   * Starts a command; `listener` hears of its start and its end (always, even if the supervisor dies).
+   * Returns the command's id, for `cancel`.
+   */
+  run(command: SupervisedCommand, listener: SupervisedListener): number {
+    this.ensure();
     const id = this.nextId++;
     this.listeners.set(id, listener);
     this.hold(1);
@@ -82,7 +93,39 @@ export class Supervisor {
     if (command.dir) message.dir = command.dir;
     if (command.fresh) message.fresh = true;
     if (command.meta) message.meta = command.meta;
-    child.stdin!.write(JSON.stringify(message) + "\n");
+    this.queue.set(id, JSON.stringify(message) + "\n");
+    this.flush();
+    return id;
+  }
+
+  /**
+   * Drops a command the supervisor was not asked to start yet: its listener hears of its end (exit code
+   * 128 + the signal's number, as a container killed before it ran) and `true` is returned. A command
+   * already handed over is the caller's to signal once its `started` says which process it is.
+   */
+  cancel(id: number, signal: NodeJS.Signals): boolean {
+    if (!this.queue.delete(id)) return false;
+    const listener = this.listeners.get(id);
+    this.listeners.delete(id);
+    this.hold(-1);
+    listener?.exited({ exitCode: 128 + (osConstants.signals[signal] ?? 9), outBytes: 0, errBytes: 0 });
+    return true;
+  }
+
+  /**
+   * Hands queued commands over while fewer than `MAX_IN_FLIGHT` wait for their start: the supervisor starts
+   * them one after another, so a wide step set stopped while it starts must not find hundreds already
+   * written to the supervisor's pipe, which it would start before it could hear they are not wanted.
+   */
+  private flush(): void {
+    const child = this.child;
+    if (!child) return;
+    for (const [id, line] of this.queue) {
+      if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+      this.queue.delete(id);
+      this.inFlight.add(id);
+      child.stdin!.write(line);
+    }
   }
 
   /** Removes a folder in the supervisor's process (off this thread); nothing if no supervisor runs. */
@@ -102,7 +145,13 @@ export class Supervisor {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once("exit", () => resolve());
     });
+    if (!kill) {
+      // Let go, not stopped: what was asked for still starts.
+      for (const line of this.queue.values()) child.stdin!.write(line);
+      this.queue.clear();
+    }
     if (kill) {
+      for (const id of [...this.queue.keys()]) this.cancel(id, "SIGKILL");
       child.stdin!.write(JSON.stringify({ op: "quit" }) + "\n");
       // Waited for: its exit must keep this process alive until then.
       child.ref();
@@ -138,6 +187,7 @@ export class Supervisor {
       const line = this.buffered.slice(0, nl);
       this.buffered = this.buffered.slice(nl + 1);
       const reply = JSON.parse(line) as Reply;
+      if (this.inFlight.delete(reply.id)) this.flush();
       const listener = this.listeners.get(reply.id);
       if (!listener) continue;
       if (reply.pid !== undefined) {
@@ -162,6 +212,8 @@ export class Supervisor {
     this.child = undefined;
     const listeners = [...this.listeners.values()];
     this.listeners.clear();
+    this.queue.clear();
+    this.inFlight.clear();
     this.refs = 0;
     for (const l of listeners) {
       l.exited({ exitCode: null, error: "the step supervisor exited" });

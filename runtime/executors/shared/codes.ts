@@ -53,4 +53,26 @@ export const EXEC_CODES = defineErrorCodes({
       "The host executor provides `persistentVolumeClaim`, `emptyDir`, `hostPath`, `configMap` and `secret` " +
       "volumes; use one of them, or run the workflow on Kubernetes.",
   },
+  "SKF-EXEC-011": {
+    title: "ConfigMap or Secret of an environment variable not available",
+    hint:
+      "`env[].valueFrom.secretKeyRef`/`configMapKeyRef` and `envFrom` read the Secret/ConfigMap manifests loaded " +
+      "beside the workflow (e.g. `skiff run wf.yaml secret.yaml`); load the manifest, add the missing key, or mark " +
+      "the reference `optional: true`.",
+  },
+  "SKF-EXEC-012": {
+    title: "tty: true not provided by the host executor (warning)",
+    hint:
+      "The host executor runs a container's process with its output in files, not on a terminal: `[ -t 1 ]` is " +
+      "false and tools print as they do in a pipe. Run the workflow with `--executor docker` for a terminal, or " +
+      "give the tool its non-interactive flag (e.g. `--no-color`, `--batch`).",
+  },
+  "SKF-EXEC-013": {
+    title: "Steps run without a sandbox (warning)",
+    hint:
+      "Without bubblewrap the host executor runs steps as the user running Skiff, with that user's access to " +
+      "files, processes (their environment through /proc) and the network. Install bubblewrap " +
+      "(`apt-get install bubblewrap`) so that each step gets a read-only view of the host and its own /tmp and " +
+      "process namespace, or run untrusted workflows with the Docker executor.",
+  },
 });

@@ -4,6 +4,7 @@
  * this file only.
  */
 export { EXEC_CODES } from "./codes.js";
+export { containerEnv, type EnvSources } from "./env.js";
 export { planPodContainers, type ContainerRole } from "./containers.js";
 export {
   containerArgv,

@@ -156,6 +156,38 @@ describe.skipIf(!DOCKER_AVAILABLE)("Docker executor: containers", () => {
     await expect(always).rejects.toThrow(
       /failed to pull image 'skiff-test\/missing:2' \(imagePullPolicy Always\)/,
     );
+    // The node's message is the error's message: it carries the code and what to do (issue 12 item 22).
+    const message = await always.catch((e: Error) => e.message);
+    expect(message).toMatch(/^SKF-DOCKER-002 ErrImagePull: /);
+    expect(message).toMatch(/registry/);
+    expect(message).toMatch(/`imageMap` in the Skiff config/);
+    expect(message).toMatch(/--executor host/);
+    const never2 = await env.executor
+      .start(
+        (await import("./helpers.js")).stepRequest({
+          name: "never",
+          container: { image: "skiff-test/missing:1", imagePullPolicy: "Never", command: ["true"] },
+        }),
+      )
+      .catch((e: Error) => e.message);
+    expect(never2).toMatch(/^SKF-DOCKER-002 ErrImageNeverPull: .*--executor host/s);
+  });
+
+  it("gives a tty: true container a terminal, its output one stream (issue 11 gap 12)", async () => {
+    const { result } = await env.run(
+      {
+        name: "tty",
+        container: {
+          image: "busybox",
+          command: ["sh", "-c", "[ -t 1 ] && echo tty || echo notty; echo err >&2"],
+          tty: true,
+        },
+      },
+      { captureResult: true },
+    );
+    expect(result.phase).toBe("Succeeded");
+    // A terminal turns each newline into CRLF, as in a pod's logs.
+    expect(result.outputs.result?.replace(/\r/g, "")).toBe("tty\nerr");
   });
 
   it("applies resource limits and securityContext", async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createDockerExecutor } from "../../../runtime/executors/docker/index.js";
 import {
-  containerEnv,
   dockerName,
   entrypointAndCmd,
   parseQuantity,
@@ -102,34 +101,6 @@ describe("Docker executor: container translation", () => {
       CapDrop: ["ALL"],
     });
     expect(securitySettings({ privileged: true }, undefined)).toEqual({ Privileged: true });
-  });
-
-  it("builds env: base, envFrom with prefix, env in order, unknown references empty", () => {
-    const env = containerEnv(
-      {
-        envFrom: [{ configMapRef: { name: "cm" } }, { secretRef: { name: "s" }, prefix: "S_" }],
-        env: [
-          { name: "A", value: "1" },
-          { name: "K", value: "over" },
-          { name: "MISSING", valueFrom: { configMapKeyRef: { name: "nope", key: "k" } } },
-        ],
-      },
-      { ARGO_X: "x", A: "base" },
-      new Map([["cm", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { K: "cm" } }]]),
-      new Map([
-        [
-          "s",
-          {
-            apiVersion: "v1",
-            kind: "Secret",
-            metadata: { name: "s" },
-            data: { T: Buffer.from("tok").toString("base64") },
-            stringData: { U: "plain" },
-          },
-        ],
-      ]),
-    );
-    expect(env).toEqual({ ARGO_X: "x", A: "1", K: "over", S_T: "tok", S_U: "plain", MISSING: "" });
   });
 
   it("makes Docker-safe names", () => {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -35,6 +35,9 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
   afterAll(async () => {
     for (const e of executors) await e.cleanup();
     await rm(dir, { recursive: true, force: true });
+    // Without a sandbox the steps' output files are the host's own /tmp paths.
+    for (const id of ["asked", "away", "never", "running", "killed", "ended", "lost"])
+      await rm(`/tmp/skiff-attach-${process.pid}-${sandbox}-${id}.txt`, { force: true });
   });
 
   /** A step that prints, waits for `go-<id>` in the workspace, writes an output file and exits 3. */
@@ -173,9 +176,21 @@ describe.each(SANDBOX_MODES)("host executor attach after a killed controller (sa
     expect(lines.map((l) => l.text)).toEqual(["started"]);
   });
 
-  it("has nothing to attach to for a step that never started, and can kill one it attached to", async () => {
-    const { handle } = await attach(request("never"));
-    expect(handle).toBeUndefined();
+  it("starts a step that provably never started (issue 12 item 2), and can kill one it attached to", async () => {
+    // Killed after the node was stored Running, before anything was asked of a supervisor: no records.
+    const never = request("never");
+    const first = await follow((await attach(never)).executor, never, "go-never");
+    expect(first.result.phase).toBe("Failed");
+    expect(first.result.message).toBe("main: Error (exit code 3)");
+    expect(first.lines.map((l) => l.text)).toEqual(["started", "finished"]);
+    // Killed with the start asked of a supervisor that died before it started the process.
+    const asked = request("asked");
+    const gone = spawnSync("true").pid;
+    mkdirSync(path.dirname(records(asked)), { recursive: true });
+    writeFileSync(`${records(asked)}.launch`, JSON.stringify({ supervisor: gone }));
+    const second = await follow((await attach(asked)).executor, asked, "go-asked");
+    expect(second.result.message).toBe("main: Error (exit code 3)");
+    expect(statusLines(asked).at(-1)?.exitCode).toBe(3);
 
     const req = request("killed");
     await startInKilledController(req);

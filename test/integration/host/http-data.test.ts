@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,7 +112,11 @@ describe("host executor, data steps", () => {
   beforeAll(async () => {
     env = await setup("none");
   });
-  afterAll(() => env.dispose());
+  afterAll(async () => {
+    await env.dispose();
+    // The step writes its files at this host path itself when there is no sandbox.
+    await rm(`/tmp/skiff-data-${process.pid}`, { recursive: true, force: true });
+  });
 
   it("lists the files of an artifact and applies transformations; result is JSON", async () => {
     const produced = await env.run({
