@@ -20,6 +20,7 @@ export { applyTemplateDefaults, type CompileOptions } from "./compile.js";
 export { compile, validate, type ValidateOptions } from "./validate.js";
 export type { ExpressionKind, ExpressionSyntaxCheck, ExpressionSyntaxProblem } from "./expressions.js";
 export { validateStructure } from "./rules/index.js";
+export { findCycle } from "./rules/context.js";
 export { lintPaths, type LintOptions, type LintResult } from "./lint.js";
 export { dependsTaskNames, parseDepends, TASK_RESULTS } from "./depends.js";
 export { findTags } from "./tags.js";

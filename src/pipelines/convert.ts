@@ -9,6 +9,7 @@ import type {
   Template,
   Workflow,
 } from "../../runtime/spec/types.js";
+import { findCycle } from "../../runtime/spec/index.js";
 import { parseDuration } from "../../runtime/spec/units.js";
 import schema from "../../schemas/pipeline.schema.json" with { type: "json" };
 import { PIPE_CODES } from "./codes.js";
@@ -135,7 +136,10 @@ export function convertPipeline(value: unknown, positions: PositionIndex, file?:
         );
     });
   }
-  const cycle = findCycle(names, (n) => needsOf(pipeline.tasks[n]!).filter((d) => d !== n));
+  const needs = new Map(
+    names.map((n) => [n, needsOf(pipeline.tasks[n]!).filter((d) => d !== n && names.includes(d))]),
+  );
+  const cycle = findCycle(names, needs);
   if (cycle)
     problems.push(
       new SkiffError(PIPE_CODES["SKF-PIPE-004"], `tasks need each other in a cycle: ${cycle.join(" -> ")}`, {
@@ -358,30 +362,6 @@ function uniqueName(base: string, taken: readonly string[]): string {
   let name = base;
   for (let i = 2; taken.includes(name); i++) name = `${base}-${i}`;
   return name;
-}
-
-function findCycle(nodes: readonly string[], edges: (n: string) => string[]): string[] | undefined {
-  const state = new Map<string, 1 | 2>();
-  const stack: string[] = [];
-  const visit = (n: string): string[] | undefined => {
-    if (state.get(n) === 2) return undefined;
-    if (state.get(n) === 1) return [...stack.slice(stack.indexOf(n)), n];
-    state.set(n, 1);
-    stack.push(n);
-    for (const m of edges(n)) {
-      if (!nodes.includes(m)) continue;
-      const c = visit(m);
-      if (c) return c;
-    }
-    stack.pop();
-    state.set(n, 2);
-    return undefined;
-  };
-  for (const n of nodes) {
-    const c = visit(n);
-    if (c) return c;
-  }
-  return undefined;
 }
 
 /** Answers a Workflow path with the position of the longest mapped prefix's pipeline field. */
