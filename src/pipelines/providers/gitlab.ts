@@ -2,7 +2,7 @@ import { SkiffError } from "../../../runtime/errors/index.js";
 import type { GitContext } from "../git-context.js";
 import { CI_CODES } from "./codes.js";
 import { gitChangedFiles, isNullSha, type ChangedFilesReader } from "./diff.js";
-import { checkout, type CiContext } from "./types.js";
+import { checkout, fullRef, requestNumber, type CiContext } from "./types.js";
 
 /**
  * GitLab's pipeline sources (`CI_PIPELINE_SOURCE`) as the `skiff.dev/on-event` names the Action uses, so a
@@ -44,21 +44,14 @@ export async function readGitLabContext(
   const sha = need("CI_COMMIT_SHA");
   const notes: string[] = [];
   const diff = options.changedFiles ?? gitChangedFiles;
-  const iidText = env.CI_MERGE_REQUEST_IID;
-  const pullRequest = iidText ? Number(iidText) : undefined;
-  if (pullRequest !== undefined && !(Number.isInteger(pullRequest) && pullRequest > 0))
-    throw new SkiffError(CI_CODES["SKF-CI-002"], `CI_MERGE_REQUEST_IID is not a number: ${iidText}`);
+  const pullRequest = requestNumber("CI_MERGE_REQUEST_IID", env.CI_MERGE_REQUEST_IID);
   const branch =
     env.CI_COMMIT_BRANCH || env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME || env.CI_COMMIT_REF_NAME || "";
-  const tag = env.CI_COMMIT_TAG;
-  const ref =
-    pullRequest !== undefined
-      ? `refs/merge-requests/${pullRequest}/head`
-      : tag
-        ? `refs/tags/${tag}`
-        : branch
-          ? `refs/heads/${branch}`
-          : "";
+  const ref = fullRef(
+    pullRequest !== undefined ? `refs/merge-requests/${pullRequest}/head` : undefined,
+    env.CI_COMMIT_TAG,
+    branch,
+  );
   const context: GitContext = {
     event: GITLAB_EVENTS[source] ?? source,
     repository: env.CI_PROJECT_PATH ?? "",

@@ -2,7 +2,7 @@ import { SkiffError } from "../../../runtime/errors/index.js";
 import type { GitContext } from "../git-context.js";
 import { CI_CODES } from "./codes.js";
 import { gitChangedFiles, isNullSha, type ChangedFilesReader } from "./diff.js";
-import { checkout, type CiContext } from "./types.js";
+import { checkout, fullRef, requestNumber, type CiContext } from "./types.js";
 
 /**
  * Reads a Jenkins build's environment into the Git context. A multibranch build of a change request
@@ -22,23 +22,18 @@ export async function readJenkinsContext(
     });
   const notes: string[] = [];
   const diff = options.changedFiles ?? gitChangedFiles;
-  const changeId = env.CHANGE_ID;
-  const pullRequest = changeId ? Number(changeId) : undefined;
-  if (pullRequest !== undefined && !(Number.isInteger(pullRequest) && pullRequest > 0))
-    throw new SkiffError(CI_CODES["SKF-CI-002"], `CHANGE_ID is not a number: ${changeId}`, {
-      hint: "CHANGE_ID is the pull (or merge) request's number in multibranch builds of change requests.",
-    });
+  const pullRequest = requestNumber(
+    "CHANGE_ID",
+    env.CHANGE_ID,
+    "CHANGE_ID is the pull (or merge) request's number in multibranch builds of change requests.",
+  );
   const branch =
     env.CHANGE_BRANCH || env.BRANCH_NAME || (env.GIT_BRANCH ?? "").replace(/^(?:refs\/heads\/|origin\/)/, "");
-  const tag = env.TAG_NAME;
-  const ref =
-    pullRequest !== undefined
-      ? `refs/pull/${pullRequest}/head`
-      : tag
-        ? `refs/tags/${tag}`
-        : branch
-          ? `refs/heads/${branch}`
-          : "";
+  const ref = fullRef(
+    pullRequest !== undefined ? `refs/pull/${pullRequest}/head` : undefined,
+    env.TAG_NAME,
+    branch,
+  );
   const context: GitContext = {
     event: pullRequest !== undefined ? "pull_request" : "push",
     repository: repositoryOf(env.GIT_URL) ?? env.JOB_NAME?.split("/").slice(0, -1).join("/") ?? "",

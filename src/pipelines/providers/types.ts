@@ -1,4 +1,6 @@
 import { existsSync } from "node:fs";
+import { SkiffError } from "../../../runtime/errors/index.js";
+import { CI_CODES } from "./codes.js";
 import type { GitContext } from "../git-context.js";
 
 /** The CI systems `skiff ci` reads. GitHub has the Action, which reads the event payload instead. */
@@ -28,4 +30,20 @@ export interface CiContext {
  */
 export function checkout(variable: string | undefined, cwd: string): string {
   return variable && existsSync(variable) ? variable : cwd;
+}
+
+/** A request number variable (`CI_MERGE_REQUEST_IID`, `CHANGE_ID`); SKF-CI-002 when it is not one. */
+export function requestNumber(name: string, value: string | undefined, hint?: string): number | undefined {
+  if (!value) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n > 0))
+    throw new SkiffError(CI_CODES["SKF-CI-002"], `${name} is not a number: ${value}`, hint ? { hint } : {});
+  return n;
+}
+
+/** The full ref that runs: the request's ref, else the tag's, else the branch's. */
+export function fullRef(requestRef: string | undefined, tag: string | undefined, branch: string): string {
+  if (requestRef) return requestRef;
+  if (tag) return `refs/tags/${tag}`;
+  return branch ? `refs/heads/${branch}` : "";
 }

@@ -63,7 +63,9 @@ function toRequestError(e: unknown): GitLabRequestError {
   if (e instanceof GitbeakerRequestError) {
     const response = e.cause?.response;
     const status = response?.status ?? 0;
-    const retryAfter = Number(response?.headers.get("retry-after"));
+    const header = response?.headers.get("retry-after");
+    // Number(null) is 0: a missing header must not read as "retry now".
+    const retryAfter = header ? Number(header) : NaN;
     return new GitLabRequestError(status, e.cause?.description || e.message, {
       cause: e,
       ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),

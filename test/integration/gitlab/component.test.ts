@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CodeQualityIssue } from "../../../src/reporters/gitlab/index.js";
 import { startFakeGitLab, type FakeGitLab } from "../../../src/testing/fake-gitlab.js";
 import { bundleCli, ROOT } from "../durable/helpers.js";
+import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/ci-checkout.js";
 import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
 
 /*
@@ -23,23 +24,6 @@ if (!READY)
   );
 
 const TOKEN = "glpat-component-test-token";
-
-const PIPELINE = `kind: Pipeline
-metadata:
-  name: ci
-tasks:
-  lint:
-    run: echo lint ok
-  test:
-    needs: [lint]
-    run: |
-      echo "running the tests with $CI_JOB_TOKEN"
-      echo "src/app.ts:3:5: error: expected 1 to equal 2"
-      exit 1
-  deploy:
-    needs: [test]
-    run: echo deploy
-`;
 
 const DOCS = `kind: Pipeline
 metadata:
@@ -61,27 +45,22 @@ describe.runIf(READY)("GitLab component through gitlab-ci-local", () => {
     cli = await bundleCli();
     gitlab = await startFakeGitLab({ token: TOKEN, projectId: 42, mergeRequests: [7] });
     project = mkdtempSync(join(tmpdir(), "skiff-gitlab-component-"));
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.email=dev@example.com", "-c", "user.name=dev", ...args], {
-        cwd: project,
-      })
-        .toString()
-        .trim();
+    const run = (...args: string[]) => git(project, ...args);
 
     // The component project: templates/ at its root, as GitLab's catalog wants it.
     cpSync(join(ROOT, "plugins/gitlab/templates"), join(project, "templates"), { recursive: true });
     mkdirSync(join(project, ".skiff"));
     mkdirSync(join(project, "src"));
-    writeFileSync(join(project, ".skiff/ci.yaml"), PIPELINE);
+    writeFileSync(join(project, ".skiff/ci.yaml"), FAILING_CI);
     writeFileSync(join(project, ".skiff/docs.yaml"), DOCS);
     writeFileSync(join(project, "src/app.ts"), "export const one = 1;\n");
-    git("init", "-q", "-b", "main");
-    git("remote", "add", "origin", "git@gitlab.example.com:group/project.git");
-    git("add", ".");
-    git("commit", "-qm", "base");
-    const base = git("rev-parse", "HEAD");
-    git("checkout", "-q", "-b", "feature");
-    writeFileSync(join(project, "src/app.ts"), "export const one = 1;\n\nexpect(one).toBe(2);\n");
+    run("init", "-q", "-b", "main");
+    run("remote", "add", "origin", "git@gitlab.example.com:group/project.git");
+    run("add", ".");
+    run("commit", "-qm", "base");
+    const base = run("rev-parse", "HEAD");
+    run("checkout", "-q", "-b", "feature");
+    writeFileSync(join(project, "src/app.ts"), FAILING_SOURCE);
     // The example, including the component from this project at the commit that runs (GitLab's own way of
     // testing a component in its project), and running this checkout's CLI on the host.
     const example = readFileSync(join(ROOT, "plugins/gitlab/examples/.gitlab-ci.yml"), "utf8");
@@ -90,8 +69,8 @@ describe.runIf(READY)("GitLab component through gitlab-ci-local", () => {
       .replace(/inputs:\n/, `inputs:\n      cli: ${process.execPath} ${cli}\n      executor: host\n`);
     expect(ci).toContain("@$CI_COMMIT_SHA");
     writeFileSync(join(project, ".gitlab-ci.yml"), ci);
-    git("add", ".");
-    git("commit", "-qm", "feature");
+    run("add", ".");
+    run("commit", "-qm", "feature");
 
     const variables = {
       CI_PIPELINE_SOURCE: "merge_request_event",

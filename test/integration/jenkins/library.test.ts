@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleCli, ROOT } from "../durable/helpers.js";
+import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/ci-checkout.js";
 import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
 
 /*
@@ -38,21 +39,7 @@ if (!GROOVY_ENV)
   console.warn("skipping the Jenkins library test: groovy (Debian's groovy package) is not installed");
 
 const PIPELINES: Record<string, string> = {
-  "ci.yaml": `kind: Pipeline
-metadata:
-  name: ci
-tasks:
-  lint:
-    run: echo lint ok
-  test:
-    needs: [lint]
-    run: |
-      echo "src/app.ts:3:5: error: expected 1 to equal 2"
-      exit 1
-  deploy:
-    needs: [test]
-    run: echo deploy
-`,
+  "ci.yaml": FAILING_CI,
   "nightly.yaml": `kind: Pipeline
 metadata:
   name: nightly
@@ -94,21 +81,16 @@ describe.runIf(GROOVY_ENV)("Jenkins shared library (vars/skiff.groovy)", () => {
     mkdirSync(join(workspace, "src"));
     for (const [file, text] of Object.entries(PIPELINES))
       writeFileSync(join(workspace, ".skiff", file), text);
-    writeFileSync(join(workspace, "src/app.ts"), "export const one = 1;\n\nexpect(one).toBe(2);\n");
-    const git = (...a: string[]) =>
-      execFileSync("git", ["-c", "user.email=dev@example.com", "-c", "user.name=dev", ...a], {
-        cwd: workspace,
-      })
-        .toString()
-        .trim();
-    git("init", "-q", "-b", "main");
-    git("add", ".");
-    git("commit", "-qm", "init");
+    writeFileSync(join(workspace, "src/app.ts"), FAILING_SOURCE);
+    const repo = (...a: string[]) => git(workspace, ...a);
+    repo("init", "-q", "-b", "main");
+    repo("add", ".");
+    repo("commit", "-qm", "init");
     const env = {
       JENKINS_URL: "https://jenkins.example.com/",
       BUILD_URL: "https://jenkins.example.com/job/shop/1/",
       GIT_URL: "https://github.com/acme/shop.git",
-      GIT_COMMIT: git("rev-parse", "HEAD"),
+      GIT_COMMIT: repo("rev-parse", "HEAD"),
       WORKSPACE: workspace,
       SKIFF_STATE_DIR: join(workspace, ".state"),
       CI: "1",
