@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CodeQualityIssue } from "../../../src/reporters/gitlab/index.js";
 import { startFakeGitLab, type FakeGitLab } from "../../../src/testing/fake-gitlab.js";
 import { bundleCli, ROOT } from "../durable/helpers.js";
-import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/ci-checkout.js";
-import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
+import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/junit/ci-checkout.js";
+import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit/schema.js";
 
 /*
  * The GitLab CI/CD component end to end: gitlab-ci-local runs plugins/gitlab/examples/.gitlab-ci.yml, which

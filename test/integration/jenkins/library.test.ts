@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleCli, ROOT } from "../durable/helpers.js";
-import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/ci-checkout.js";
-import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
+import { FAILING_CI, FAILING_SOURCE, git } from "../../helpers/junit/ci-checkout.js";
+import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit/schema.js";
 
 /*
  * The Jenkins shared library outside Jenkins: Debian's groovy (Groovy 2.4, as Jenkins runs) compiles

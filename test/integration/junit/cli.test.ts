@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, cliSuite, type Trial } from "../durable/helpers.js";
-import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
+import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit/schema.js";
 
 /*
  * `skiff run --junit` and `skiff ci` as users run them: the CLI bundle, the host executor without sandbox,

@@ -12,8 +12,8 @@ import {
   type GitLabReporterOptions,
 } from "../../../src/reporters/gitlab/index.js";
 import { startFakeGitLab, type FakeGitLab } from "../../../src/testing/fake-gitlab.js";
-import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
-import { failingRun, SECRET, WORKSPACE } from "../../helpers/run-events.js";
+import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit/schema.js";
+import { failingRun, SECRET, WORKSPACE } from "../../helpers/junit/run-events.js";
 
 const TOKEN = "glpat-secret-123456";
 const SHA = "0123456789abcdef0123456789abcdef01234567";

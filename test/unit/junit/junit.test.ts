@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { SkiffError } from "../../../runtime/errors/index.js";
 import { RunCollector, renderJUnit } from "../../../src/reporters/junit/index.js";
 import { expectGolden } from "../../helpers/golden.js";
-import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit-schema.js";
-import { failingRun, SECRET, WORKSPACE } from "../../helpers/run-events.js";
+import { HAS_XMLLINT, schemaErrors } from "../../helpers/junit/schema.js";
+import { failingRun, SECRET, WORKSPACE } from "../../helpers/junit/run-events.js";
 
 function report(): string {
   const collector = new RunCollector({ workspace: WORKSPACE, secrets: [SECRET] });

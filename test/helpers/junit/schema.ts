@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 /** The Jenkins/Ant JUnit schema reports are validated against. */
 export const JUNIT_XSD = resolve(
   dirname(fileURLToPath(import.meta.url)),
-  "../fixtures/junit/jenkins-junit.xsd",
+  "../../fixtures/junit/jenkins-junit.xsd",
 );
 
 /** Whether Debian's libxml2-utils (`xmllint`) is installed. */

@@ -1,8 +1,8 @@
-import { compile, Library } from "../../runtime/spec/index.js";
-import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
-import type { NodePhase, NodeStatus, Workflow } from "../../runtime/spec/types.js";
-import { parsePipelineFile } from "../../src/pipelines/discover.js";
-import type { RunEvent } from "../../src/reporters/events.js";
+import { compile, Library } from "../../../runtime/spec/index.js";
+import type { CompiledWorkflow } from "../../../runtime/spec/compiled.js";
+import type { NodePhase, NodeStatus, Workflow } from "../../../runtime/spec/types.js";
+import { parsePipelineFile } from "../../../src/pipelines/discover.js";
+import type { RunEvent } from "../../../src/reporters/events.js";
 
 /*
  * A finished run as the run pipeline reports it, with fixed times, for the reporters that write files
