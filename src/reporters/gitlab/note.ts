@@ -41,6 +41,5 @@ export function renderMergeRequestNote(
     ...(options.jobUrl ? { jobUrl: options.jobUrl } : {}),
     ...(options.notes ? { notes: options.notes } : {}),
   });
-  const footer = options.jobUrl ? `\n[Job log](${options.jobUrl})\n` : "";
-  return `${noteMarker(key)}\n${body}${footer}`.slice(0, NOTE_LIMIT);
+  return `${noteMarker(key)}\n${body}`.slice(0, NOTE_LIMIT);
 }
