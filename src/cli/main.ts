@@ -10,6 +10,7 @@ import { convertCommand } from "./commands/convert.js";
 import { workflowCommands } from "./commands/workflow.js";
 import { archiveCommand } from "./commands/archive.js";
 import { completionCommand } from "./commands/completion.js";
+import { ciCommand } from "./commands/ci.js";
 
 export { EXIT } from "./exit.js";
 
@@ -28,6 +29,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program.addCommand(archiveCommand(setExitCode));
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
+  program.addCommand(ciCommand(setExitCode));
   program.addCommand(completionCommand(setExitCode));
   // Usage errors of any command are rejections (exit 2), not process.exit(1) from inside commander.
   const overrideExits = (cmd: Command) => {

@@ -40,3 +40,13 @@ export {
   type PipelineCandidate,
   type PipelineSelection,
 } from "./select.js";
+export {
+  CI_CODES,
+  detectProvider,
+  GITLAB_EVENTS,
+  readCiContext,
+  readGitLabContext,
+  readJenkinsContext,
+  type CiContext,
+  type CiProvider,
+} from "./providers/index.js";

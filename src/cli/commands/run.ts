@@ -7,6 +7,7 @@ import { loadConfig, type SkiffConfig } from "../../config/index.js";
 import { createConsoleReporter } from "../../reporters/console/live.js";
 import { createConsoleRunReporter } from "../../reporters/console/run.js";
 import type { RunReporter } from "../../reporters/events.js";
+import { createJUnitReporter } from "../../reporters/junit/reporter.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 import { runSelection } from "../../run/pipeline.js";
@@ -31,6 +32,7 @@ export interface RunOptions {
   sandbox?: string;
   stateDir?: string;
   metricsFile?: string;
+  junit?: string;
 }
 
 /** Parses `-p name=value` pairs and a parameter file into one map (command-line values win). */
@@ -97,6 +99,7 @@ export function runCommand(setExitCode: (code: number) => void): Command {
       "--metrics-file <file>",
       "write the run's Prometheus metrics (text format) to this file at the end",
     )
+    .option("--junit <file>", "write a JUnit XML report (one testsuite per workflow, one testcase per step)")
     .addHelpText(
       "after",
       `
@@ -164,6 +167,14 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     },
   );
   const reporters: RunReporter[] = [consoleReporter];
+  if (opts.junit)
+    reporters.push(
+      createJUnitReporter({
+        file: opts.junit,
+        workspace: process.cwd(),
+        onError: (e) => process.stderr.write(`cannot write the JUnit report ${opts.junit}: ${e.message}\n`),
+      }),
+    );
   if (metrics)
     reporters.push({ onEvent: (e) => (e.type === "controller" ? metrics.observe(e.event) : undefined) });
   let result;
