@@ -437,10 +437,13 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
       hostPath: this.volumeHostPath(request, root, dir, v),
       readOnly: v.readOnly,
     }));
+    // Relative paths of the template (artifacts, output parameters) are the main container's, as in a pod.
+    const cwd = (plans.find((p) => p.role === "main") ?? plans[0])?.cwd ?? "/";
     if (!this.settings.bwrapPath) {
       // Without a sandbox, volumes are the host paths themselves, and scripts live in the step folder.
       return createHostLayout({
         binds: dir ? [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] : [],
+        cwd,
       });
     }
     const named: NamedPath[] = [{ path: SCRIPT_DIR, replace: true }];
@@ -463,7 +466,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
         }
       }
     }
-    const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
+    const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named, cwd };
     if (rootFsDir) opts.rootDir = rootFsDir;
     if (request.workspace) opts.workspace = path.resolve(request.workspace);
     return createBwrapLayout(opts, this.currentHostView());

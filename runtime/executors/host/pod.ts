@@ -94,12 +94,23 @@ export class HostPod implements Pod<HostContainer> {
       const main = plans.find((p) => p.role === "main")!;
       main.argv[main.argv.length - 1] = layout.hostPath(SCRIPT_PATH);
     }
-    if (layout.sandboxed) return { inputPath: (p) => layout.hostPath(p), scratchDir };
-    // Without a sandbox an input lands at its host path: what it creates there goes after the step.
+    // The workspace is shared by every step and outlives the run: what the template's outputs name in it (a
+    // Pipeline's `artifacts: {dist: dist}`) belongs to this step's container, as it would in a pod, and goes
+    // once its outputs were read, unless it was there before the step.
+    const workspace = this.step.request.workspace ? path.resolve(this.step.request.workspace) : undefined;
+    const inWorkspace = (host: string): boolean => workspace !== undefined && isWithin(workspace, host);
+    if (!this.adopted) {
+      for (const p of outputPathsOf(request.template)) {
+        const host = layout.hostPath(p);
+        if (inWorkspace(host) && host !== workspace) this.noteCreated(host);
+      }
+    }
+    // Without a sandbox an input lands at its host path, and in the workspace with one: what it creates
+    // there goes after the step.
     return {
       inputPath: (p) => {
         const host = layout.hostPath(p);
-        this.noteCreated(host);
+        if (!layout.sandboxed || (inWorkspace(host) && host !== workspace)) this.noteCreated(host);
         return host;
       },
       scratchDir,
@@ -107,9 +118,10 @@ export class HostPod implements Pod<HostContainer> {
   }
 
   /**
-   * Without a sandbox, remembers the outermost missing folder of `p` (or `p` itself), which Skiff is about to
-   * create for the step at a host path: it is removed when the step ends, so that nothing Skiff made for a
-   * step (`/mnt/out`, input files, configMap/secret files) stays outside the step's folder.
+   * Remembers the outermost missing folder of `p` (or `p` itself), which Skiff or the step is about to create
+   * at a shared host path (any path without a sandbox, the workspace with one): it is removed when the step
+   * ends, so that nothing made for a step (`/mnt/out`, input files, configMap/secret files, its outputs in
+   * the workspace) stays outside the step's folder.
    */
   private noteCreated(p: string): void {
     let top: string | undefined;
@@ -298,6 +310,19 @@ export class HostPod implements Pod<HostContainer> {
   forget(): void {
     this.runtime.retireRecords(this.records);
   }
+}
+
+/** The paths a template's outputs are read from (output artifacts and `valueFrom.path` parameters). */
+function outputPathsOf(t: PodStep<HostContainer>["request"]["template"]): string[] {
+  const paths: string[] = [];
+  for (const a of t.outputs?.artifacts ?? []) if (a.path) paths.push(a.path);
+  for (const p of t.outputs?.parameters ?? []) if (p.valueFrom?.path) paths.push(p.valueFrom.path);
+  return paths;
+}
+
+function isWithin(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 export function removeNow(dir: string): void {

@@ -26,6 +26,12 @@ export interface SandboxLayoutOptions {
   /** Host folders bound at a path inside (volumes), by mount path; read-write unless `readOnly`. */
   binds: Bind[];
   namedPaths: NamedPath[];
+  /**
+   * The step's working directory (its main container's): relative paths the template names (a `kind:
+   * Pipeline`'s `artifacts: {dist: dist}`) are relative to it, as a container's are to its working directory.
+   * Default `/`.
+   */
+  cwd?: string;
 }
 
 /**
@@ -43,15 +49,18 @@ export interface SandboxLayout {
 }
 
 /** The host as it is: no sandbox, every path is the host's own. */
-export function createHostLayout(options: Pick<SandboxLayoutOptions, "binds">): SandboxLayout {
+export function createHostLayout(options: Pick<SandboxLayoutOptions, "binds" | "cwd">): SandboxLayout {
+  const cwd = options.cwd ?? "/";
   return {
     sandboxed: false,
     args: [],
     hostPath: (p) => {
-      const m = findBind(options.binds, path.resolve("/", p));
-      return m ? path.join(m.hostPath, path.relative(m.mountPath, path.resolve("/", p))) : p;
+      // Absolute: a relative path would resolve against Skiff's own working directory, not the step's.
+      const abs = path.resolve("/", cwd, p);
+      const m = findBind(options.binds, abs);
+      return m ? path.join(m.hostPath, path.relative(m.mountPath, abs)) : abs;
     },
-    isPrivate: (p) => findBind(options.binds, path.resolve("/", p)) !== undefined,
+    isPrivate: (p) => findBind(options.binds, path.resolve("/", cwd, p)) !== undefined,
   };
 }
 
@@ -68,6 +77,7 @@ export function createBwrapLayout(
   options: SandboxLayoutOptions,
   host: HostView = new HostView(),
 ): SandboxLayout {
+  const cwd = options.cwd ?? "/";
   const fsRoot = options.rootDir ?? path.join(options.stepDir, "fs");
   const tmpHost = path.join(options.stepDir, "tmp");
   mkdirSync(fsRoot, { recursive: true });
@@ -85,7 +95,7 @@ export function createBwrapLayout(
   const hidden = new Set<string>();
   const named = [...options.namedPaths, ...binds.map((b) => ({ path: b.mountPath, replace: false }))];
   for (const n of named) {
-    const abs = path.resolve("/", n.path);
+    const abs = path.resolve("/", cwd, n.path);
     if (!bindPaths.has(abs) && findBind(binds, abs)) continue;
     const p = host.canonical(abs);
     for (let a = path.dirname(p); ; a = path.dirname(a)) {
@@ -137,7 +147,7 @@ export function createBwrapLayout(
   }
 
   const hostPath = (p: string): string => {
-    const abs = path.resolve("/", p);
+    const abs = path.resolve("/", cwd, p);
     const b = findBind(binds, abs);
     if (b) return path.join(b.hostPath, path.relative(b.mountPath, abs));
     const c = host.canonical(abs);
@@ -154,7 +164,7 @@ export function createBwrapLayout(
     args,
     hostPath,
     isPrivate: (p) => {
-      const abs = path.resolve("/", p);
+      const abs = path.resolve("/", cwd, p);
       if (options.workspace && isWithin(options.workspace, abs)) return false;
       return hostPath(abs) !== abs;
     },
