@@ -1,12 +1,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
-import { createHostExecutor } from "../../runtime/executors/host/index.js";
+import { bwrapStatus, createHostExecutor } from "../../runtime/executors/host/index.js";
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Executor } from "../../runtime/interfaces/executor.js";
 
 export type { ImageConfig };
+
+/** Whether the host executor's bubblewrap sandbox is installed and can start (probed afresh). */
+export const hostSandboxStatus = bwrapStatus;
+
+/** The executor `createExecutor` picks for these settings (`auto` resolved). */
+export async function executorKind(settings: Pick<ExecutorSettings, "executor">): Promise<string> {
+  return settings.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : settings.executor;
+}
 
 export const EXECUTOR_CODES = defineErrorCodes({
   "SKF-RUN-002": {
@@ -36,8 +44,7 @@ export interface ExecutorSettings {
  * otherwise (the zero set-up default). Throws `SKF-RUN-002` when the executor asked for is not available.
  */
 export async function createExecutor(settings: ExecutorSettings): Promise<Executor> {
-  const kind =
-    settings.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : settings.executor;
+  const kind = await executorKind(settings);
   switch (kind) {
     case "host":
       return createHostExecutor({

@@ -153,4 +153,14 @@ function uid(): number | string {
 }
 
 export { HostExecutor };
+
+/**
+ * Whether the host executor's sandbox can start here: the `bwrap` found on `PATH` (if any) and the result of
+ * a fresh probe. For doors that prepare a machine for it (the GitHub Action on a hosted runner).
+ */
+export function bwrapStatus(envPath?: string): { bwrapPath?: string; usable: boolean } {
+  const bwrapPath = findBwrap(envPath);
+  if (!bwrapPath) return { usable: false };
+  return { bwrapPath, usable: probeBwrap(bwrapPath, true) };
+}
 export type { HostImageConfig, ImageConfig, ImagesConfig } from "../shared/index.js";

@@ -242,9 +242,12 @@ export class HostView {
 
 const probes = new Map<string, boolean>();
 
-/** Whether bwrap can run here (it needs user namespaces or privileges); checked once per binary and process. */
-export function probeBwrap(bwrapPath: string): boolean {
-  let ok = probes.get(bwrapPath);
+/**
+ * Whether bwrap can run here (it needs user namespaces or privileges); checked once per binary and process,
+ * or again when `fresh` (after the machine was changed to allow it, e.g. a sysctl).
+ */
+export function probeBwrap(bwrapPath: string, fresh = false): boolean {
+  let ok = fresh ? undefined : probes.get(bwrapPath);
   if (ok === undefined) {
     ok = runProbe(bwrapPath);
     probes.set(bwrapPath, ok);
