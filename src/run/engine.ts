@@ -116,7 +116,12 @@ export async function runCompiledWorkflow(
     await store.close();
     throw e;
   }
-  const base = await createExecutor(config);
+  // Step records of killed runs go once their workflow is gone from this store or completed.
+  const base = await createExecutor(config, async (w) => {
+    const stored = await store.get(w.namespace, w.name);
+    const phase = stored?.status?.phase;
+    return stored?.metadata.uid === w.uid && phase !== "Succeeded" && phase !== "Failed" && phase !== "Error";
+  });
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {

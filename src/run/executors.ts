@@ -43,7 +43,11 @@ export interface ExecutorSettings {
  * Creates the executor the settings ask for. `auto` uses Docker when an engine answers and the host executor
  * otherwise (the zero set-up default). Throws `SKF-RUN-002` when the executor asked for is not available.
  */
-export async function createExecutor(settings: ExecutorSettings): Promise<Executor> {
+export async function createExecutor(
+  settings: ExecutorSettings,
+  /** Host executor: whether a killed run's workflow may still be resumed (its step records are kept). */
+  resumable?: (workflow: { namespace: string; name: string; uid: string }) => Promise<boolean>,
+): Promise<Executor> {
   const kind = await executorKind(settings);
   switch (kind) {
     case "host":
@@ -51,6 +55,7 @@ export async function createExecutor(settings: ExecutorSettings): Promise<Execut
         sandbox: settings.host.sandbox,
         images: settings.images,
         workDir: join(settings.stateDir, "steps"),
+        ...(resumable ? { resumable } : {}),
         ...(settings.extraCAFiles.length > 0
           ? { extraCACerts: settings.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
           : {}),

@@ -211,6 +211,10 @@ export class HostPod implements Pod<HostContainer> {
         // supervisor (gone) knows the step never started (`HostRuntime.find`).
         mkdirSync(path.dirname(this.records), { recursive: true });
         writeFileSync(`${this.records}.launch`, JSON.stringify({ supervisor: this.runtime.supervisor.pid }));
+        // Whose records these are: a later executor removes a killed run's records once it cannot be resumed.
+        const { namespace, workflowName: name, workflowUid: uid } = this.step.request;
+        const owner = path.join(path.dirname(this.records), "workflow.json");
+        if (!existsSync(owner)) writeFileSync(owner, JSON.stringify({ namespace, name, uid }));
       }
       this.processStarted = true;
       proc = StepProcess.launch(
