@@ -173,9 +173,11 @@ export class HostPod implements Pod<HostContainer> {
     const clock = this.runtime.clock;
     const bwrapPath = this.runtime.settings.bwrapPath;
     let sandboxError: string | undefined;
-    // A process here has no terminal of its own to get (see README, "Limits in both modes"): say so where the
-    // step's output is read, rather than let a tool that checks for one behave differently unannounced.
-    if (plan.spec.tty === true && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
+    // `tty: true` runs the process on a pseudo-terminal of util-linux `script` (process.ts, `ttyArgv`). Where
+    // `script` is missing, say so where the step's output is read, rather than let a tool that checks for a
+    // terminal behave differently unannounced.
+    const tty = plan.spec.tty === true && ttyAvailable(plan.env.PATH ?? "");
+    if (plan.spec.tty === true && !tty && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
     // bwrap's own complaints (a mount it could not make) explain a failure better than the exit code.
     if (bwrapPath) {
       output.watchStderr((text) => {
@@ -196,6 +198,7 @@ export class HostPod implements Pod<HostContainer> {
           onStdout,
           onStderr,
           sandboxed: this.runtime.sandboxed,
+          tty,
         },
         clock,
       );
@@ -228,6 +231,7 @@ export class HostPod implements Pod<HostContainer> {
           records,
           onStdout,
           onStderr,
+          tty,
         },
         clock,
       );
@@ -386,7 +390,19 @@ async function killRecordedGroups(records: string): Promise<void> {
   }
 }
 
-/** The line a `tty: true` container's log starts with on the host executor. */
+/** The line a `tty: true` container's log starts with where util-linux `script` is not installed. */
 export const TTY_WARNING =
-  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided by the host executor; ` +
-  "the step's stdout and stderr are files, not a terminal (run it with the Docker executor for one)";
+  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided on this host (util-linux script is not ` +
+  "installed); the step's stdout and stderr are files, not a terminal";
+
+const ttyChecks = new Map<string, boolean>();
+
+/** Whether util-linux `script`, which gives tty containers their terminal, is on the step's PATH. */
+function ttyAvailable(envPath: string): boolean {
+  let ok = ttyChecks.get(envPath);
+  if (ok === undefined) {
+    ok = envPath.split(":").some((d) => d !== "" && existsSync(path.join(d, "script")));
+    ttyChecks.set(envPath, ok);
+  }
+  return ok;
+}
