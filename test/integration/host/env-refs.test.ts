@@ -87,36 +87,48 @@ describe.each(SANDBOX_MODES)("host executor tty: true, sandbox %s (issue 11 gap 
     expect(result.exitCode).toBe(3);
   });
 
-  it("a stop kills every process of the step, also those that ignore SIGHUP and SIGTERM", async () => {
-    // A marker no other process has: the step's stubborn children are found by it.
-    const marker = `${300 + Math.floor(Math.random() * 1000)}.${process.pid % 1000}`;
-    const h = await env.executor.start(
-      stepRequest({
-        name: "stubborn",
-        container: {
-          image: "alpine",
-          command: [
-            "sh",
-            "-c",
-            `trap '' HUP TERM; (trap '' HUP TERM; sleep ${marker}) & sleep ${marker} & echo up; wait`,
-          ],
-          tty: true,
-        },
-      }),
-    );
-    const lines: string[] = [];
-    const reading = (async () => {
-      for await (const l of env.executor.logs(h)) lines.push(l.text);
-    })();
-    for (let i = 0; i < 200 && !lines.includes("up"); i++) await delay(25);
-    expect(lines).toContain("up");
-    expect(sleepers(marker).length).toBe(2);
-    await env.executor.kill(h, "Stopped with strategy 'Stop'");
-    const result = await env.executor.wait(h);
-    await reading;
-    expect(result.phase).toBe("Failed");
-    expect(sleepers(marker)).toEqual([]);
-  }, 30_000);
+  it.each(["stop", "deadline"])(
+    "a %s kills every process of the step, also those that ignore SIGHUP and SIGTERM",
+    async (how) => {
+      // A marker no other process has: the step's stubborn children are found by it.
+      const marker = `${300 + Math.floor(Math.random() * 1000)}.${process.pid % 1000}`;
+      const h = await env.executor.start(
+        stepRequest(
+          {
+            name: "stubborn",
+            container: {
+              image: "alpine",
+              command: [
+                "sh",
+                "-c",
+                `trap '' HUP TERM; (trap '' HUP TERM; sleep ${marker}) & sleep ${marker} & echo up; wait`,
+              ],
+              tty: true,
+            },
+          },
+          how === "deadline" ? { deadline: Date.now() + 1_500 } : {},
+        ),
+      );
+      const lines: string[] = [];
+      const reading = (async () => {
+        for await (const l of env.executor.logs(h)) lines.push(l.text);
+      })();
+      for (let i = 0; i < 200 && !lines.includes("up"); i++) await delay(25);
+      expect(lines).toContain("up");
+      expect(sleepers(marker).length).toBe(2);
+      if (how === "stop") await env.executor.kill(h, "Stopped with strategy 'Stop'");
+      const result = await env.executor.wait(h);
+      await reading;
+      expect(result.phase).toBe("Failed");
+      expect(result.message).toBe(
+        how === "stop"
+          ? "Stopped with strategy 'Stop'"
+          : "Pod was active on the node longer than the specified deadline",
+      );
+      expect(sleepers(marker)).toEqual([]);
+    },
+    30_000,
+  );
 });
 
 /** Live processes whose command line is `sleep <marker>`. */
