@@ -15,7 +15,7 @@ import {
 } from "../shared/index.js";
 import type { HostContainer, HostRuntime } from "./host.js";
 import { groupMembers, readStatus, StepProcess } from "./process.js";
-import type { SandboxLayout } from "./sandbox.js";
+import { isWithin, type SandboxLayout } from "./sandbox.js";
 
 /** What a step's `step.json` record holds: where its sandbox folders are, for a later `attach`. */
 export interface StepMeta {
@@ -326,11 +326,6 @@ function outputPathsOf(t: PodStep<HostContainer>["request"]["template"]): string
   for (const a of t.outputs?.artifacts ?? []) if (a.path) paths.push(a.path);
   for (const p of t.outputs?.parameters ?? []) if (p.valueFrom?.path) paths.push(p.valueFrom.path);
   return paths;
-}
-
-function isWithin(dir: string, p: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 export function removeNow(dir: string): void {

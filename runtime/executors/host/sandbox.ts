@@ -304,7 +304,8 @@ function findBind<T extends { mountPath: string }>(binds: T[], p: string): T | u
   return best;
 }
 
-function isWithin(dir: string, p: string): boolean {
+/** Whether `p` is `dir` or inside it (both absolute). */
+export function isWithin(dir: string, p: string): boolean {
   const rel = path.relative(dir, p);
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
