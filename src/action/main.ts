@@ -8,6 +8,7 @@ import { GH_CODES } from "../reporters/github-checks/codes.js";
 import { createOctokitClient } from "../reporters/github-checks/octokit.js";
 import { createGitHubChecksReporter } from "../reporters/github-checks/reporter.js";
 import { createJobSummaryReporter } from "../reporters/job-summary/reporter.js";
+import { executorKind } from "../run/executors.js";
 import { runSelection, type RunWorkflow } from "../run/pipeline.js";
 import { selectForEvent } from "../run/select.js";
 import { actionConfig, limitsFromEnv, secretManifest, writeOpenChecks } from "./config.js";
@@ -15,6 +16,7 @@ import { readGitHubEvent } from "./github-event.js";
 import { forgetSecretInputs, readInputs } from "./inputs.js";
 import { createJobLogReporter } from "./log.js";
 import { scrubProcEnviron } from "./proc-environ.js";
+import { prepareRunnerSandbox } from "./sandbox.js";
 import { OPEN_CHECKS_STATE } from "./state.js";
 
 export { ACTION_SECRET_NAME } from "./config.js";
@@ -25,6 +27,8 @@ export interface ActionDependencies {
   clock?: Clock;
   client?: GitHubClient;
   runWorkflow?: RunWorkflow;
+  /** Prepares the host executor's sandbox on a Linux runner (tests replace it). */
+  prepareSandbox?: typeof prepareRunnerSandbox;
 }
 
 /** What one run of the action did (also its outputs). */
@@ -128,8 +132,20 @@ async function runAction(
     library: secretManifest(inputs.secrets),
   });
   const ran = await runSelection(selection, {
-    config: () =>
-      actionConfig(inputs.config, resolve(workspace, inputs.pipelines), workspace, inputs.executor, env),
+    config: async () => {
+      const config = await actionConfig(
+        inputs.config,
+        resolve(workspace, inputs.pipelines),
+        workspace,
+        inputs.executor,
+        env,
+      );
+      // Steps on the host run in the bubblewrap sandbox by default on Linux runners; see ./sandbox.ts.
+      if ((await executorKind(config)) === "host")
+        for (const n of (deps.prepareSandbox ?? prepareRunnerSandbox)(env, config.host.sandbox).notes)
+          core.info(n);
+      return config;
+    },
     // The summary comes last: it notes whether the check runs could be written.
     reporters: [createJobLogReporter(workspace), checks, summary],
     onError: "continue",

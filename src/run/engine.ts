@@ -5,6 +5,7 @@ import {
   createWorkflowArtifactRepository,
   usesArtifactGC,
 } from "../../runtime/artifacts/index.js";
+import { SkiffError } from "../../runtime/errors/index.js";
 import { SystemClock, type Clock } from "../../runtime/interfaces/clock.js";
 import type { ControllerEventListener } from "../../runtime/interfaces/events.js";
 import type { PutOptions, Store } from "../../runtime/interfaces/store.js";
@@ -12,6 +13,7 @@ import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
 import type { MetricsSink } from "../../runtime/interfaces/metrics.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
+import { STORE_CODES } from "../../runtime/store/index.js";
 import type { SkiffConfig } from "../config/index.js";
 import { watchCommands } from "./control.js";
 import { createExecutor } from "./executors.js";
@@ -43,16 +45,20 @@ export interface RunHooks {
 
 /**
  * The store as the controller sees it: a completed workflow is put only once the step logs buffered so far
- * are appended, so `logs --follow` readers, who stop at completion, see every line.
+ * are appended, so `logs --follow` readers, who stop at completion, see every line. A put that fails is
+ * handed to `failed` (the controller itself only retries with a whole put).
  */
-function logsFirst(store: Store, flushLogs: () => Promise<void>): Store {
+function logsFirst(store: Store, flushLogs: () => Promise<void>, failed: (e: unknown) => void): Store {
   return new Proxy(store, {
     get(target, prop) {
       if (prop === "put")
         return async (wf: Workflow, options?: PutOptions) => {
           const phase = wf.status?.phase;
           if (phase === "Succeeded" || phase === "Failed" || phase === "Error") await flushLogs();
-          return target.put(wf, options);
+          return target.put(wf, options).catch((e: unknown) => {
+            failed(e);
+            throw e;
+          });
         };
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -110,7 +116,12 @@ export async function runCompiledWorkflow(
     await store.close();
     throw e;
   }
-  const base = await createExecutor(config);
+  // Step records of killed runs go once their workflow is gone from this store or completed.
+  const base = await createExecutor(config, async (w) => {
+    const stored = await store.get(w.namespace, w.name);
+    const phase = stored?.status?.phase;
+    return stored?.metadata.uid === w.uid && phase !== "Succeeded" && phase !== "Failed" && phase !== "Error";
+  });
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
@@ -126,6 +137,17 @@ export async function runCompiledWorkflow(
     meta.annotations = { ...meta.annotations, [SOURCE_ANNOTATION]: JSON.stringify(source) };
   }
 
+  let running: RunningWorkflow | undefined;
+  // The first write of the run's records that failed (a full disk, a read-only or failing store): nothing
+  // more is scheduled, and the run ends as an error naming the file, whatever its steps did, because its
+  // records (status, logs) no longer hold everything that happened.
+  let storeFailure: SkiffError | undefined;
+  const storeFailed = (e: unknown): void => {
+    if (storeFailure) return;
+    storeFailure = asStoreWriteError(e);
+    running?.stop("Terminate");
+  };
+
   // Log lines are batched: one durable append per burst instead of one per line.
   let logBuffer: LogLine[] = [];
   let logWrites: Promise<void> = Promise.resolve();
@@ -133,12 +155,11 @@ export async function runCompiledWorkflow(
     if (logBuffer.length === 0) return logWrites;
     const lines = logBuffer;
     logBuffer = [];
-    logWrites = logWrites.then(() => store.appendLogs(namespace, name, lines).catch(() => undefined));
+    logWrites = logWrites.then(() => store.appendLogs(namespace, name, lines).catch(storeFailed));
     return logWrites;
   };
   let logTimer: NodeJS.Timeout | undefined;
 
-  let running: RunningWorkflow | undefined;
   const onEvent: ControllerEventListener = (e) => {
     hooks.onEvent?.(e);
     if (e.type === "log") {
@@ -155,7 +176,7 @@ export async function runCompiledWorkflow(
     artifactRepository,
     onEvent,
     workspace,
-    store: logsFirst(store, flushLogs),
+    store: logsFirst(store, flushLogs, storeFailed),
     memoCache: store.memoCache(namespace),
     ...(hooks.metrics ? { metrics: hooks.metrics } : {}),
   };
@@ -222,8 +243,10 @@ export async function runCompiledWorkflow(
     if (!leaseLost && usesArtifactGC(wf, "OnWorkflowCompletion"))
       await collectArtifactGarbage(wf, "OnWorkflowCompletion", artifactRepository);
     await flushLogs();
+    if (storeFailure) markStoreFailure(wf, storeFailure);
     // The final state once more, after the logs, so `logs --follow` readers see every line.
-    if (!leaseLost) await store.put(wf).catch(() => undefined);
+    if (!leaseLost) await store.put(wf).catch(storeFailed);
+    if (storeFailure) throw storeFailure;
     return wf;
   } finally {
     stopWatching();
@@ -239,4 +262,22 @@ export async function runCompiledWorkflow(
     await store.releaseLease(namespace, name, owner).catch(() => undefined);
     await store.close();
   }
+}
+
+/** A failed write as the run reports it: the store's own coded error, or `SKF-STORE-001` around anything else. */
+function asStoreWriteError(e: unknown): SkiffError {
+  if (e instanceof SkiffError) return e;
+  return new SkiffError(STORE_CODES["SKF-STORE-001"], `cannot save the run: ${(e as Error).message}`, {
+    cause: e,
+  });
+}
+
+/**
+ * The workflow as stored after a failed write: Error with the store's message, so that a later reader (who
+ * may see it once space is freed) is never told it succeeded while its records are incomplete.
+ */
+function markStoreFailure(wf: Workflow, failure: SkiffError): void {
+  const status = (wf.status ??= {});
+  status.phase = "Error";
+  status.message = `the run's records could not be saved: ${failure.message}`;
 }

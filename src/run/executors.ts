@@ -1,12 +1,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
-import { createHostExecutor } from "../../runtime/executors/host/index.js";
+import { bwrapStatus, createHostExecutor } from "../../runtime/executors/host/index.js";
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Executor } from "../../runtime/interfaces/executor.js";
 
 export type { ImageConfig };
+
+/** Whether the host executor's bubblewrap sandbox is installed and can start (probed afresh). */
+export const hostSandboxStatus = bwrapStatus;
+
+/** The executor `createExecutor` picks for these settings (`auto` resolved). */
+export async function executorKind(settings: Pick<ExecutorSettings, "executor">): Promise<string> {
+  return settings.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : settings.executor;
+}
 
 export const EXECUTOR_CODES = defineErrorCodes({
   "SKF-RUN-002": {
@@ -35,15 +43,19 @@ export interface ExecutorSettings {
  * Creates the executor the settings ask for. `auto` uses Docker when an engine answers and the host executor
  * otherwise (the zero set-up default). Throws `SKF-RUN-002` when the executor asked for is not available.
  */
-export async function createExecutor(settings: ExecutorSettings): Promise<Executor> {
-  const kind =
-    settings.executor === "auto" ? ((await dockerAvailable()) ? "docker" : "host") : settings.executor;
+export async function createExecutor(
+  settings: ExecutorSettings,
+  /** Host executor: whether a killed run's workflow may still be resumed (its step records are kept). */
+  resumable?: (workflow: { namespace: string; name: string; uid: string }) => Promise<boolean>,
+): Promise<Executor> {
+  const kind = await executorKind(settings);
   switch (kind) {
     case "host":
       return createHostExecutor({
         sandbox: settings.host.sandbox,
         images: settings.images,
         workDir: join(settings.stateDir, "steps"),
+        ...(resumable ? { resumable } : {}),
         ...(settings.extraCAFiles.length > 0
           ? { extraCACerts: settings.extraCAFiles.map((f) => readFileSync(f, "utf8")).join("\n") }
           : {}),

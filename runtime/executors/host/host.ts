@@ -32,7 +32,7 @@ import {
   type VolumeMountPlan,
 } from "../shared/index.js";
 import { HostPod } from "./pod.js";
-import { processAlive } from "./process.js";
+import { groupMembers, processAlive, readStatus } from "./process.js";
 import {
   createBwrapLayout,
   createHostLayout,
@@ -81,6 +81,15 @@ export interface HostSettings {
   volumesDir: string;
   /** Where steps' records are made (see `HostExecutorOptions.recordsDir`). */
   recordsDir: string;
+  /** Whether a killed run's workflow may be resumed (see `HostExecutorOptions.resumable`). */
+  resumable?: (workflow: RecordedWorkflow) => Promise<boolean>;
+}
+
+/** The workflow a records folder belongs to (its `workflow.json`). */
+export interface RecordedWorkflow {
+  namespace: string;
+  name: string;
+  uid: string;
 }
 
 /** A container of a step as the host runs it: a process with its argv, environment and working folder. */
@@ -148,6 +157,8 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
   private readonly doneRecords: { dir: string; at: number }[] = [];
   /** Records folders of the workflows this executor ran steps of (removed by `cleanup`). */
   private readonly workflowRecords = new Set<string>();
+  /** The removal of killed runs' records (`sweepRecords`), awaited by `cleanup`. */
+  private sweep: Promise<void> | undefined;
 
   constructor(readonly settings: HostSettings) {
     this.clock = settings.clock;
@@ -230,6 +241,8 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
   }
 
   async cleanup(): Promise<void> {
+    await this.sweep;
+    this.sweep = undefined;
     this.spareDirs.length = 0;
     // Every step is gone: the supervisor may go too.
     await this.supervisor.close(true);
@@ -289,9 +302,35 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
         const dir = path.join(base, name);
         if (!needed.has(dir)) void this.removeLater(dir);
       }
+      this.sweep ??= this.sweepRecords().catch(() => undefined);
       return mkdtemp(path.join(base, `skiff-host-${owner}-`));
     })();
     return this.rootDir;
+  }
+
+  /**
+   * Removes the records of killed runs that nobody can need: no process they name runs (step supervisors,
+   * step process groups) and the workflow cannot be resumed (`settings.resumable`: gone from the store, or
+   * completed). Records without a `workflow.json`, or when `resumable` is not given, are kept.
+   */
+  private async sweepRecords(): Promise<void> {
+    const resumable = this.settings.resumable;
+    if (!resumable) return;
+    const root = this.settings.recordsDir;
+    for (const wf of await readdir(root).catch(() => [] as string[])) {
+      const dir = path.join(root, wf);
+      if (this.workflowRecords.has(dir)) continue;
+      let owner: RecordedWorkflow;
+      try {
+        owner = JSON.parse(readFileSync(path.join(dir, "workflow.json"), "utf8")) as RecordedWorkflow;
+      } catch {
+        continue;
+      }
+      if (recordedProcessesAlive(dir)) continue;
+      if (await resumable(owner).catch(() => true)) continue;
+      if (this.workflowRecords.has(dir)) continue;
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   /** Step roots that a step's records name (`step.json`): a resumed run may still read them. */
@@ -437,10 +476,13 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
       hostPath: this.volumeHostPath(request, root, dir, v),
       readOnly: v.readOnly,
     }));
+    // Relative paths of the template (artifacts, output parameters) are the main container's, as in a pod.
+    const cwd = (plans.find((p) => p.role === "main") ?? plans[0])?.cwd ?? "/";
     if (!this.settings.bwrapPath) {
       // Without a sandbox, volumes are the host paths themselves, and scripts live in the step folder.
       return createHostLayout({
         binds: dir ? [{ mountPath: SCRIPT_DIR, hostPath: path.join(dir, "staging") }] : [],
+        cwd,
       });
     }
     const named: NamedPath[] = [{ path: SCRIPT_DIR, replace: true }];
@@ -463,7 +505,7 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
         }
       }
     }
-    const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named };
+    const opts: Parameters<typeof createBwrapLayout>[0] = { stepDir: dir, binds, namedPaths: named, cwd };
     if (rootFsDir) opts.rootDir = rootFsDir;
     if (request.workspace) opts.workspace = path.resolve(request.workspace);
     return createBwrapLayout(opts, this.currentHostView());
@@ -477,6 +519,37 @@ export class HostRuntime implements ContainerRuntime<HostContainer, true> {
     }
     return this.hostView.view;
   }
+}
+
+/** Whether a process a workflow's records name (a step supervisor, a step's process group) still runs. */
+function recordedProcessesAlive(dir: string): boolean {
+  const list = (d: string): string[] => {
+    try {
+      return readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
+  for (const name of list(dir)) {
+    if (name.endsWith(".launch")) {
+      try {
+        const { supervisor } = JSON.parse(readFileSync(path.join(dir, name), "utf8")) as {
+          supervisor?: number;
+        };
+        if (supervisor !== undefined && processAlive(supervisor)) return true;
+      } catch {
+        // half written: its step never started
+      }
+      continue;
+    }
+    const node = path.join(dir, name);
+    for (const f of list(node)) {
+      if (!f.endsWith(".status")) continue;
+      const s = readStatus(node, f.slice(0, -".status".length));
+      if (s && (processAlive(s.supervisor) || groupMembers(s.pid).length > 0)) return true;
+    }
+  }
+  return false;
 }
 
 /** Whether a step folder holds nothing but the sandbox's empty /tmp and /var/tmp, so it can serve again. */

@@ -6,7 +6,7 @@ import { SkiffError } from "../../errors/index.js";
 import { SystemClock, type Clock } from "../../interfaces/clock.js";
 import type { Executor } from "../../interfaces/executor.js";
 import { EXEC_CODES, type ImagesConfig } from "../shared/index.js";
-import { DEFAULT_INHERITED_ENV, HostExecutor } from "./host.js";
+import { DEFAULT_INHERITED_ENV, HostExecutor, type RecordedWorkflow } from "./host.js";
 import { findBwrap, probeBwrap } from "./sandbox.js";
 
 export interface HostExecutorOptions {
@@ -62,6 +62,12 @@ export interface HostExecutorOptions {
    * Executors with the same `workDir` must get the same folder.
    */
   recordsDir?: string;
+  /**
+   * Whether a workflow may still be resumed (it is stored and not completed): its records, left by a killed
+   * run whose step supervisor is gone too, are then kept for `resume`; otherwise the next executor removes
+   * them. Unset: records of killed runs are kept.
+   */
+  resumable?: (workflow: RecordedWorkflow) => Promise<boolean>;
 }
 
 /**
@@ -122,6 +128,7 @@ export function createHostExecutor(
             )
           : path.join(workDir, "records")),
     ),
+    ...(options.resumable ? { resumable: options.resumable } : {}),
     writablePaths: (options.writablePaths ?? []).map((p) => path.resolve(p.replace(/^~(?=$|\/)/, homedir()))),
   });
 }
@@ -153,4 +160,15 @@ function uid(): number | string {
 }
 
 export { HostExecutor };
+export type { RecordedWorkflow };
+
+/**
+ * Whether the host executor's sandbox can start here: the `bwrap` found on `PATH` (if any) and the result of
+ * a fresh probe. For doors that prepare a machine for it (the GitHub Action on a hosted runner).
+ */
+export function bwrapStatus(envPath?: string): { bwrapPath?: string; usable: boolean } {
+  const bwrapPath = findBwrap(envPath);
+  if (!bwrapPath) return { usable: false };
+  return { bwrapPath, usable: probeBwrap(bwrapPath, true) };
+}
 export type { HostImageConfig, ImageConfig, ImagesConfig } from "../shared/index.js";

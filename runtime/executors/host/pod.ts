@@ -15,7 +15,7 @@ import {
 } from "../shared/index.js";
 import type { HostContainer, HostRuntime } from "./host.js";
 import { groupMembers, readStatus, StepProcess } from "./process.js";
-import type { SandboxLayout } from "./sandbox.js";
+import { isWithin, type SandboxLayout } from "./sandbox.js";
 
 /** What a step's `step.json` record holds: where its sandbox folders are, for a later `attach`. */
 export interface StepMeta {
@@ -94,12 +94,23 @@ export class HostPod implements Pod<HostContainer> {
       const main = plans.find((p) => p.role === "main")!;
       main.argv[main.argv.length - 1] = layout.hostPath(SCRIPT_PATH);
     }
-    if (layout.sandboxed) return { inputPath: (p) => layout.hostPath(p), scratchDir };
-    // Without a sandbox an input lands at its host path: what it creates there goes after the step.
+    // The workspace is shared by every step and outlives the run: what the template's outputs name in it (a
+    // Pipeline's `artifacts: {dist: dist}`) belongs to this step's container, as it would in a pod, and goes
+    // once its outputs were read, unless it was there before the step.
+    const workspace = this.step.request.workspace ? path.resolve(this.step.request.workspace) : undefined;
+    const inWorkspace = (host: string): boolean => workspace !== undefined && isWithin(workspace, host);
+    if (!this.adopted) {
+      for (const p of outputPathsOf(request.template)) {
+        const host = layout.hostPath(p);
+        if (inWorkspace(host) && host !== workspace) this.noteCreated(host);
+      }
+    }
+    // Without a sandbox an input lands at its host path, and in the workspace with one: what it creates
+    // there goes after the step.
     return {
       inputPath: (p) => {
         const host = layout.hostPath(p);
-        this.noteCreated(host);
+        if (!layout.sandboxed || (inWorkspace(host) && host !== workspace)) this.noteCreated(host);
         return host;
       },
       scratchDir,
@@ -107,9 +118,10 @@ export class HostPod implements Pod<HostContainer> {
   }
 
   /**
-   * Without a sandbox, remembers the outermost missing folder of `p` (or `p` itself), which Skiff is about to
-   * create for the step at a host path: it is removed when the step ends, so that nothing Skiff made for a
-   * step (`/mnt/out`, input files, configMap/secret files) stays outside the step's folder.
+   * Remembers the outermost missing folder of `p` (or `p` itself), which Skiff or the step is about to create
+   * at a shared host path (any path without a sandbox, the workspace with one): it is removed when the step
+   * ends, so that nothing made for a step (`/mnt/out`, input files, configMap/secret files, its outputs in
+   * the workspace) stays outside the step's folder.
    */
   private noteCreated(p: string): void {
     let top: string | undefined;
@@ -161,9 +173,11 @@ export class HostPod implements Pod<HostContainer> {
     const clock = this.runtime.clock;
     const bwrapPath = this.runtime.settings.bwrapPath;
     let sandboxError: string | undefined;
-    // A process here has no terminal of its own to get (see README, "Limits in both modes"): say so where the
-    // step's output is read, rather than let a tool that checks for one behave differently unannounced.
-    if (plan.spec.tty === true && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
+    // `tty: true` runs the process on a pseudo-terminal of util-linux `script` (process.ts, `ttyArgv`). Where
+    // `script` is missing, say so where the step's output is read, rather than let a tool that checks for a
+    // terminal behave differently unannounced.
+    const tty = plan.spec.tty === true && ttyAvailable(plan.env.PATH ?? "");
+    if (plan.spec.tty === true && !tty && !this.adopted) output.stderr(Buffer.from(`${TTY_WARNING}\n`));
     // bwrap's own complaints (a mount it could not make) explain a failure better than the exit code.
     if (bwrapPath) {
       output.watchStderr((text) => {
@@ -184,6 +198,7 @@ export class HostPod implements Pod<HostContainer> {
           onStdout,
           onStderr,
           sandboxed: this.runtime.sandboxed,
+          tty,
         },
         clock,
       );
@@ -199,6 +214,10 @@ export class HostPod implements Pod<HostContainer> {
         // supervisor (gone) knows the step never started (`HostRuntime.find`).
         mkdirSync(path.dirname(this.records), { recursive: true });
         writeFileSync(`${this.records}.launch`, JSON.stringify({ supervisor: this.runtime.supervisor.pid }));
+        // Whose records these are: a later executor removes a killed run's records once it cannot be resumed.
+        const { namespace, workflowName: name, workflowUid: uid } = this.step.request;
+        const owner = path.join(path.dirname(this.records), "workflow.json");
+        if (!existsSync(owner)) writeFileSync(owner, JSON.stringify({ namespace, name, uid }));
       }
       this.processStarted = true;
       proc = StepProcess.launch(
@@ -212,6 +231,7 @@ export class HostPod implements Pod<HostContainer> {
           records,
           onStdout,
           onStderr,
+          tty,
         },
         clock,
       );
@@ -300,6 +320,14 @@ export class HostPod implements Pod<HostContainer> {
   }
 }
 
+/** The paths a template's outputs are read from (output artifacts and `valueFrom.path` parameters). */
+function outputPathsOf(t: PodStep<HostContainer>["request"]["template"]): string[] {
+  const paths: string[] = [];
+  for (const a of t.outputs?.artifacts ?? []) if (a.path) paths.push(a.path);
+  for (const p of t.outputs?.parameters ?? []) if (p.valueFrom?.path) paths.push(p.valueFrom.path);
+  return paths;
+}
+
 export function removeNow(dir: string): void {
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
@@ -357,7 +385,19 @@ async function killRecordedGroups(records: string): Promise<void> {
   }
 }
 
-/** The line a `tty: true` container's log starts with on the host executor. */
+/** The line a `tty: true` container's log starts with where util-linux `script` is not installed. */
 export const TTY_WARNING =
-  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided by the host executor; ` +
-  "the step's stdout and stderr are files, not a terminal (run it with the Docker executor for one)";
+  `${EXEC_CODES["SKF-EXEC-012"]} warning: tty: true is not provided on this host (util-linux script is not ` +
+  "installed); the step's stdout and stderr are files, not a terminal";
+
+const ttyChecks = new Map<string, boolean>();
+
+/** Whether util-linux `script`, which gives tty containers their terminal, is on the step's PATH. */
+function ttyAvailable(envPath: string): boolean {
+  let ok = ttyChecks.get(envPath);
+  if (ok === undefined) {
+    ok = envPath.split(":").some((d) => d !== "" && existsSync(path.join(d, "script")));
+    ttyChecks.set(envPath, ok);
+  }
+  return ok;
+}

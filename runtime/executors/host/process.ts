@@ -29,6 +29,11 @@ export interface LaunchOptions {
   records?: { dir: string; name: string; fresh?: boolean; meta?: string };
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
+  /**
+   * The command runs on a terminal of its own (`tty: true`): under util-linux `script`, which starts it in a
+   * session of its own, outside the process group. Its sessions are then signalled with the group.
+   */
+  tty?: boolean;
 }
 
 export interface ProcessExit {
@@ -154,12 +159,19 @@ export class StepProcess {
   private readonly tails: OutputTail[] = [];
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * Sessions of the process's descendants (tty containers only): `script` starts the command in a session
+   * of its own, which must be signalled too, also once `script` itself is gone.
+   */
+  private readonly sessions: Set<number> | undefined;
+
   private constructor(
     private readonly sandboxed: boolean,
     private readonly clock: Clock,
-    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr">,
+    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr" | "tty">,
   ) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    if (options.tty) this.sessions = new Set();
     if (options.records) {
       const base = path.join(options.records.dir, options.records.name);
       this.tails.push(new OutputTail(`${base}.out`, options.onStdout));
@@ -170,6 +182,7 @@ export class StepProcess {
   /** Has the supervisor start a process. */
   static launch(supervisor: Supervisor, options: LaunchOptions, clock: Clock): StepProcess {
     const proc = new StepProcess(options.bwrap !== undefined, clock, options);
+    const argv = options.tty ? ttyArgv(options.argv) : options.argv;
     const [file, args] = options.bwrap
       ? [
           options.bwrap.path,
@@ -181,10 +194,10 @@ export class StepProcess {
             "--chdir",
             options.cwd,
             "--",
-            ...options.argv,
+            ...argv,
           ],
         ]
-      : [options.argv[0]!, options.argv.slice(1)];
+      : [argv[0]!, argv.slice(1)];
     const id = supervisor.run(
       {
         file,
@@ -226,7 +239,7 @@ export class StepProcess {
    */
   static adopt(
     status: RecordedStatus,
-    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr"> & { sandboxed: boolean },
+    options: Pick<LaunchOptions, "records" | "onStdout" | "onStderr" | "tty"> & { sandboxed: boolean },
     clock: Clock,
   ): StepProcess {
     const proc = new StepProcess(options.sandboxed, clock, options);
@@ -312,10 +325,18 @@ export class StepProcess {
       if (!this.done && this.pending !== "SIGKILL") this.pending = sig;
       return;
     }
+    const sessionMembers = this.sessionMembers(pid);
+    for (const member of sessionMembers) {
+      try {
+        process.kill(member, sig);
+      } catch {
+        // already gone
+      }
+    }
     if (this.sandboxed && sig !== "SIGKILL") {
       const members = groupMembers(pid).filter((m) => m.comm !== "bwrap");
       // Only bwrap there: the step has not started yet (or is gone), so there is nothing to be graceful to.
-      if (members.length > 0) {
+      if (members.length > 0 || sessionMembers.length > 0) {
         for (const member of members) {
           try {
             process.kill(member.pid, sig);
@@ -343,10 +364,35 @@ export class StepProcess {
     const pid = this.pidValue;
     if (pid === undefined) return;
     const until = Date.now() + limitMs;
-    while (groupMembers(pid).length > 0 && Date.now() < until) {
+    while ((groupMembers(pid).length > 0 || this.sessionMembers(pid).length > 0) && Date.now() < until) {
       this.signal("SIGKILL");
       await delay(5);
     }
+  }
+
+  /**
+   * The live processes of the sessions the process's descendants are in, outside its own group (tty
+   * containers only; none otherwise). The sessions are remembered, so that a command whose `script` is gone
+   * is still found.
+   */
+  private sessionMembers(pid: number): number[] {
+    const sessions = this.sessions;
+    if (!sessions) return [];
+    const table = processTable();
+    const children = new Map<number, number[]>();
+    for (const p of table) {
+      let list = children.get(p.ppid);
+      if (!list) children.set(p.ppid, (list = []));
+      list.push(p.pid);
+    }
+    const bySid = new Map(table.map((p) => [p.pid, p.sid]));
+    const todo = [...(children.get(pid) ?? [])];
+    for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+      const sid = bySid.get(next);
+      if (sid !== undefined && sid !== pid && sid > 0) sessions.add(sid);
+      todo.push(...(children.get(next) ?? []));
+    }
+    return table.filter((p) => sessions.has(p.sid) && p.pgid !== pid).map((p) => p.pid);
   }
 
   /** SIGTERM, then SIGKILL once `graceMs` of clock time has passed if the group is still there. */
@@ -394,15 +440,33 @@ export function groupMembers(pgid: number): { pid: number; comm: string }[] {
  * minutes while the steps it had not signalled yet ran on.
  */
 function processGroups(): Map<number, { pid: number; comm: string }[]> {
+  return scanProcesses().groups;
+}
+
+/** Every live process with its parent, group and session, from the same scan as `processGroups`. */
+function processTable(): ProcessInfo[] {
+  return scanProcesses().table;
+}
+
+interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+}
+
+function scanProcesses(): ProcessScan {
   if (scan) return scan;
   const groups = new Map<number, { pid: number; comm: string }[]>();
-  scan = groups;
+  const table: ProcessInfo[] = [];
+  scan = { groups, table };
+  const result = scan;
   setImmediate(() => (scan = undefined));
   let names: string[];
   try {
     names = readdirSync("/proc");
   } catch {
-    return groups;
+    return result;
   }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -419,8 +483,26 @@ function processGroups(): Map<number, { pid: number; comm: string }[]> {
     let list = groups.get(pgid);
     if (!list) groups.set(pgid, (list = []));
     list.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close) });
+    table.push({ pid: Number(name), ppid: Number(fields[1]), pgid, sid: Number(fields[3]) });
   }
-  return groups;
+  return result;
 }
 
-let scan: Map<number, { pid: number; comm: string }[]> | undefined;
+interface ProcessScan {
+  groups: Map<number, { pid: number; comm: string }[]>;
+  table: ProcessInfo[];
+}
+
+let scan: ProcessScan | undefined;
+
+/**
+ * A tty container's command line: util-linux `script` gives the command a pseudo-terminal (stdin, stdout and
+ * stderr on it, as Docker's `tty: true` does), copies what it writes to `script`'s own stdout (`-f`: at once),
+ * keeps no typescript (`/dev/null`) and exits with the command's code (`-e`). `-c` takes one command line for
+ * `$SHELL`: the argv is quoted, and `exec` leaves no shell between `script` and the command.
+ */
+export function ttyArgv(argv: readonly string[]): string[] {
+  const line = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  // Without `onlcr` the terminal passes "\n" on as it is: log lines and `outputs.result` carry no "\r".
+  return ["script", "-qfec", `stty -onlcr 2>/dev/null; exec ${line}`, "/dev/null"];
+}

@@ -26,6 +26,12 @@ export interface SandboxLayoutOptions {
   /** Host folders bound at a path inside (volumes), by mount path; read-write unless `readOnly`. */
   binds: Bind[];
   namedPaths: NamedPath[];
+  /**
+   * The step's working directory (its main container's): relative paths the template names (a `kind:
+   * Pipeline`'s `artifacts: {dist: dist}`) are relative to it, as a container's are to its working directory.
+   * Default `/`.
+   */
+  cwd?: string;
 }
 
 /**
@@ -43,15 +49,18 @@ export interface SandboxLayout {
 }
 
 /** The host as it is: no sandbox, every path is the host's own. */
-export function createHostLayout(options: Pick<SandboxLayoutOptions, "binds">): SandboxLayout {
+export function createHostLayout(options: Pick<SandboxLayoutOptions, "binds" | "cwd">): SandboxLayout {
+  const cwd = options.cwd ?? "/";
   return {
     sandboxed: false,
     args: [],
     hostPath: (p) => {
-      const m = findBind(options.binds, path.resolve("/", p));
-      return m ? path.join(m.hostPath, path.relative(m.mountPath, path.resolve("/", p))) : p;
+      // Absolute: a relative path would resolve against Skiff's own working directory, not the step's.
+      const abs = path.resolve("/", cwd, p);
+      const m = findBind(options.binds, abs);
+      return m ? path.join(m.hostPath, path.relative(m.mountPath, abs)) : abs;
     },
-    isPrivate: (p) => findBind(options.binds, path.resolve("/", p)) !== undefined,
+    isPrivate: (p) => findBind(options.binds, path.resolve("/", cwd, p)) !== undefined,
   };
 }
 
@@ -68,6 +77,7 @@ export function createBwrapLayout(
   options: SandboxLayoutOptions,
   host: HostView = new HostView(),
 ): SandboxLayout {
+  const cwd = options.cwd ?? "/";
   const fsRoot = options.rootDir ?? path.join(options.stepDir, "fs");
   const tmpHost = path.join(options.stepDir, "tmp");
   mkdirSync(fsRoot, { recursive: true });
@@ -85,7 +95,7 @@ export function createBwrapLayout(
   const hidden = new Set<string>();
   const named = [...options.namedPaths, ...binds.map((b) => ({ path: b.mountPath, replace: false }))];
   for (const n of named) {
-    const abs = path.resolve("/", n.path);
+    const abs = path.resolve("/", cwd, n.path);
     if (!bindPaths.has(abs) && findBind(binds, abs)) continue;
     const p = host.canonical(abs);
     for (let a = path.dirname(p); ; a = path.dirname(a)) {
@@ -137,7 +147,7 @@ export function createBwrapLayout(
   }
 
   const hostPath = (p: string): string => {
-    const abs = path.resolve("/", p);
+    const abs = path.resolve("/", cwd, p);
     const b = findBind(binds, abs);
     if (b) return path.join(b.hostPath, path.relative(b.mountPath, abs));
     const c = host.canonical(abs);
@@ -154,7 +164,7 @@ export function createBwrapLayout(
     args,
     hostPath,
     isPrivate: (p) => {
-      const abs = path.resolve("/", p);
+      const abs = path.resolve("/", cwd, p);
       if (options.workspace && isWithin(options.workspace, abs)) return false;
       return hostPath(abs) !== abs;
     },
@@ -232,9 +242,12 @@ export class HostView {
 
 const probes = new Map<string, boolean>();
 
-/** Whether bwrap can run here (it needs user namespaces or privileges); checked once per binary and process. */
-export function probeBwrap(bwrapPath: string): boolean {
-  let ok = probes.get(bwrapPath);
+/**
+ * Whether bwrap can run here (it needs user namespaces or privileges); checked once per binary and process,
+ * or again when `fresh` (after the machine was changed to allow it, e.g. a sysctl).
+ */
+export function probeBwrap(bwrapPath: string, fresh = false): boolean {
+  let ok = fresh ? undefined : probes.get(bwrapPath);
   if (ok === undefined) {
     ok = runProbe(bwrapPath);
     probes.set(bwrapPath, ok);
@@ -291,7 +304,8 @@ function findBind<T extends { mountPath: string }>(binds: T[], p: string): T | u
   return best;
 }
 
-function isWithin(dir: string, p: string): boolean {
+/** Whether `p` is `dir` or inside it (both absolute). */
+export function isWithin(dir: string, p: string): boolean {
   const rel = path.relative(dir, p);
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }

@@ -61,11 +61,11 @@ export const EXEC_CODES = defineErrorCodes({
       "the reference `optional: true`.",
   },
   "SKF-EXEC-012": {
-    title: "tty: true not provided by the host executor (warning)",
+    title: "tty: true not provided on this host (warning)",
     hint:
-      "The host executor runs a container's process with its output in files, not on a terminal: `[ -t 1 ]` is " +
-      "false and tools print as they do in a pipe. Run the workflow with `--executor docker` for a terminal, or " +
-      "give the tool its non-interactive flag (e.g. `--no-color`, `--batch`).",
+      "The host executor gives a `tty: true` container a terminal through util-linux `script`, which is not " +
+      "installed here: `[ -t 1 ]` is false and tools print as they do in a pipe. Install util-linux (`script`), " +
+      "run the workflow with `--executor docker`, or give the tool its non-interactive flag (e.g. `--no-color`).",
   },
   "SKF-EXEC-013": {
     title: "Steps run without a sandbox (warning)",

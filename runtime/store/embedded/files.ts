@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants, type BigIntStats } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { SkiffError } from "../../errors/index.js";
@@ -40,11 +40,15 @@ export function encodeSegment(s: string): string {
   return out === "" ? "_" : out;
 }
 
-/** What a write failure means to a user, by errno. */
-export function writeError(what: string, e: unknown): SkiffError {
+/**
+ * What a write failure means to a user, by errno. `path` is the file that could not be written: a failed
+ * `write` (ENOSPC, EIO) does not say which file it was, and the user needs to know which disk to look at.
+ */
+export function writeError(what: string, e: unknown, path?: string): SkiffError {
   if (e instanceof SkiffError) return e;
   const code = errnoOf(e);
-  const detail = e instanceof Error ? e.message : String(e);
+  const message = e instanceof Error ? e.message : String(e);
+  const detail = path && !message.includes(path) ? `${message} (${path})` : message;
   let hint: string | undefined;
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
     hint =
@@ -52,6 +56,9 @@ export function writeError(what: string, e: unknown): SkiffError {
   } else if (code === "ENOSPC" || code === "EDQUOT") {
     hint =
       "The disk holding the store is full. Free some space and retry; the previous state is still readable.";
+  } else if (code === "EIO") {
+    hint =
+      "The disk holding the store reported an I/O error. Check the disk (dmesg), then retry; the previous state is still readable.";
   }
   return new SkiffError(STORE_CODES["SKF-STORE-001"], `cannot save ${what}: ${detail}`, { cause: e, hint });
 }
@@ -334,6 +341,19 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
+/**
+ * Writes all of `data` at the end of an append-mode file. One `write` may take only part of it (a disk that
+ * fills takes what fits and reports nothing); the next one then fails with the reason.
+ */
+export async function writeAll(fh: FileHandle, data: string | Buffer): Promise<void> {
+  let buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  while (buf.length > 0) {
+    const { bytesWritten } = await fh.write(buf, 0, buf.length);
+    if (bytesWritten <= 0) throw Object.assign(new Error("no bytes were written"), { code: "EIO" });
+    buf = buf.subarray(bytesWritten);
+  }
+}
+
 /** Appends `chunk` to a file (creating it and its folder when missing) and flushes it when `durable`. */
 export async function appendDurable(
   path: string,
@@ -358,8 +378,15 @@ export async function appendDurable(
       await fh.read(last, 0, 1, size - 1);
       if (last[0] !== 0x0a) data = "\n" + data;
     }
-    await fh.write(data);
-    if (options.durable) await fh.datasync();
+    try {
+      await writeAll(fh, data);
+      if (options.durable) await fh.datasync();
+    } catch (e) {
+      // A write cut short by a full disk leaves part of a line: take it back, so the file holds only what
+      // was written whole (and the space it took is free again).
+      await fh.truncate(size).catch(() => undefined);
+      throw e;
+    }
     if (size === 0) await options.dirs.sync(dirname(path));
   } finally {
     await fh.close();

@@ -50,7 +50,7 @@ export class EmbeddedLogs implements LogStore {
     try {
       await appendDurable(op.path, op.data, this.ctx.writeOptions);
     } catch (e) {
-      throw writeError(`logs of workflow ${op.what}`, e);
+      throw writeError(`logs of workflow ${op.what}`, e, op.path);
     } finally {
       this.ctx.logWakeups.wakeAll();
     }

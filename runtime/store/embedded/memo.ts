@@ -36,7 +36,7 @@ export class EmbeddedMemo implements MemoStore, MemoEntries {
       writeFileAtomic(path, JSON.stringify(entry), this.ctx.writeOptions).then(
         () => undefined,
         (e: unknown) => {
-          throw writeError(`memoization cache ${cacheName} entry ${key}`, e);
+          throw writeError(`memoization cache ${cacheName} entry ${key}`, e, path);
         },
       ),
     );

@@ -30,6 +30,7 @@ import {
   removeFile,
   statIfExists,
   withFileLock,
+  writeAll,
   writeError,
   writeFileAtomic,
   PRIVATE_DIR,
@@ -193,7 +194,7 @@ export class EmbeddedWorkflows implements WorkflowStore {
       else await this.removeWorkflow(op.namespace, op.name, op.expected);
     } catch (e) {
       const what = op.kind === "put" ? "workflow" : "deletion of workflow";
-      throw writeError(`${what} ${op.namespace}/${op.name}`, e);
+      throw writeError(`${what} ${op.namespace}/${op.name}`, e, this.ctx.workflowPath(op.namespace, op.name));
     }
   }
 
@@ -273,8 +274,14 @@ export class EmbeddedWorkflows implements WorkflowStore {
               await fh.read(last, 0, 1, size - 1);
               if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), record]);
             }
-            await fh.write(data);
-            if (this.ctx.durable) await fh.datasync();
+            try {
+              await writeAll(fh, data);
+              if (this.ctx.durable) await fh.datasync();
+            } catch (e) {
+              // A record cut short by a full disk is taken back: the journal keeps what was written whole.
+              await fh.truncate(size).catch(() => undefined);
+              throw e;
+            }
             if (size === 0) await this.ctx.dirs.sync(dirname(path));
             after = await fh.stat({ bigint: true });
             model.journal = { fp: fingerprint(after), rv, snapshotBytes, deltaBytes };

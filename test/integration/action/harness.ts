@@ -1,8 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { afterAll } from "vitest";
 import type { FakeGitHub } from "../../../src/testing/fake-github.js";
+
+/** Folders of the action runs of the importing test file, removed after its tests. */
+const runDirs: string[] = [];
+afterAll(() => {
+  for (const d of runDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 export const ACTION = join(ROOT, "dist/action.js");
@@ -67,6 +74,7 @@ export function startAction(c: ActionCase): {
   env: NodeJS.ProcessEnv;
 } {
   const dir = mkdtempSync(join(tmpdir(), "skiff-action-"));
+  runDirs.push(dir);
   const workspace = join(dir, "workspace");
   for (const [path, text] of Object.entries(c.files)) {
     mkdirSync(dirname(join(workspace, path)), { recursive: true });

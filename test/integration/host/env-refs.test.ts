@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Secret, Template } from "../../../runtime/spec/types.js";
-import { runStep, setup, stepRequest } from "./helpers.js";
+import { runStep, SANDBOX_MODES, setup, stepRequest } from "./helpers.js";
 
 describe("host executor env valueFrom (issue 12 item 7)", () => {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -44,14 +46,14 @@ describe("host executor env valueFrom (issue 12 item 7)", () => {
   });
 });
 
-describe("host executor tty: true (issue 11 gap 12)", () => {
+describe.each(SANDBOX_MODES)("host executor tty: true, sandbox %s (issue 11 gap 12)", (mode) => {
   let env: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    env = await setup("none");
+    env = await setup(mode, { warn: () => undefined });
   });
   afterAll(() => env.dispose());
 
-  it("runs the step without a terminal and says so with SKF-EXEC-012 in its log", async () => {
+  it("gives the step a terminal; its output still reaches the logs and the result", async () => {
     const { result, logs } = await runStep(
       env.executor,
       stepRequest(
@@ -59,7 +61,12 @@ describe("host executor tty: true (issue 11 gap 12)", () => {
           name: "t",
           container: {
             image: "alpine",
-            command: ["sh", "-c", "[ -t 1 ] && echo tty || echo notty"],
+            command: [
+              "sh",
+              "-c",
+              "[ -t 1 ] && [ -t 2 ] && echo tty || echo notty; echo 'it''s' \"$0\"",
+              "x y",
+            ],
             tty: true,
           },
         },
@@ -67,10 +74,69 @@ describe("host executor tty: true (issue 11 gap 12)", () => {
       ),
     );
     expect(result.phase).toBe("Succeeded");
-    expect(result.outputs.result).toBe("notty");
-    expect(logs.map((l) => l.text).join("\n")).toMatch(/SKF-EXEC-012 warning: tty: true is not provided/);
+    expect(result.outputs.result).toBe("tty\nits x y");
+    expect(logs.map((l) => l.text)).toEqual(["tty", "its x y"]);
   });
+
+  it("keeps the container's exit code", async () => {
+    const { result } = await runStep(
+      env.executor,
+      stepRequest({ name: "t", container: { image: "alpine", command: ["sh", "-c", "exit 3"], tty: true } }),
+    );
+    expect(result.phase).toBe("Failed");
+    expect(result.exitCode).toBe(3);
+  });
+
+  it.each(["stop", "deadline"])(
+    "a %s kills every process of the step, also those that ignore SIGHUP and SIGTERM",
+    async (how) => {
+      // A marker no other process has: the step's stubborn children are found by it.
+      const marker = `${300 + Math.floor(Math.random() * 1000)}.${process.pid % 1000}`;
+      const h = await env.executor.start(
+        stepRequest(
+          {
+            name: "stubborn",
+            container: {
+              image: "alpine",
+              command: [
+                "sh",
+                "-c",
+                `trap '' HUP TERM; (trap '' HUP TERM; sleep ${marker}) & sleep ${marker} & echo up; wait`,
+              ],
+              tty: true,
+            },
+          },
+          how === "deadline" ? { deadline: Date.now() + 1_500 } : {},
+        ),
+      );
+      const lines: string[] = [];
+      const reading = (async () => {
+        for await (const l of env.executor.logs(h)) lines.push(l.text);
+      })();
+      for (let i = 0; i < 200 && !lines.includes("up"); i++) await delay(25);
+      expect(lines).toContain("up");
+      expect(sleepers(marker).length).toBe(2);
+      if (how === "stop") await env.executor.kill(h, "Stopped with strategy 'Stop'");
+      const result = await env.executor.wait(h);
+      await reading;
+      expect(result.phase).toBe("Failed");
+      expect(result.message).toBe(
+        how === "stop"
+          ? "Stopped with strategy 'Stop'"
+          : "Pod was active on the node longer than the specified deadline",
+      );
+      expect(sleepers(marker)).toEqual([]);
+    },
+    30_000,
+  );
 });
+
+/** Live processes whose command line is `sleep <marker>`. */
+function sleepers(marker: string): string[] {
+  return execFileSync("ps", ["-eo", "pid=,stat=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => new RegExp(`^\\s*\\d+\\s+[^Z\\s]\\S*\\s+sleep ${marker.replace(".", "\\.")}$`).test(l));
+}
 
 describe("host executor and the controller's secrets (issue 12 item 8)", () => {
   it("gives steps (and their supervisor) none of the controller's environment, and warns once without a sandbox", async () => {

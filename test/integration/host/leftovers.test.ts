@@ -35,4 +35,59 @@ describe("host executor: folders of killed runs (issue 12 item 6)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("removes step records of killed runs once no process they name runs and the workflow cannot be resumed", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "skiff-leftovers-test-"));
+    try {
+      const workDir = path.join(dir, "steps");
+      const recordsDir = path.join(dir, "records");
+      const gone = spawnSync("true").pid!;
+      /** The records a killed run leaves: its owner, a launch record and a step's status. */
+      const records = (folder: string, uid: string, supervisor: number, pid: number) => {
+        const wf = path.join(recordsDir, folder);
+        mkdirSync(path.join(wf, "node-1"), { recursive: true });
+        writeFileSync(
+          path.join(wf, "workflow.json"),
+          JSON.stringify({ namespace: "default", name: "w", uid }),
+        );
+        writeFileSync(path.join(wf, "node-1.launch"), JSON.stringify({ supervisor }));
+        writeFileSync(
+          path.join(wf, "node-1", "main.status"),
+          JSON.stringify({ pid, supervisor, startedAt: 1 }) + "\n",
+        );
+        return wf;
+      };
+      const dead = records("w-dead", "dead", gone, gone);
+      const resumable = records("w-resumable", "resumable", gone, gone);
+      // A supervisor that still runs (this process stands in for it) may still have steps of its run.
+      const live = records("w-live", "live", process.pid, gone);
+      // Records from before workflow.json was written are kept: whose they are is unknown.
+      const unknown = path.join(recordsDir, "w-unknown");
+      mkdirSync(unknown, { recursive: true });
+      const asked: string[] = [];
+      const executor = createHostExecutor({
+        sandbox: "none",
+        workDir,
+        recordsDir,
+        warn: () => undefined,
+        resumable: (w) => {
+          asked.push(w.uid);
+          return Promise.resolve(w.uid === "resumable");
+        },
+      });
+      const { result } = await runStep(
+        executor,
+        stepRequest({ name: "s", script: { image: "alpine", command: ["sh"], source: "echo hi" } }),
+      );
+      expect(result.phase).toBe("Succeeded");
+      await executor.cleanup();
+      expect(existsSync(dead)).toBe(false);
+      expect(existsSync(resumable)).toBe(true);
+      expect(existsSync(live)).toBe(true);
+      expect(existsSync(unknown)).toBe(true);
+      expect(asked.sort()).toEqual(["dead", "resumable"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { defaultStateDir, loadConfig } from "../../../src/config/index.js";
 import { readParameters } from "../../../src/cli/commands/run.js";
 import { storeLocation } from "../../../src/run/store.js";
 import { SkiffError } from "../../../runtime/errors/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-config-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);

@@ -1,7 +1,7 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   compilePipeline,
   discoverPipelines,
@@ -130,8 +130,14 @@ describe("trigger annotations", () => {
   });
 });
 
+const repos: string[] = [];
+afterAll(() => {
+  for (const d of repos) rmSync(d, { recursive: true, force: true });
+});
+
 function repo(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "skiff-pipelines-"));
+  repos.push(dir);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), text);

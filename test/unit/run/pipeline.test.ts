@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../runtime/testing/fake-clock.js";
 import { FakeExecutor } from "../../../runtime/testing/fake-executor.js";
 import { defaultConfig, type SkiffConfig } from "../../../src/config/index.js";
@@ -34,8 +34,14 @@ spec:
       container: {image: alpine, command: [echo, hi]}
 `;
 
+const folders: string[] = [];
+afterAll(() => {
+  for (const d of folders) rmSync(d, { recursive: true, force: true });
+});
+
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "skiff-pipeline-"));
+  folders.push(dir);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), text);
