@@ -10,6 +10,7 @@ import { convertCommand } from "./commands/convert.js";
 import { workflowCommands } from "./commands/workflow.js";
 import { archiveCommand } from "./commands/archive.js";
 import { completionCommand } from "./commands/completion.js";
+import { registryCommands } from "./commands/registry.js";
 
 export { EXIT } from "./exit.js";
 
@@ -26,6 +27,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   for (const c of workflow.commands) program.addCommand(c);
   for (const c of workflow.hidden) program.addCommand(c, { hidden: true });
   program.addCommand(archiveCommand(setExitCode));
+  for (const c of registryCommands(setExitCode)) program.addCommand(c);
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
   program.addCommand(completionCommand(setExitCode));

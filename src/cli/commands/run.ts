@@ -10,6 +10,7 @@ import type { RunReporter } from "../../reporters/events.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 import { runSelection } from "../../run/pipeline.js";
+import { registryLookup } from "../../run/registry.js";
 import { selectPaths } from "../../run/select.js";
 
 export const RUN_CODES = defineErrorCodes({
@@ -132,6 +133,7 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     parameters,
     name: opts.name,
     workflowDefaults: config.workflowDefaults,
+    registry: registryLookup(config),
   });
   if (selection.rejected.length > 0) {
     printError(
