@@ -254,7 +254,9 @@ class Scheduler implements CronScheduler {
       }
       const since = this.checkedUntil.get(key);
       const due =
-        since === undefined ? this.missedFiring(cron, schedules, now) : latestFiring(schedules, since, now);
+        since !== undefined
+          ? latestFiring(schedules, since, now)
+          : (this.sinceCreation(cron, schedules, now) ?? this.missedFiring(cron, schedules, now));
       this.checkedUntil.set(key, now);
       if (due !== undefined) {
         const firing = await this.fire(cron, due).catch((e: unknown) => {
@@ -268,6 +270,21 @@ class Scheduler implements CronScheduler {
     }
     for (const key of [...this.checkedUntil.keys()]) if (!seen.has(key)) this.checkedUntil.delete(key);
     return earliest;
+  }
+
+  /**
+   * A CronWorkflow created since the previous look (less than a sync period ago) that never fired: the
+   * firings since its creation are due, as an informer would have seen it at once.
+   */
+  private sinceCreation(
+    cron: CronWorkflow,
+    schedules: ReturnType<typeof parseCronSchedules>,
+    now: number,
+  ): number | undefined {
+    const created = Date.parse(cron.metadata.creationTimestamp ?? "");
+    if (Number.isNaN(created) || now - created > this.syncPeriodMs || statusOf(cron).lastScheduledTime)
+      return undefined;
+    return latestFiring(schedules, created, now);
   }
 
   /**

@@ -33,6 +33,16 @@ describe("cron scheduler", () => {
     );
   });
 
+  it("fires a CronWorkflow created between two looks at the store at its first schedule", async () => {
+    h = await CronHarness.open("2026-05-04T10:00:30Z");
+    await h.start();
+    h.clock.advance(15_000);
+    await h.register(cronWorkflow("late", { schedules: ["* * * * *"] }));
+    // The scheduler looks again only at its next sync, 10:01:30, after the 10:01 firing.
+    await h.advance(60_000, 15_000);
+    expect(h.submitted).toEqual([runName("late", "2026-05-04T10:01:00Z")]);
+  });
+
   it("fires for each of several schedules, the legacy schedule field included", async () => {
     h = await CronHarness.open("2026-05-04T09:59:00Z");
     await h.register(cronWorkflow("both", { schedule: "0 * * * *", schedules: ["30 * * * *"] }));
