@@ -19,7 +19,7 @@ import {
 } from "../../run/registry.js";
 import { loadPathsWithPipelines } from "../../run/select.js";
 import { EXIT } from "../exit.js";
-import { printError } from "../output.js";
+import { formatTable, printError } from "../output.js";
 import type { Store } from "../../../runtime/interfaces/store.js";
 import type { SkiffConfig } from "../../config/index.js";
 import { openRunStore } from "../../run/store.js";
@@ -71,19 +71,6 @@ function age(created: string | undefined, now = Date.now()): string {
   return Number.isNaN(t) ? "" : formatDuration(now - t);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map(
-      (r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join("  ")
-          .trimEnd() + "\n",
-    )
-    .join("");
-}
-
 /** `argo cron list`'s columns; `wide` adds the concurrency policy and the run counts. */
 export function renderCronList(crons: readonly CronWorkflow[], wide: boolean, now = Date.now()): string {
   const head = ["NAME", "AGE", "LAST RUN", "NEXT RUN", "SCHEDULES", "TIMEZONE", "SUSPENDED"];
@@ -116,7 +103,7 @@ export function renderCronList(crons: readonly CronWorkflow[], wide: boolean, no
       );
     rows.push(row);
   }
-  return table(rows);
+  return formatTable(rows);
 }
 
 /** The template list: `argo template list`'s NAME; `wide` adds namespace, age and entrypoint. */
@@ -137,7 +124,7 @@ export function renderTemplateList(
           ]
         : [o.metadata.name ?? ""],
     );
-  return table(rows);
+  return formatTable(rows);
 }
 
 /** `get` without `-o`: the object's main fields, one per line, as `argo template get`/`argo cron get`. */
