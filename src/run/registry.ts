@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { validateCronWorkflow } from "../../runtime/cron/index.js";
 import { SkiffAggregateError, SkiffError } from "../../runtime/errors/index.js";
@@ -6,7 +8,7 @@ import type { RegisteredObject, RegistryKind, RegistryStore } from "../../runtim
 import { Library, parseManifests, validate, type LoadedManifest } from "../../runtime/spec/index.js";
 import type { CronWorkflow } from "../../runtime/spec/types.js";
 import { REGISTRY_CODES, REGISTRY_KINDS } from "../../runtime/store/index.js";
-import { openRunStore, type StoreSettings } from "./store.js";
+import { openRunStore, storeLocation, type StoreSettings } from "./store.js";
 
 export { REGISTRY_CODES } from "../../runtime/store/index.js";
 export type { RegisteredObject, RegistryKind } from "../../runtime/interfaces/store.js";
@@ -209,12 +211,14 @@ function notFound(kind: RegistryKind, namespace: string, name: string): SkiffErr
 export type RegistryLookup = (namespace: string) => Promise<readonly LoadedManifest[]>;
 
 /**
- * The registry lookup of the command line: opens the store the settings name, reads the namespace's
- * templates and closes it. A store that cannot be opened holds nothing (the missing template is then
+ * The registry lookup of the command line: opens the store the settings name (when it exists), reads the
+ * namespace's templates and closes it. A store that cannot be opened holds nothing (the missing template is then
  * reported by compile, naming the reference).
  */
 export function registryLookup(settings: StoreSettings): RegistryLookup {
   return async (namespace) => {
+    // A store that was never created holds no templates: looking must not create it (`skiff lint`).
+    if (!storeExists(storeLocation(settings))) return [];
     let store;
     try {
       store = await openRunStore(settings);
@@ -227,6 +231,15 @@ export function registryLookup(settings: StoreSettings): RegistryLookup {
       await store.close();
     }
   };
+}
+
+function storeExists(location: string): boolean {
+  if (/^postgres(ql)?:\/\//i.test(location)) return true;
+  try {
+    return existsSync(location.startsWith("file:") ? fileURLToPath(location) : location);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether an object references a (Cluster)WorkflowTemplate the library lacks (`templateRef`, `workflowTemplateRef`). */

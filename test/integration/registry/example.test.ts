@@ -35,5 +35,5 @@ describe("examples/cron", () => {
     const once = await skiff("run", example("nightly.yaml"), "--logs");
     expect(once.code, once.stderr).toBe(0);
     expect(once.stdout).toContain("hello, the night shift");
-  }, 180_000);
+  }, 600_000);
 });
