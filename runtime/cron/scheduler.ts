@@ -479,6 +479,9 @@ class Scheduler implements CronScheduler {
     try {
       await this.o.submit({ cron: structuredClone(cron), workflow, scheduledTime: base.scheduledTime });
     } catch (e) {
+      // Another scheduler on the same store created it meanwhile: Argo's AlreadyExists, not a failure.
+      if ((await this.children(cron)).some((w) => w.metadata.name === wfName))
+        return { ...base, outcome: "exists", workflow: wfName, ...extra };
       return { ...base, outcome: "failed", workflow: wfName, error: toSkiffError(e), ...extra };
     }
     return { ...base, outcome: "submitted", workflow: wfName, ...extra };

@@ -30,6 +30,8 @@ export class CronHarness {
   readonly firings: CronFiring[] = [];
   readonly errors: string[] = [];
   failSubmit = false;
+  /** Runs before each submission (another scheduler acting meanwhile). */
+  beforeSubmit: (() => Promise<void>) | undefined;
   scheduler: CronScheduler | undefined;
 
   private constructor(
@@ -61,6 +63,7 @@ export class CronHarness {
       timezone: "UTC",
       syncPeriodMs: 60_000,
       submit: async ({ workflow }) => {
+        await this.beforeSubmit?.();
         if (this.failSubmit) throw new Error("the API refused the workflow");
         this.submitted.push(workflow.metadata.name ?? "");
         await this.store.put({ ...workflow, status: { phase: "Running" } });

@@ -258,6 +258,26 @@ describe("cron scheduler", () => {
     expect((await statusOf("bad")).conditions).toBeUndefined();
   });
 
+  it("takes a run another scheduler created meanwhile for done, not for a failure", async () => {
+    h = await CronHarness.open("2026-05-04T10:00:30Z");
+    await h.register(cronWorkflow("race", { schedules: ["* * * * *"] }));
+    h.failSubmit = true;
+    const other = runName("race", "2026-05-04T10:01:00Z");
+    h.beforeSubmit = async () => {
+      await h.store.put({
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Workflow",
+        metadata: { name: other, namespace: "default", labels: { [CRON_LABELS.cronWorkflow]: "race" } },
+        spec: {},
+        status: { phase: "Running" },
+      });
+    };
+    await h.start();
+    await h.advance(60_000, 30_000);
+    expect(h.firings.map((f) => f.outcome)).toEqual(["exists"]);
+    expect((await statusOf("race")).failed).toBeUndefined();
+  });
+
   it("reports a CronWorkflow whose schedule does not parse, and keeps scheduling the others", async () => {
     h = await CronHarness.open("2026-05-04T10:00:30Z");
     await h.register(cronWorkflow("broken", { schedules: ["61 * * * *"] }));
