@@ -75,6 +75,11 @@ const BOUNDARIES = [
     "runtime/store imports only runtime/spec, runtime/interfaces and runtime/errors",
   ),
   onlyImports(
+    "runtime/cron",
+    [SPEC, EXPR, abs("runtime/controller/**"), INTERFACES, ERRORS],
+    "runtime/cron imports only runtime/spec, runtime/expr, runtime/controller, runtime/interfaces and runtime/errors",
+  ),
+  onlyImports(
     "runtime/interfaces",
     [SPEC, ERRORS],
     "runtime/interfaces imports only runtime/spec and runtime/errors",

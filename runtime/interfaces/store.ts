@@ -1,4 +1,4 @@
-import type { Workflow } from "../spec/types.js";
+import type { ClusterWorkflowTemplate, CronWorkflow, Workflow, WorkflowTemplate } from "../spec/types.js";
 import type { LogLine } from "./executor.js";
 import type { MemoCache } from "./memo.js";
 
@@ -127,14 +127,49 @@ export interface LeaseStore {
   getLease(namespace: string, name: string): Promise<Lease | undefined>;
 }
 
+/** The kinds the registry keeps: Argo's objects that live on between runs. */
+export type RegistryKind = "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow";
+
+/** An object of the registry. A ClusterWorkflowTemplate has no namespace. */
+export type RegisteredObject = WorkflowTemplate | ClusterWorkflowTemplate | CronWorkflow;
+
+/** Options of `RegistryStore.putRegistered`. */
+export interface RegistryPutOptions {
+  /**
+   * Optimistic concurrency: the put succeeds only when the stored object's `metadata.resourceVersion` equals
+   * this value; `""` means the object must not exist yet. On a mismatch the put rejects with `SKF-STORE-002`.
+   */
+  expectedResourceVersion?: string;
+}
+
+/**
+ * WorkflowTemplates, ClusterWorkflowTemplates and CronWorkflows kept between runs (Argo keeps them in the
+ * cluster). Objects are stored as given: validating them is the caller's job (`src/run/registry.ts`).
+ */
+export interface RegistryStore {
+  /**
+   * Creates or replaces an object and resolves with the stored copy. The store sets `metadata.uid` and
+   * `metadata.creationTimestamp` when the object is created (an update keeps them) and
+   * `metadata.resourceVersion` (a counter per object) on every put; the object passed in is not changed.
+   * `metadata.namespace` defaults to `default`, and is dropped for a ClusterWorkflowTemplate.
+   */
+  putRegistered<T extends RegisteredObject>(object: T, options?: RegistryPutOptions): Promise<T>;
+  /** One object; `namespace` is ignored for a ClusterWorkflowTemplate. */
+  getRegistered(kind: RegistryKind, namespace: string, name: string): Promise<RegisteredObject | undefined>;
+  /** The objects of a kind, of one namespace when given, sorted by namespace, then name. */
+  listRegistered(kind: RegistryKind, namespace?: string): Promise<RegisteredObject[]>;
+  /** Deletes an object; resolves true when there was one. */
+  deleteRegistered(kind: RegistryKind, namespace: string, name: string): Promise<boolean>;
+}
+
 /**
  * Persists workflows (spec + status), their step logs, memoized outputs, an archive of finished runs, and
- * who runs which workflow: the five parts above on one backend, plus the retention that spans them. Writes
+ * who runs which workflow, and the registry of templates and CronWorkflows: the six parts above on one backend, plus the retention that spans them. Writes
  * are atomic: a reader sees the old or the new object, never a mix. Every write resolves only once it is
  * durable. Failed writes reject with a `SkiffError` (`SKF-STORE-...`) and leave the last good state readable.
  * `createStore` (`runtime/store`) opens one.
  */
-export interface Store extends WorkflowStore, LogStore, MemoStore, ArchiveStore, LeaseStore {
+export interface Store extends WorkflowStore, LogStore, MemoStore, ArchiveStore, LeaseStore, RegistryStore {
   /**
    * Retention. Deletes live workflows whose `spec.ttlStrategy` has expired at `now` (ms since the epoch),
    * archived runs finished longer than the store's archive TTL ago together with their logs, and expired

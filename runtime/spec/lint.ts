@@ -15,6 +15,11 @@ export interface LintOptions {
   checkExpressionSyntax?: ExpressionSyntaxCheck;
   /** Reads the paths (default `loadPaths`; the command line's also converts `kind: Pipeline` files). */
   load?: typeof loadPaths;
+  /**
+   * Completes the library references resolve against (the command line adds the templates kept in the
+   * store when the files reference one they do not hold). What it adds is not linted.
+   */
+  library?: (manifests: readonly LoadedManifest[], library: Library) => Promise<Library>;
 }
 
 export interface LintResult {
@@ -35,7 +40,8 @@ export interface LintResult {
  */
 export async function lintPaths(paths: readonly string[], options: LintOptions = {}): Promise<LintResult> {
   const loaded = await (options.load ?? loadPaths)(paths, options);
-  const library = Library.from(loaded.manifests);
+  const own = Library.from(loaded.manifests);
+  const library = options.library ? await options.library(loaded.manifests, own) : own;
   const problems = [...loaded.problems];
   const kinds: Record<string, number> = {};
   problems.push(...duplicateDefinitions(loaded.manifests));

@@ -9,6 +9,10 @@ import type {
   LogStore,
   MemoStore,
   PutOptions,
+  RegisteredObject,
+  RegistryKind,
+  RegistryPutOptions,
+  RegistryStore,
   Store,
   StoreEvent,
   WorkflowQuery,
@@ -17,13 +21,14 @@ import type {
 import type { Workflow } from "../spec/types.js";
 import { DEFAULT_NAMESPACE } from "./common.js";
 
-/** The five parts one backend implements. */
+/** The six parts one backend implements. */
 export interface StoreParts {
   workflows: WorkflowStore;
   logs: LogStore;
   memo: MemoStore;
   archive: ArchiveStore;
   leases: LeaseStore;
+  registry: RegistryStore;
 }
 
 /**
@@ -102,6 +107,22 @@ export abstract class ComposedStore<C, P extends StoreParts> implements Store {
 
   getLease(namespace: string, name: string): Promise<Lease | undefined> {
     return this.parts.leases.getLease(namespace, name);
+  }
+
+  putRegistered<T extends RegisteredObject>(object: T, options?: RegistryPutOptions): Promise<T> {
+    return this.parts.registry.putRegistered(object, options);
+  }
+
+  getRegistered(kind: RegistryKind, namespace: string, name: string): Promise<RegisteredObject | undefined> {
+    return this.parts.registry.getRegistered(kind, namespace, name);
+  }
+
+  listRegistered(kind: RegistryKind, namespace?: string): Promise<RegisteredObject[]> {
+    return this.parts.registry.listRegistered(kind, namespace);
+  }
+
+  deleteRegistered(kind: RegistryKind, namespace: string, name: string): Promise<boolean> {
+    return this.parts.registry.deleteRegistered(kind, namespace, name);
   }
 }
 

@@ -6,6 +6,7 @@ import { openEmbeddedStore, type EmbeddedStoreOptions } from "./embedded/index.j
 import type { PostgresStoreOptions } from "./postgres/index.js";
 
 export { STORE_CODES } from "./codes.js";
+export { REGISTRY_CODES, REGISTRY_KINDS } from "./registry/index.js";
 export { EmbeddedStore, openEmbeddedStore, type EmbeddedStoreOptions } from "./embedded/index.js";
 export type { PostgresStore, PostgresStoreOptions } from "./postgres/index.js";
 

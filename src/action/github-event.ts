@@ -19,6 +19,8 @@ interface EventPayload {
   comment?: { body?: string };
   inputs?: Record<string, unknown>;
   sender?: { login?: string };
+  /** The cron string of a `schedule` event. */
+  schedule?: string;
 }
 
 /** What the GitHub event says, beyond the Git context: where checks go and whether the token can write. */
@@ -117,6 +119,8 @@ export async function readGitHubEvent(env: NodeJS.ProcessEnv, client: GitHubClie
       }
       ctx.changedFiles = await pullRequestFiles(client, number, notes);
     }
+  } else if (event === "schedule") {
+    if (typeof payload.schedule === "string") ctx.schedule = payload.schedule;
   } else if (event === "workflow_dispatch") {
     ctx.inputs = Object.fromEntries(
       Object.entries(payload.inputs ?? {}).map(([k, v]) => [

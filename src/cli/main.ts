@@ -11,6 +11,7 @@ import { workflowCommands } from "./commands/workflow.js";
 import { archiveCommand } from "./commands/archive.js";
 import { completionCommand } from "./commands/completion.js";
 import { ciCommand } from "./commands/ci.js";
+import { registryCommands } from "./commands/registry.js";
 
 export { EXIT } from "./exit.js";
 
@@ -27,6 +28,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   for (const c of workflow.commands) program.addCommand(c);
   for (const c of workflow.hidden) program.addCommand(c, { hidden: true });
   program.addCommand(archiveCommand(setExitCode));
+  for (const c of registryCommands(setExitCode)) program.addCommand(c);
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
   program.addCommand(ciCommand(setExitCode));

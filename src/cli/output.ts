@@ -9,3 +9,17 @@ export function printError(e: SkiffError, stream: NodeJS.WritableStream = proces
     if (p.hint) stream.write(`  hint: ${p.hint}\n`);
   }
 }
+
+/** Columns padded to their widest cell, two spaces apart, no trailing blanks: the tables of the list verbs. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd() + "\n",
+    )
+    .join("");
+}

@@ -27,6 +27,11 @@ export interface GitContext {
   comment?: string;
   /** Inputs of a manually started run (`workflow_dispatch`). */
   inputs?: Record<string, string>;
+  /**
+   * The cron string that started a `schedule` event (GitHub's `github.event.schedule`): only the
+   * CronWorkflows with that schedule run.
+   */
+  schedule?: string;
 }
 
 /** Names of the global parameters every run receives (`{{workflow.parameters.git-sha}}`...). */

@@ -62,9 +62,35 @@ export function selectPipelines(manifests: readonly LoadedManifest[], ctx: GitCo
       throw e;
     }
     if (marker && decision.run) decision = { run: false, reason: `the head commit says ${marker}` };
+    if (decision.run && kind === "CronWorkflow") decision = matchSchedule(m, ctx) ?? decision;
     (decision.run ? out.selected : out.skipped).push({ manifest: m, name: pipelineName(m), decision });
   }
   return out;
+}
+
+/** Cron strings compare field by field: `0  2 * * *` is `0 2 * * *`. */
+const normalizeCron = (s: string): string => s.trim().split(/\s+/).join(" ");
+
+/**
+ * On a `schedule` event that names its cron string, a CronWorkflow runs only when that string is one of
+ * its schedules (GitHub's schedules are UTC: the CronWorkflow's timezone is not applied to the match).
+ * Undefined when the event does not restrict it.
+ */
+function matchSchedule(m: LoadedManifest, ctx: GitContext): TriggerDecision | undefined {
+  if (ctx.event !== "schedule" || ctx.schedule === undefined) return undefined;
+  const spec = (m.object as { spec?: { schedule?: unknown; schedules?: unknown } }).spec ?? {};
+  const own = [
+    ...(typeof spec.schedule === "string" ? [spec.schedule] : []),
+    ...(Array.isArray(spec.schedules)
+      ? spec.schedules.filter((s): s is string => typeof s === "string")
+      : []),
+  ];
+  const wanted = normalizeCron(ctx.schedule);
+  if (own.some((s) => normalizeCron(s) === wanted)) return undefined;
+  return {
+    run: false,
+    reason: `the schedule event is for "${ctx.schedule}", not one of this CronWorkflow's schedules (${own.map((s) => `"${s}"`).join(", ") || "none"})`,
+  };
 }
 
 export interface CompilePipelineOptions {

@@ -6,7 +6,9 @@ import type { SkiffConfig } from "../config/index.js";
 import type { RunReporter } from "../reporters/events.js";
 import type { RunHooks } from "./engine.js";
 import { runSelection } from "./pipeline.js";
-import { loadRunnables, type Selection } from "./select.js";
+import { manifestOf, registryLookup } from "./registry.js";
+import { loadRunnables, withRegistry, type Selection } from "./select.js";
+import { Library, type LoadedManifest } from "../../runtime/spec/index.js";
 import { openRunStore, readSource } from "./store.js";
 
 export { runSource } from "./select.js";
@@ -56,11 +58,11 @@ export async function selectStored(
   const source = readSource(stored);
   if (!source)
     throw new SkiffError("SKF-RUN-006", `workflow ${name} has no recorded source to continue from`);
-  const loaded = await loadRunnables(source.paths);
-  const manifest = loaded.manifests.find(
-    (m) => resolve(m.file) === source.file && m.docIndex === source.docIndex,
-  );
+  const { library, manifest } = source.manifest
+    ? await registeredSource(source.manifest, config)
+    : await loadedSource(source.paths, source.file, source.docIndex, config);
   if (!manifest) {
+    const loaded = await loadRunnables(source.paths);
     const first = loaded.problems[0];
     const problems = first ? `: ${first.message}` : "";
     throw new SkiffError(
@@ -73,7 +75,7 @@ export async function selectStored(
   }
   const stepLogs = await storedStepLogs(stored, config);
   return {
-    library: loaded.library,
+    library,
     runnables: [
       {
         manifest,
@@ -93,6 +95,28 @@ export async function selectStored(
     skipped: [],
     rejected: [],
   };
+}
+
+/** The manifest a run was started from, from its files, with references completed from the registry. */
+async function loadedSource(
+  paths: string[],
+  file: string,
+  docIndex: number,
+  config: SkiffConfig,
+): Promise<{ library: Library; manifest: LoadedManifest | undefined }> {
+  const loaded = await loadRunnables(paths);
+  const manifest = loaded.manifests.find((m) => resolve(m.file) === file && m.docIndex === docIndex);
+  return { library: await withRegistry(loaded.manifests, loaded.library, registryLookup(config)), manifest };
+}
+
+/** The object a run was submitted from (`submit --from`, a CronWorkflow), with the registry as its library. */
+async function registeredSource(
+  object: Record<string, unknown>,
+  config: SkiffConfig,
+): Promise<{ library: Library; manifest: LoadedManifest }> {
+  const manifest = manifestOf(object as { kind: string; metadata?: { name?: string; namespace?: string } });
+  const namespace = manifest.object.metadata?.namespace || "default";
+  return { library: Library.from([manifest, ...(await registryLookup(config)(namespace))]), manifest };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   selectPipelines,
   type GitContext,
 } from "../pipelines/index.js";
+import { hasUnresolvedReference, type RegistryLookup } from "./registry.js";
 import type { RunSource } from "./store.js";
 
 export const SELECT_CODES = defineErrorCodes({
@@ -177,6 +178,31 @@ export interface PathSelectionOptions {
   /** The workflow's name instead of `metadata.name`/`generateName`. */
   name?: string;
   workflowDefaults?: CompileOptions["workflowDefaults"];
+  /**
+   * Where `templateRef`/`workflowTemplateRef` resolve when the paths do not hold the template: the registry
+   * of the store (`registryLookup`). Asked only then, for the namespaces of the workflows.
+   */
+  registry?: RegistryLookup;
+}
+
+/**
+ * The library of loaded manifests, completed from the registry when one of them references a template
+ * they do not hold. The templates passed on the command line win over stored ones of the same name.
+ */
+export async function withRegistry(
+  manifests: readonly LoadedManifest[],
+  library: Library,
+  registry: RegistryLookup | undefined,
+): Promise<Library> {
+  if (!registry || !manifests.some((m) => hasUnresolvedReference(m.object, library))) return library;
+  const namespaces = new Set(
+    manifests
+      .filter((m) => m.object.kind !== "ClusterWorkflowTemplate")
+      .map((m) => m.object.metadata?.namespace || "default"),
+  );
+  const stored: LoadedManifest[] = [];
+  for (const ns of namespaces.size > 0 ? namespaces : ["default"]) stored.push(...(await registry(ns)));
+  return Library.from([...manifests, ...stored]);
 }
 
 /**
@@ -196,7 +222,7 @@ export async function selectPaths(
     workflowDefaults: options.workflowDefaults,
   };
   return {
-    library: loaded.library,
+    library: await withRegistry(loaded.manifests, loaded.library, options.registry),
     runnables: loaded.selected.map((manifest) => ({
       manifest,
       name: pipelineName(manifest),

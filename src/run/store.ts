@@ -161,6 +161,11 @@ export async function refuseExisting(store: Store, namespace: string, name: stri
 /** How a run was started: enough to compile it again after a crash. */
 export interface RunSource {
   paths: string[];
+  /**
+   * The object submitted when it came from no file (`submit --from`, a CronWorkflow's run): compiled again
+   * from it, references resolved from the registry. `paths` is then empty and `file` names it (`kind/name`).
+   */
+  manifest?: Record<string, unknown>;
   /** The manifest that was run, among those the paths load. */
   file: string;
   docIndex: number;

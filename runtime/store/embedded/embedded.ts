@@ -19,6 +19,7 @@ import {
 import { EmbeddedLeases } from "./leases.js";
 import { EmbeddedLogs } from "./logs.js";
 import { EmbeddedMemo } from "./memo.js";
+import { EmbeddedRegistry } from "./registry.js";
 import { EmbeddedWorkflows } from "./workflows.js";
 
 export type { EmbeddedStoreOptions } from "./context.js";
@@ -29,6 +30,7 @@ interface EmbeddedParts {
   memo: EmbeddedMemo;
   archive: EmbeddedArchive;
   leases: EmbeddedLeases;
+  registry: EmbeddedRegistry;
 }
 
 /**
@@ -41,7 +43,7 @@ export const EMBEDDED_FORMAT_VERSION = 2;
  * The default store: a folder of JSON files, one journal per workflow appended and flushed before a write
  * resolves; step logs as append-only JSON-lines files; completed runs, memo entries and leases as files
  * replaced atomically; cross-process locks as O_EXCL lock files. Each part lives in its own file
- * (`workflows.ts`, `logs.ts`, `memo.ts`, `archive.ts`, `leases.ts`); this class opens the folder and runs
+ * (`workflows.ts`, `logs.ts`, `memo.ts`, `archive.ts`, `leases.ts`, `registry.ts`); this class opens the folder and runs
  * `gc` and `close` across them. See `docs/decisions/0004-embedded-store.md` for why it is plain files.
  */
 export class EmbeddedStore extends ComposedStore<EmbeddedContext, EmbeddedParts> {
@@ -50,7 +52,14 @@ export class EmbeddedStore extends ComposedStore<EmbeddedContext, EmbeddedParts>
     const workflows = new EmbeddedWorkflows(ctx);
     const logs = new EmbeddedLogs(ctx, (namespace, name) => workflows.get(namespace, name));
     const leases = new EmbeddedLeases(ctx);
-    super(ctx, { workflows, logs, memo: new EmbeddedMemo(ctx), archive: new EmbeddedArchive(ctx), leases });
+    super(ctx, {
+      workflows,
+      logs,
+      memo: new EmbeddedMemo(ctx),
+      archive: new EmbeddedArchive(ctx),
+      leases,
+      registry: new EmbeddedRegistry(ctx),
+    });
   }
 
   /** The store folder. */

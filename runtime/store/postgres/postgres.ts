@@ -6,6 +6,7 @@ import { PostgresContext, writeError, type PostgresStoreOptions } from "./contex
 import { PostgresLeases } from "./leases.js";
 import { PostgresLogs } from "./logs.js";
 import { PostgresMemo } from "./memo.js";
+import { PostgresRegistry } from "./registry.js";
 import { migrate } from "./schema.js";
 import { PostgresWorkflows } from "./workflows.js";
 
@@ -17,12 +18,13 @@ interface PostgresParts {
   memo: PostgresMemo;
   archive: PostgresArchive;
   leases: PostgresLeases;
+  registry: PostgresRegistry;
 }
 
 /**
  * The PostgreSQL store: JSONB documents in a schema of their own, leases taken with one atomic upsert, and
  * LISTEN/NOTIFY so that every process sees the others' changes. Each part lives in its own file
- * (`workflows.ts`, `logs.ts`, `memo.ts`, `archive.ts`, `leases.ts`); this class connects and migrates the
+ * (`workflows.ts`, `logs.ts`, `memo.ts`, `archive.ts`, `leases.ts`, `registry.ts`); this class connects and migrates the
  * schema, and runs `gc` and `close` across them.
  */
 export class PostgresStore extends ComposedStore<PostgresContext, PostgresParts> {
@@ -35,6 +37,7 @@ export class PostgresStore extends ComposedStore<PostgresContext, PostgresParts>
       memo: new PostgresMemo(ctx),
       archive: new PostgresArchive(ctx),
       leases: new PostgresLeases(ctx),
+      registry: new PostgresRegistry(ctx),
     });
   }
 

@@ -57,6 +57,15 @@ const MIGRATIONS: ((s: string) => string)[] = [
       expires_at bigint NOT NULL,
       PRIMARY KEY (namespace, name)
     );`,
+  (s) => `
+    CREATE TABLE ${s}.registry (
+      kind text NOT NULL,
+      namespace text NOT NULL,
+      name text NOT NULL,
+      resource_version bigint NOT NULL,
+      doc jsonb NOT NULL,
+      PRIMARY KEY (kind, namespace, name)
+    );`,
 ];
 
 /** Connects and brings the schema up to date; on failure the pool is ended. */

@@ -6,6 +6,7 @@ import type { Workflow } from "../../../runtime/spec/types.js";
 import { renderNodeTree, renderSummary } from "../../reporters/console/tree.js";
 import { filterRuns } from "../../run/query.js";
 import { EXIT } from "../exit.js";
+import { formatTable } from "../output.js";
 import { common, listFilter, withStore, type CommonOptions } from "./control.js";
 
 export const ARCHIVE_CODES = defineErrorCodes({
@@ -31,16 +32,7 @@ export function renderArchive(wfs: Workflow[]): string {
       w.status?.finishedAt ?? "",
       w.status?.message ?? "",
     ]);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map(
-      (r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join("  ")
-          .trimEnd() + "\n",
-    )
-    .join("");
+  return formatTable(rows);
 }
 
 async function archived(store: Store, namespace: string, name: string, uid?: string): Promise<Workflow> {

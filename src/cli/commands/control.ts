@@ -13,7 +13,7 @@ import { recoverWorkflow, withRecordedExecutor } from "../../run/recover.js";
 import { collectBeforeDelete } from "../../run/gc.js";
 import { describeOwner, leaseAlive, openRunStore } from "../../run/store.js";
 import { EXIT } from "../exit.js";
-import { printError } from "../output.js";
+import { formatTable, printError } from "../output.js";
 
 export interface CommonOptions {
   namespace: string;
@@ -258,16 +258,7 @@ export function renderList(wfs: Workflow[], wide = false): string {
       rows.push([...base, duration(w), w.status?.progress ?? "", w.status?.message ?? "", params]);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map(
-      (r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join("  ")
-          .trimEnd() + "\n",
-    )
-    .join("");
+  return formatTable(rows);
 }
 
 /** Prints workflows as `list` and `archive list` do. */

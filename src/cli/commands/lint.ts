@@ -2,7 +2,9 @@ import { Command, Option } from "commander";
 import { defineErrorCodes, formatPosition, SkiffError } from "../../../runtime/errors/index.js";
 import { checkExpressionSyntax } from "../../../runtime/expr/index.js";
 import { lintPaths } from "../../../runtime/spec/index.js";
-import { loadPathsWithPipelines } from "../../run/select.js";
+import { loadConfig } from "../../config/index.js";
+import { registryLookup } from "../../run/registry.js";
+import { loadPathsWithPipelines, withRegistry } from "../../run/select.js";
 import { EXIT } from "../exit.js";
 
 export const LINT_CLI_CODES = defineErrorCodes({
@@ -27,10 +29,13 @@ export function lintCommand(setExitCode: (code: number) => void): Command {
     )
     .option("--strict", "reject duplicate keys (by default the last one wins and a note says so)", false)
     .action(async (paths: string[], options: LintCliOptions) => {
+      // As argo lint resolves references against the cluster: templates the files lack come from the store.
+      const registry = registryLookup(await loadConfig(undefined));
       const result = await lintPaths(paths, {
         strict: options.strict,
         checkExpressionSyntax,
         load: loadPathsWithPipelines,
+        library: (manifests, library) => withRegistry(manifests, library, registry),
       });
       // As `argo lint` of a folder without manifests: an error, so a wrong path does not pass CI.
       if (result.objects === 0 && result.problems.length === 0)

@@ -11,6 +11,7 @@ import { createJUnitReporter } from "../../reporters/junit/reporter.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 import { runSelection } from "../../run/pipeline.js";
+import { registryLookup } from "../../run/registry.js";
 import { selectPaths } from "../../run/select.js";
 
 export const RUN_CODES = defineErrorCodes({
@@ -135,6 +136,7 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     parameters,
     name: opts.name,
     workflowDefaults: config.workflowDefaults,
+    registry: registryLookup(config),
   });
   if (selection.rejected.length > 0) {
     printError(

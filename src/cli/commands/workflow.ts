@@ -18,12 +18,15 @@ import {
   storeSubmitted,
   type ParameterOverrides,
 } from "../../run/retry.js";
-import { compileRunnable, selectPaths } from "../../run/select.js";
+import { selectRegistered } from "../../run/from-registry.js";
+import { parseRegistryRef, registryLookup } from "../../run/registry.js";
+import { compileRunnable, selectPaths, type Selection } from "../../run/select.js";
 import { openRunStore, recordedExecutor } from "../../run/store.js";
 import { followWorkflow, isCompleted } from "../../run/watch.js";
 import { EXIT } from "../exit.js";
 import { printError } from "../output.js";
 import { common, configOf, withStore, type CommonOptions } from "./control.js";
+import { refuseServer } from "./registry.js";
 import { readParameters } from "./run.js";
 
 interface ExecutorOptions {
@@ -233,12 +236,21 @@ interface SubmitOptions extends ExecutorOptions, FollowFlags {
   generateName?: string;
   config?: string;
   stateDir?: string;
+  from?: string;
+  namespace?: string;
+  server?: string;
 }
 
 function submitCommand(setExitCode: (c: number) => void): Command {
   const cmd = new Command("submit")
     .description("Submit workflows to run in the background; print their names and return")
-    .argument("<paths...>", "workflow files or folders (as skiff run takes them)")
+    .argument("[paths...]", "workflow files or folders (as skiff run takes them)")
+    .option(
+      "--from <kind/name>",
+      "submit a stored workflowtemplate/NAME, clusterworkflowtemplate/NAME or cronwf/NAME instead of files",
+    )
+    .option("-n, --namespace <ns>", "namespace of --from (and of its templates)", "default")
+    .option("--server <url>", "submit to a skiff server (not yet supported)")
     .option("--entrypoint <template>", "template to start from (overrides spec.entrypoint)")
     .option("-p, --parameter <name=value>", "set a workflow parameter (repeatable)", collect, [])
     .option("--parameter-file <file>", "YAML or JSON file of parameter values")
@@ -262,6 +274,8 @@ Examples:
   skiff submit pipeline.yaml --wait            # exit code as skiff run: 0 Succeeded, 1 Failed or Error
   skiff submit pipeline.yaml --watch
   skiff submit pipeline.yaml --log             # the step logs until it completes
+  skiff submit --from workflowtemplate/build -p version=2 --wait
+  skiff submit --from cronwf/nightly           # one run of a CronWorkflow now
   NAME=$(skiff submit pipeline.yaml -o name) && skiff logs "$NAME" --follow
 
 A background skiff process runs each workflow (its output: <state>/background/<namespace>/<name>.log);
@@ -278,12 +292,32 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
     const config = applyExecutorOptions(await configOf({ namespace: "default", ...o }), o);
     const parameters = await readParameters(o.parameter ?? [], o.parameterFile);
     const name = o.name ?? (o.generateName ? o.generateName + randomSuffix() : undefined);
-    const selection = await selectPaths(paths, {
-      entrypoint: o.entrypoint,
-      parameters,
-      name,
-      workflowDefaults: config.workflowDefaults,
-    });
+    refuseServer(o);
+    let selection: Selection;
+    if (o.from !== undefined) {
+      if (paths.length > 0)
+        throw new SkiffError("SKF-CLI-001", "give either files or --from, not both", {
+          hint: "skiff submit FILE... submits files; skiff submit --from KIND/NAME submits a stored object.",
+        });
+      const ref = parseRegistryRef(o.from);
+      store = await openRunStore(config);
+      selection = await selectRegistered(store, ref.kind, o.namespace ?? "default", ref.name, {
+        entrypoint: o.entrypoint,
+        parameters,
+        name,
+        workflowDefaults: config.workflowDefaults,
+      });
+    } else {
+      if (paths.length === 0)
+        throw new SkiffError("SKF-CLI-001", "nothing to submit: give workflow files or --from KIND/NAME");
+      selection = await selectPaths(paths, {
+        entrypoint: o.entrypoint,
+        parameters,
+        name,
+        workflowDefaults: config.workflowDefaults,
+        registry: registryLookup(config),
+      });
+    }
     if (selection.rejected.length > 0)
       throw new SkiffAggregateError(
         "SKF-CLI-001",
@@ -292,7 +326,7 @@ async function submitAction(paths: string[], o: SubmitOptions): Promise<number> 
     const compiled = selection.runnables.map((r) => compileRunnable(selection, r));
     const labels = parseLabels(o.labels);
     for (const c of compiled) c.workflow.metadata.labels = { ...c.workflow.metadata.labels, ...labels };
-    store = await openRunStore(config);
+    store ??= await openRunStore(config);
     const submitted: Workflow[] = [];
     for (const [i, c] of compiled.entries()) {
       // The background process runs it as this command asked (the default then may differ).

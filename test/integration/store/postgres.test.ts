@@ -90,7 +90,7 @@ describe.skipIf("skip" in server)("PostgreSQL store", () => {
       [1, 2, 3].map(() => openPostgresStore({ connectionString: url, schema })),
     );
     const versions = await admin((c) => c.query(`SELECT version FROM ${schema}.migrations ORDER BY version`));
-    expect(versions.rows).toEqual([{ version: 1 }]);
+    expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
     await stores[0]!.put(makeWorkflow("w"));
     const stored = await admin((c) =>
       c.query(`SELECT doc->'metadata'->>'resourceVersion' AS rv FROM ${schema}.workflows`),
