@@ -99,6 +99,7 @@ async function runAction(
     clock,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    reportingNotes: () => checks.reportingNotes(),
   });
   const checks = createGitHubChecksReporter({
     client,
@@ -108,7 +109,7 @@ async function runAction(
     workspace,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
-    limits: limitsFromEnv(env),
+    limits: { ...limitsFromEnv(env), groupThreshold: inputs.groupThreshold },
     finishTimeoutMs: Number(env.SKIFF_GITHUB_FLUSH_TIMEOUT_MS) || 5 * 60_000,
     onFallback: (e) => {
       core.warning(`${e.code} ${e.message}\n${e.hint ?? ""}`);
@@ -130,8 +131,9 @@ async function runAction(
   const ran = await runSelection(selection, {
     config: () =>
       actionConfig(inputs.config, resolve(workspace, inputs.pipelines), workspace, inputs.executor, env),
-    // The summary comes last: it notes whether the check runs could be written.
-    reporters: [createJobLogReporter(workspace), checks, summary],
+    // The summary is written before the check runs' last updates are waited for, so that it carries every
+    // result even when the job's time runs out meanwhile; a fallback after it is appended to it.
+    reporters: [createJobLogReporter(workspace), summary, checks],
     onError: "continue",
     hooks: { workspace, signals: true },
     ...(deps.runWorkflow ? { runWorkflow: deps.runWorkflow } : {}),

@@ -446,6 +446,8 @@ class ChecksReporter implements GitHubChecksReporter {
         if (!isLeafStep(event.workflow, node)) {
           const parent = state.attemptOf.get(node.id);
           if (parent) for (const c of this.checksOf(state, parent)) this.markDirty(c);
+          // A loop's TaskGroup or StepGroup ended: no more items come, its check can be completed.
+          for (const g of state.groups.values()) if (g.parentId === node.id) this.markDirty(g.check);
           return;
         }
         if (this.options.checks === "steps") this.stepUpdated(state, node);
@@ -821,11 +823,10 @@ class ChecksReporter implements GitHubChecksReporter {
 
   private enqueue(check: Check): void {
     if (this.fallen || check.dropped) return;
-    if (!check.queued) {
-      check.queued = true;
-      check.seq = this.nextSeq++;
-      this.queue.push(check);
-    }
+    if (check.queued) return;
+    check.queued = true;
+    check.seq = this.nextSeq++;
+    this.queue.push(check);
     if (!this.pumping) void this.pump();
     else this.wake?.();
   }
