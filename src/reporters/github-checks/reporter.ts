@@ -81,7 +81,7 @@ export const DEFAULT_LIMITS: ReportingLimits = {
   writesPerHour: 500,
   reservedWritesPerMinute: 4,
   maxCheckRuns: 1000,
-  createDelayMs: 4000,
+  createDelayMs: 5000,
   groupThreshold: DEFAULT_GROUP_THRESHOLD,
   maxAttempts: 4,
   baseBackoffMs: 1000,

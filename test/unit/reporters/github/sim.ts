@@ -2,7 +2,7 @@ import type { ControllerEventListener } from "../../../../runtime/interfaces/eve
 import type { CompiledWorkflow } from "../../../../runtime/spec/compiled.js";
 import { compile, Library } from "../../../../runtime/spec/index.js";
 import type { NodeStatus, Workflow, WorkflowPhase } from "../../../../runtime/spec/types.js";
-import type { FakeClock } from "../../../../runtime/testing/fake-clock.js";
+import type { Clock } from "../../../../runtime/interfaces/clock.js";
 import { parsePipelineFile } from "../../../../src/pipelines/discover.js";
 
 export const WORKSPACE = "/repo";
@@ -44,7 +44,7 @@ export class WorkflowSim {
   constructor(
     compiled: CompiledWorkflow,
     private readonly listener: ControllerEventListener,
-    private readonly clock: FakeClock,
+    private readonly clock: Pick<Clock, "now">,
   ) {
     this.wf = structuredClone(compiled.workflow);
     this.name = this.wf.metadata.name!;
