@@ -79,7 +79,7 @@ describe("coalesced check-run writes", () => {
     const { github, reporter, sim, clock } = setup(1);
     sim.start();
     sim.node("step-0", { phase: "Running" });
-    await clock.sleep(5000);
+    await clock.sleep(6000);
     expect(writesByName(github).get("wide / step-0")).toEqual(["createCheckRun:in_progress"]);
     for (let i = 0; i < 5; i++) {
       sim.node("step-0", { phase: "Running", message: `progress ${i}` });

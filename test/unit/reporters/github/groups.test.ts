@@ -188,7 +188,7 @@ describe("grouped loops", () => {
         phase,
       });
     for (let i = 0; i < 3; i++) item(i, "Running");
-    await clock.sleep(5000);
+    await clock.sleep(6000);
     expect(github.byName("loop / fan (loop)")).toMatchObject({ status: "in_progress" });
     for (let i = 0; i < 3; i++) item(i, "Succeeded");
     await clock.sleep(5000);
@@ -200,6 +200,29 @@ describe("grouped loops", () => {
     sim.finish("Succeeded");
     await reporter.finish();
     expect(github.checkRuns.size).toBe(2);
+  });
+
+  it("keeps every retry of a step in the step's one check, a row per attempt with a link to the logs", async () => {
+    const { github, reporter, sim } = setup();
+    sim.start();
+    sim.node("other", { type: "Retry", phase: "Running" });
+    for (let i = 0; i < 25; i++)
+      sim.node(`other(${i})`, {
+        id: `loop-abcde-other-${i}`,
+        parent: "loop-abcde-other",
+        templateName: "other",
+        phase: i < 24 ? "Failed" : "Succeeded",
+        ...(i < 24 ? { message: "Error (exit code 1)" } : {}),
+      });
+    sim.node("other", { type: "Retry", phase: "Succeeded" });
+    sim.finish("Succeeded");
+    await reporter.finish();
+    expect([...github.checkRuns.values()].map((r) => r.name)).toEqual(["loop", "loop / other"]);
+    const summary = github.byName("loop / other")!.output!.summary;
+    expect(summary).toContain("| # | Phase | Duration | Message | Logs |");
+    expect(summary).toContain(
+      "| 25 | ✅ Succeeded |  |  | [log](https://github.com/acme/app/actions/runs/42) |",
+    );
   });
 
   it("never creates more check runs than a suite holds", async () => {
