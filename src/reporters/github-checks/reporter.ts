@@ -229,7 +229,7 @@ interface WorkflowState {
   logs: Map<string, { lines: string[]; total: number }>;
   annotations: Map<string, AnnotationEntry[]>;
   /** Steps not given their own check because of GitHub's limits (the hour's requests, a suite's size). */
-  folded: number;
+  folded: Set<string>;
   /** A pending refresh of the workflow's check. */
   refresh?: TimerHandle;
 }
@@ -342,7 +342,7 @@ class ChecksReporter implements GitHubChecksReporter {
       attemptOf: new Map(),
       logs: new Map(),
       annotations: new Map(),
-      folded: 0,
+      folded: new Set(),
     };
     this.workflows.push(state);
     return (event) => {
@@ -399,9 +399,9 @@ class ChecksReporter implements GitHubChecksReporter {
           `${state.pipeline}: the ${items} items of loop \`${loopName(group.key, wfName)}\` are reported as one check run, \`${group.check.name}\` (loops of more than ${this.limits.groupThreshold} items are grouped).`,
         );
       }
-      if (state.folded > 0)
+      if (state.folded.size > 0)
         notes.push(
-          `${state.pipeline}: ${state.folded} steps have no check run of their own (GitHub allows ${this.limits.writesPerHour} check-run requests an hour and ${this.limits.maxCheckRuns} check runs a suite); they are in the pipeline's check and in this summary.`,
+          `${state.pipeline}: ${state.folded.size} steps have no check run of their own: ${this.limitsText()}. They are in the pipeline's check and in this summary.`,
         );
     }
     return notes;
@@ -547,9 +547,9 @@ class ChecksReporter implements GitHubChecksReporter {
               .map((g) => `\`${g.check.name}\``)
               .join(", ")}.`,
           );
-        if (state.folded > 0)
+        if (state.folded.size > 0)
           notes.push(
-            `${state.folded} steps have no check run of their own: GitHub allows ${this.limits.writesPerHour} check-run requests an hour. They are all in the table above.`,
+            `${state.folded.size} steps have no check run of their own: ${this.limitsText()}. They are all in the table above.`,
           );
         const annotations = this.workflowAnnotations(state);
         const dropped = this.annotationCount(state) - annotations.length;
@@ -579,6 +579,22 @@ class ChecksReporter implements GitHubChecksReporter {
     return this.limits.writesPerHour - this.writes - open - this.workflows.length - 1;
   }
 
+  /**
+   * Checks that may still be given a write they are owed: as many as the pacing lets out within the wait
+   * `finish()` grants, less a minute's margin. A burst of steps beyond that is listed in the workflow's
+   * check instead, so that when the workflow ends nothing is left for GitHub to take after the job moved on.
+   */
+  private spareBacklog(): number {
+    const minutes = Math.max(1, (this.options.finishTimeoutMs ?? 5 * 60_000) / 60_000 - 1);
+    const perMinute = this.limits.writesPerMinute - this.limits.reservedWritesPerMinute;
+    const owed = this.all.filter((c) => !c.closed && !c.dropped).length;
+    return Math.floor(minutes * perMinute) - owed - this.workflows.length;
+  }
+
+  private limitsText(): string {
+    return `GitHub takes ${this.limits.writesPerMinute} check-run requests a minute and ${this.limits.writesPerHour} an hour, and a check suite holds ${this.limits.maxCheckRuns} check runs`;
+  }
+
   /** Check runs that may still be created: a suite holds {@link ReportingLimits.maxCheckRuns}. */
   private spareCheckRuns(): number {
     return this.limits.maxCheckRuns - this.all.filter((c) => !c.dropped).length;
@@ -604,11 +620,11 @@ class ChecksReporter implements GitHubChecksReporter {
       this.markDirty(existing);
       return;
     }
-    if (node.phase === "Pending") return;
+    if (node.phase === "Pending" || state.folded.has(node.id)) return;
     // Each new check costs up to two requests: keep enough of the hour's budget for the updates of checks
     // already open and for the workflow checks, and room in the suite for the workflow checks still to come.
-    if (this.spareWrites() < 2 || this.spareCheckRuns() < 2) {
-      state.folded++;
+    if (this.spareWrites() < 2 || this.spareCheckRuns() < 2 || this.spareBacklog() < 1) {
+      state.folded.add(node.id);
       return;
     }
     const check = this.newCheck(stepCheckName(state.pipeline, state.workflow!, node), "step", {
