@@ -839,7 +839,11 @@ class ChecksReporter implements GitHubChecksReporter {
 
   private enqueue(check: Check): void {
     if (this.fallen || check.dropped) return;
-    if (check.queued) return;
+    if (check.queued) {
+      // A held check whose step just ended is ready now: the pump may be sleeping until its hold is over.
+      if (check.holdUntil !== undefined && check.done()) this.wake?.();
+      return;
+    }
     check.queued = true;
     check.seq = this.nextSeq++;
     this.queue.push(check);

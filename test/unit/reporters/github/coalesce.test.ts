@@ -96,6 +96,20 @@ describe("coalesced check-run writes", () => {
     expect(github.byName("wide / step-0")!.output!.text).toContain("line 4");
   });
 
+  it("sends a step's check as soon as the step ends, not when its hold is over", async () => {
+    const { github, sim, clock } = setup(2);
+    clock.setAutoAdvance(false);
+    sim.start();
+    sim.node("step-0", { phase: "Running" });
+    sim.node("step-1", { phase: "Running" });
+    await new Promise((r) => setTimeout(r, 10));
+    clock.advance(1000);
+    sim.node("step-0", { phase: "Succeeded" });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(github.byName("wide / step-0")).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(github.byName("wide / step-1")).toBeUndefined();
+  });
+
   it("sends what is still held as soon as the workflow ends", async () => {
     const { github, reporter, sim, clock, times } = setup(3);
     sim.start();
