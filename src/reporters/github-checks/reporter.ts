@@ -915,17 +915,7 @@ class ChecksReporter implements GitHubChecksReporter {
         const urgent = this.priority(check) <= 1;
         const wait = this.pacer.delay(urgent);
         if (wait > this.limits.maxRetryWaitMs) {
-          this.fallBack(
-            toSkiffError(
-              new GitHubRequestError(
-                0,
-                `GitHub's rate limits allow the next write in ${Math.ceil(wait / 1000)}s`,
-                {
-                  rateLimited: true,
-                },
-              ),
-            ),
-          );
+          this.fallBack(this.tooLongWait(wait));
           break;
         }
         if (wait > 0) {
@@ -1000,14 +990,7 @@ class ChecksReporter implements GitHubChecksReporter {
     let degraded = false;
     for (let attempt = 1; ; attempt++) {
       for (let wait = this.pacer.delay(urgent); wait > 0; wait = this.pacer.delay(urgent)) {
-        if (wait > this.limits.maxRetryWaitMs)
-          throw new GitHubRequestError(
-            0,
-            `GitHub's rate limits allow the next write in ${Math.ceil(wait / 1000)}s`,
-            {
-              rateLimited: true,
-            },
-          );
+        if (wait > this.limits.maxRetryWaitMs) throw this.tooLongWait(wait);
         await this.options.clock.sleep(wait);
       }
       this.writes++;
@@ -1032,6 +1015,14 @@ class ChecksReporter implements GitHubChecksReporter {
         await this.options.clock.sleep(wait);
       }
     }
+  }
+
+  /** GitHub's limits hold the next write longer than reporting waits for (an hour's quota spent). */
+  private tooLongWait(ms: number): SkiffError {
+    return new SkiffError(
+      GH_CODES["SKF-GH-002"],
+      `GitHub's rate limits allow the next check-run write in ${Math.ceil(ms / 1000)}s, longer than reporting waits (${Math.round(this.limits.maxRetryWaitMs / 1000)}s); reporting falls back to the job summary`,
+    );
   }
 
   private fallBack(error: SkiffError): void {

@@ -214,7 +214,7 @@ describe("pacing under GitHub's limits", () => {
     await reporter.finish();
     expect(github.calls).toHaveLength(1);
     expect(warnings.map((w) => w.code)).toEqual(["SKF-GH-002"]);
-    expect(warnings[0]!.message).toMatch(/rate limit/);
+    expect(warnings[0]!.message).toMatch(/rate limits allow the next check-run write in 3600s/);
     expect(reporter.fellBack).toBe(true);
   });
 
