@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
 import { GitHubRequestError, type CheckRunFields } from "../../../../src/reporters/github-checks/client.js";
-import {
-  createGitHubChecksReporter,
-  type GitHubChecksReporterOptions,
-} from "../../../../src/reporters/github-checks/reporter.js";
-import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
-import type { SkiffError } from "../../../../runtime/errors/index.js";
-import { compilePipeline, WORKSPACE, WorkflowSim } from "./sim.js";
+import type { GitHubChecksReporterOptions } from "../../../../src/reporters/github-checks/reporter.js";
+import type { MemoryGitHub } from "../../../../src/testing/memory-github.js";
+import { compilePipeline, reporterOnMemory, WorkflowSim } from "./sim.js";
 
 const wide = (n: number) => `kind: Pipeline
 metadata:
@@ -16,20 +11,7 @@ tasks:
 ${Array.from({ length: n }, (_, i) => `  step-${i}:\n    run: echo ${i}\n`).join("")}`;
 
 function setup(steps: number, options: Partial<GitHubChecksReporterOptions> = {}) {
-  const clock = new FakeClock({ start: Date.UTC(2026, 0, 1, 12), autoAdvance: true });
-  const github = new MemoryGitHub();
-  const times: number[] = [];
-  github.onCall = () => times.push(clock.now());
-  const warnings: SkiffError[] = [];
-  const reporter = createGitHubChecksReporter({
-    client: github,
-    clock,
-    headSha: "0123456789abcdef0123456789abcdef01234567",
-    checks: "steps",
-    workspace: WORKSPACE,
-    onFallback: (e) => warnings.push(e),
-    ...options,
-  });
+  const { clock, github, reporter, times, warnings } = reporterOnMemory(options);
   const compiled = compilePipeline(wide(steps), "wide-xyz12");
   const sim = new WorkflowSim(compiled, reporter.listener(compiled, "wide"), clock);
   return { clock, github, reporter, sim, times, warnings };

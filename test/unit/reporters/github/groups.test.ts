@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
-import {
-  createGitHubChecksReporter,
-  type GitHubChecksReporterOptions,
-} from "../../../../src/reporters/github-checks/reporter.js";
+import type { GitHubChecksReporterOptions } from "../../../../src/reporters/github-checks/reporter.js";
 import { groupCheckName, loopItemOf } from "../../../../src/reporters/github-checks/groups.js";
-import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
 import type { NodePhase, NodeStatus } from "../../../../runtime/spec/types.js";
-import { compilePipeline, WORKSPACE, WorkflowSim } from "./sim.js";
+import { compilePipeline, reporterOnMemory, WorkflowSim } from "./sim.js";
 
 const LOOP = `kind: Pipeline
 metadata:
@@ -20,14 +15,7 @@ tasks:
 `;
 
 function setup(options: Partial<GitHubChecksReporterOptions> = {}) {
-  const clock = new FakeClock({ start: Date.UTC(2026, 0, 1, 12), autoAdvance: true });
-  const github = new MemoryGitHub();
-  const reporter = createGitHubChecksReporter({
-    client: github,
-    clock,
-    headSha: "0123456789abcdef0123456789abcdef01234567",
-    checks: "steps",
-    workspace: WORKSPACE,
+  const { clock, github, reporter } = reporterOnMemory({
     jobUrl: "https://github.com/acme/app/actions/runs/42",
     ...options,
   });
