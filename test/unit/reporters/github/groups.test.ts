@@ -38,6 +38,18 @@ function loop(sim: WorkflowSim) {
   return { item, end: (phase: NodePhase) => sim.node("fan", { type: "TaskGroup", phase }) };
 }
 
+/** A workflow that is one loop of `n` items, each succeeding at once. */
+async function runQuickLoop(n: number, limits: GitHubChecksReporterOptions["limits"]) {
+  const { github, reporter, sim } = setup({ limits });
+  sim.start();
+  const l = loop(sim);
+  for (let i = 0; i < n; i++) l.item(i, "Succeeded");
+  l.end("Succeeded");
+  sim.finish("Succeeded");
+  await reporter.finish();
+  return { github, reporter };
+}
+
 describe("loop items", () => {
   it("reads Argo's item names, innermost loop first, and leaves retry attempts alone", () => {
     const node = (name: string) => ({
@@ -129,13 +141,7 @@ describe("grouped loops", () => {
   });
 
   it("does not group with a threshold of 0", async () => {
-    const { github, reporter, sim } = setup({ limits: { groupThreshold: 0 } });
-    sim.start();
-    const l = loop(sim);
-    for (let i = 0; i < 30; i++) l.item(i, "Succeeded");
-    l.end("Succeeded");
-    sim.finish("Succeeded");
-    await reporter.finish();
+    const { github } = await runQuickLoop(30, { groupThreshold: 0 });
     expect(github.checkRuns.size).toBe(31);
   });
 
@@ -214,13 +220,7 @@ describe("grouped loops", () => {
   });
 
   it("never creates more check runs than a suite holds", async () => {
-    const { github, reporter, sim } = setup({ limits: { maxCheckRuns: 10, groupThreshold: 0 } });
-    sim.start();
-    const l = loop(sim);
-    for (let i = 0; i < 30; i++) l.item(i, "Succeeded");
-    l.end("Succeeded");
-    sim.finish("Succeeded");
-    await reporter.finish();
+    const { github, reporter } = await runQuickLoop(30, { maxCheckRuns: 10, groupThreshold: 0 });
     expect(github.checkRuns.size).toBeLessThanOrEqual(10);
     expect(github.byName("loop")!.output!.summary).toMatch(/\d+ steps have no check run of their own/);
     expect(reporter.reportingNotes()[0]).toMatch(/^loop: \d+ steps have no check run of their own/);
