@@ -2,6 +2,7 @@ import * as core from "@actions/core";
 import { parse as parseYaml } from "yaml";
 import { SkiffError } from "../../runtime/errors/index.js";
 import { GH_CODES } from "../reporters/github-checks/codes.js";
+import { DEFAULT_GROUP_THRESHOLD } from "../reporters/github-checks/groups.js";
 import type { ChecksMode } from "../reporters/github-checks/reporter.js";
 
 /** The action's inputs (see action.yml), checked. */
@@ -15,6 +16,8 @@ export interface ActionInputs {
   config: string;
   /** Secret values by name: masked everywhere and given to workflows as the Secret `github-secrets`. */
   secrets: Record<string, string>;
+  /** Loops with more items than this report as one check run; 0: never grouped. */
+  groupThreshold: number;
 }
 
 const EXECUTORS = ["auto", "host", "docker", "kubernetes"] as const;
@@ -60,6 +63,18 @@ function oneOf<T extends string>(input: string, value: string, allowed: readonly
   );
 }
 
+/** A count input: a whole number, at least 0; empty for the default. */
+export function parseCount(input: string, value: string, fallback: number): number {
+  const text = value.trim();
+  if (text === "") return fallback;
+  if (!/^\d+$/.test(text))
+    throw new SkiffError(
+      GH_CODES["SKF-GH-004"],
+      `${input} must be a whole number (0 or more), not ${JSON.stringify(value)}`,
+    );
+  return Number(text);
+}
+
 /** Reads and checks every input. Throws SKF-GH-004 naming the first bad one. */
 export function readInputs(): ActionInputs {
   const failOnFailure = core.getInput("fail-on-failure").trim().toLowerCase();
@@ -77,6 +92,7 @@ export function readInputs(): ActionInputs {
     failOnFailure: failOnFailure !== "false",
     config: core.getInput("config"),
     secrets: parsePairs(core.getInput("secrets"), "secrets"),
+    groupThreshold: parseCount("group-threshold", core.getInput("group-threshold"), DEFAULT_GROUP_THRESHOLD),
   };
 }
 

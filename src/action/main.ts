@@ -103,6 +103,7 @@ async function runAction(
     clock,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    reportingNotes: () => checks.reportingNotes(),
   });
   const checks = createGitHubChecksReporter({
     client,
@@ -112,7 +113,7 @@ async function runAction(
     workspace,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
-    limits: limitsFromEnv(env),
+    limits: { ...limitsFromEnv(env), groupThreshold: inputs.groupThreshold },
     finishTimeoutMs: Number(env.SKIFF_GITHUB_FLUSH_TIMEOUT_MS) || 5 * 60_000,
     onFallback: (e) => {
       core.warning(`${e.code} ${e.message}\n${e.hint ?? ""}`);
@@ -146,8 +147,9 @@ async function runAction(
           core.info(n);
       return config;
     },
-    // The summary comes last: it notes whether the check runs could be written.
-    reporters: [createJobLogReporter(workspace), checks, summary],
+    // The summary is written before the check runs' last updates are waited for, so that it carries every
+    // result even when the job's time runs out meanwhile; a fallback after it is appended to it.
+    reporters: [createJobLogReporter(workspace), summary, checks],
     onError: "continue",
     hooks: { workspace, signals: true },
     ...(deps.runWorkflow ? { runWorkflow: deps.runWorkflow } : {}),

@@ -40,8 +40,10 @@ export interface RecordedRequest {
   path: string;
   body: unknown;
   status: number;
-  /** Wall-clock time it arrived, ms. */
+  /** When it arrived, ms: the rate-limit simulation's clock, else the system clock. */
   at: number;
+  /** Refused for a rate limit (primary or secondary, simulated or scripted). */
+  rateLimited?: boolean;
 }
 
 /** A scripted answer for the next `times` requests matching `operation` (all operations when unset). */
@@ -79,13 +81,51 @@ export interface FakePullRequest {
   files: string[];
 }
 
+/**
+ * GitHub's rate limits, simulated. Secondary limits: content-creating requests (the checks API's POST and
+ * PATCH) in any minute and any hour, answered as GitHub does with 403 (or 429), a "secondary rate limit"
+ * message and `retry-after` in seconds. Primary limit: requests per hour, reported on every answer in
+ * `x-ratelimit-*` headers and answered 403 "API rate limit exceeded" with `x-ratelimit-remaining: 0` once
+ * spent. Refused requests do not count.
+ */
+export interface RateLimitSimulation {
+  /** The clock the windows are counted on (the reporter's fake clock in tests); the system clock when unset. */
+  clock?: { now(): number };
+  /** Content-creating requests allowed in any minute (GitHub: 80). */
+  writesPerMinute?: number;
+  /** Content-creating requests allowed in any hour (GitHub: 500). */
+  writesPerHour?: number;
+  /** Requests allowed an hour (primary limit; a job's GITHUB_TOKEN has 1,000 per repository). */
+  requestsPerHour?: number;
+  /** How a secondary limit is answered (GitHub uses both). Default 403. */
+  status?: 403 | 429;
+}
+
+/** What the fake received, for tests and benchmarks. */
+export interface FakeGitHubCounters {
+  requests: number;
+  /** Content-creating requests accepted (POST, PATCH). */
+  writes: number;
+  creates: number;
+  updates: number;
+  /** Requests refused for a rate limit. */
+  rateLimited: number;
+  /** When the last request arrived (the simulation's clock), or undefined before any. */
+  lastRequestAt: number | undefined;
+}
+
 export interface FakeGitHubOptions {
   /** `owner/name` served; other repositories answer 404. */
   repository: string;
   /** Tokens accepted; any non-empty token when unset. */
   tokens?: string[];
-  /** Answer 403 "secondary rate limit" when more writes than this arrive within a minute (GitHub: 80). */
+  /**
+   * Answer 403 "secondary rate limit" when more writes than this arrive within a minute (GitHub: 80). The
+   * same as `rateLimits: { writesPerMinute }`.
+   */
   writesPerMinute?: number;
+  /** Simulate GitHub's rate limits (off when unset). */
+  rateLimits?: RateLimitSimulation;
   /** Wait this long before answering, as a distant API does. */
   responseDelayMs?: number;
 }
@@ -103,8 +143,10 @@ export interface FakeGitHub {
   script(response: ScriptedResponse): void;
   /** Forgets every scripted answer. */
   clearScripts(): void;
-  /** Most writes seen within any 60-second window. */
+  /** Most writes accepted within any 60-second window (of the simulation's clock). */
   maxWritesPerMinute(): number;
+  /** Counts of what was received since the start (or since `requests` was last emptied). */
+  counters(): FakeGitHubCounters;
   checkRunByName(name: string): FakeCheckRun | undefined;
   close(): Promise<void>;
 }
@@ -335,16 +377,32 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const commits = new Map<string, string>();
   const scripted: (ScriptedResponse & { left: number })[] = [];
   const writeTimes: number[] = [];
+  const limits: RateLimitSimulation | undefined =
+    options.rateLimits ??
+    (options.writesPerMinute !== undefined ? { writesPerMinute: options.writesPerMinute } : undefined);
+  const now = () => (limits?.clock ?? Date).now();
+  /** The primary limit's hour: when it started, and the requests counted in it. */
+  const primary = { since: now(), used: 0 };
   let nextId = 1;
   const [owner, repo] = options.repository.split("/") as [string, string];
   let url = "";
 
+  const primaryHeaders = (): Record<string, string> => {
+    const limit = limits?.requestsPerHour ?? 5000;
+    if (now() >= primary.since + 3_600_000) Object.assign(primary, { since: now(), used: 0 });
+    return {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(Math.max(0, limit - primary.used)),
+      "x-ratelimit-used": String(primary.used),
+      "x-ratelimit-reset": String(Math.ceil((primary.since + 3_600_000) / 1000)),
+      "x-ratelimit-resource": "core",
+    };
+  };
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",
       "x-github-api-version-selected": "2022-11-28",
-      "x-ratelimit-limit": "5000",
-      "x-ratelimit-remaining": "4999",
+      ...primaryHeaders(),
       ...headers,
     });
     res.end(body === undefined ? "" : JSON.stringify(body));
@@ -391,6 +449,38 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     send(res, status, body);
   };
 
+  /** The answer GitHub gives a request over its limits, or undefined when the request may go. */
+  const rateLimitRefusal = (
+    sim: RateLimitSimulation,
+    write: boolean,
+  ): { status: number; message: string; headers: Record<string, string> } | undefined => {
+    const at = now();
+    const headers = primaryHeaders();
+    if (headers["x-ratelimit-remaining"] === "0")
+      return {
+        status: 403,
+        message: `API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.`,
+        headers,
+      };
+    if (!write) return undefined;
+    for (const [windowMs, limit] of [
+      [60_000, sim.writesPerMinute],
+      [3_600_000, sim.writesPerHour],
+    ] as const) {
+      if (limit === undefined) continue;
+      const inWindow = writeTimes.filter((t) => t > at - windowMs);
+      if (inWindow.length < limit) continue;
+      const freeAt = inWindow[inWindow.length - limit]! + windowMs;
+      return {
+        status: sim.status ?? 403,
+        message:
+          "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+        headers: { "retry-after": String(Math.max(1, Math.ceil((freeAt - at) / 1000))) },
+      };
+    }
+    return undefined;
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const u = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
@@ -400,7 +490,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       path: u.pathname,
       body: undefined,
       status: 0,
-      at: Date.now(),
+      at: now(),
     };
     requests.push(record);
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
@@ -467,24 +557,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const s = scripted.find((x) => x.left > 0 && (x.operation === undefined || x.operation === op.id));
     if (s) {
       s.left--;
+      record.rateLimited =
+        s.headers?.["retry-after"] !== undefined || /rate limit/i.test(s.message ?? defaultMessage(s.status));
       return fail(s.status, s.message ?? defaultMessage(s.status), s.headers);
     }
-    const write = method !== "GET";
-    if (write) {
-      const now = Date.now();
-      if (options.writesPerMinute !== undefined) {
-        const recent = writeTimes.filter((t) => t > now - 60_000).length;
-        if (recent >= options.writesPerMinute)
-          return fail(
-            403,
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-            {
-              "retry-after": "60",
-            },
-          );
-      }
-      writeTimes.push(now);
+    const refusal = limits ? rateLimitRefusal(limits, method !== "GET") : undefined;
+    if (refusal) {
+      record.rateLimited = true;
+      return fail(refusal.status, refusal.message, refusal.headers);
     }
+    primary.used++;
+    if (method !== "GET") writeTimes.push(now());
 
     switch (op.id) {
       case "checks/create": {
@@ -632,6 +715,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       }
       return best;
     },
+    counters: () => ({
+      requests: requests.length,
+      writes: requests.filter((r) => r.method !== "GET" && r.status >= 200 && r.status < 300).length,
+      creates: requests.filter((r) => r.operation === "checks/create" && r.status === 201).length,
+      updates: requests.filter((r) => r.operation === "checks/update" && r.status === 200).length,
+      rateLimited: requests.filter((r) => r.rateLimited).length,
+      lastRequestAt: requests.length > 0 ? requests[requests.length - 1]!.at : undefined,
+    }),
     checkRunByName: (name) => [...checkRuns.values()].find((r) => r.name === name),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -52,10 +52,23 @@ export interface PullRequestInfo {
   fork: boolean;
 }
 
+/** GitHub's primary rate limit as its `x-ratelimit-*` headers state it after a request. */
+export interface PrimaryRateLimit {
+  limit: number;
+  remaining: number;
+  /** When the quota is renewed, ms since the epoch. */
+  resetAt: number;
+}
+
+/** What a write tells beside its result: the primary rate limit, when GitHub sent its headers. */
+export interface WriteResult {
+  rateLimit?: PrimaryRateLimit;
+}
+
 /** GitHub API calls the reporter and the Action make. Every method rejects with {@link GitHubRequestError}. */
 export interface GitHubClient {
-  createCheckRun(request: CreateCheckRunRequest): Promise<{ id: number }>;
-  updateCheckRun(id: number, fields: CheckRunFields): Promise<void>;
+  createCheckRun(request: CreateCheckRunRequest): Promise<{ id: number } & WriteResult>;
+  updateCheckRun(id: number, fields: CheckRunFields): Promise<WriteResult | void>;
   getPullRequest(number: number): Promise<PullRequestInfo>;
   /** The paths a pull request changes (GitHub lists at most 3000). */
   listPullRequestFiles(number: number): Promise<string[]>;
@@ -112,4 +125,16 @@ export function rateLimitWait(
     };
   }
   return { rateLimited: false };
+}
+
+/** Reads `x-ratelimit-limit`, `-remaining` and `-reset` (epoch seconds); undefined when any is missing. */
+export function primaryRateLimit(
+  headers: Record<string, string | number | undefined>,
+): PrimaryRateLimit | undefined {
+  const get = (k: string) => Number(headers[k] ?? Number.NaN);
+  const limit = get("x-ratelimit-limit");
+  const remaining = get("x-ratelimit-remaining");
+  const reset = get("x-ratelimit-reset");
+  if (![limit, remaining, reset].every(Number.isFinite)) return undefined;
+  return { limit, remaining, resetAt: reset * 1000 };
 }

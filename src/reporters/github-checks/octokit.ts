@@ -1,6 +1,7 @@
 import { Octokit } from "@octokit/rest";
 import {
   GitHubRequestError,
+  primaryRateLimit,
   rateLimitWait,
   type CheckRunFields,
   type CreateCheckRunRequest,
@@ -41,11 +42,20 @@ export function createOctokitClient(options: OctokitClientOptions): GitHubClient
     createCheckRun: (request: CreateCheckRunRequest) =>
       call(async (signal) => {
         const res = await octokit.rest.checks.create({ owner, repo, ...request, request: { signal } });
-        return { id: res.data.id };
+        const rateLimit = primaryRateLimit(res.headers);
+        return { id: res.data.id, ...(rateLimit ? { rateLimit } : {}) };
       }),
     updateCheckRun: (id: number, fields: CheckRunFields) =>
       call(async (signal) => {
-        await octokit.rest.checks.update({ owner, repo, check_run_id: id, ...fields, request: { signal } });
+        const res = await octokit.rest.checks.update({
+          owner,
+          repo,
+          check_run_id: id,
+          ...fields,
+          request: { signal },
+        });
+        const rateLimit = primaryRateLimit(res.headers);
+        return rateLimit ? { rateLimit } : {};
       }),
     getPullRequest: (number: number) =>
       call(async (signal): Promise<PullRequestInfo> => {

@@ -107,12 +107,14 @@ export function renderStepOutput(
     const attempts = (node.children ?? [])
       .map((id) => wf.status?.nodes?.[id])
       .filter((n): n is NodeStatus => n !== undefined);
+    // However many attempts a retryStrategy allows, they stay in this one check: a row each.
+    const logs = ctx.jobUrl ? ` [log](${ctx.jobUrl}) |` : "";
     if (attempts.length > 0)
       parts.push(
-        `### Attempts\n\n| # | Phase | Duration | Message |\n|---|---|---|---|\n${attempts
+        `### Attempts\n\n| # | Phase | Duration | Message |${logs ? " Logs |" : ""}\n|---|---|---|---|${logs ? "---|" : ""}\n${attempts
           .map(
             (a, i) =>
-              `| ${i + 1} | ${PHASE_MARKS[a.phase]} ${a.phase} | ${durationOf(a, ctx.now)} | ${cell(maskSecrets(a.message ?? "", ctx.secrets))} |`,
+              `| ${i + 1} | ${PHASE_MARKS[a.phase]} ${a.phase} | ${durationOf(a, ctx.now)} | ${cell(maskSecrets(a.message ?? "", ctx.secrets))} |${logs}`,
           )
           .join("\n")}\n`,
       );

@@ -17,8 +17,17 @@ import {
   type CheckRunFields,
   type CheckRunOutput,
   type GitHubClient,
+  type WriteResult,
 } from "./client.js";
 import { GH_CODES } from "./codes.js";
+import {
+  DEFAULT_GROUP_THRESHOLD,
+  groupCheckName,
+  groupConclusion,
+  loopItemOf,
+  loopName,
+  renderGroupOutput,
+} from "./groups.js";
 import { conclusionOf, isLeafStep, maskSecrets, stepName } from "./markdown.js";
 import {
   renderStepOutput,
@@ -29,22 +38,35 @@ import {
   type LogTail,
   type RenderContext,
 } from "./outputs.js";
+import { WritePacer } from "./pacer.js";
 
 /** `checks` input: one check per workflow and per leaf step, one per workflow, or none. */
 export type ChecksMode = "steps" | "workflow" | "none";
 
 /**
  * GitHub's limits the reporter keeps to. Content-creating requests are limited to 80 a minute and 500 an
- * hour (secondary rate limits); a check run's annotations go 50 per request.
+ * hour (secondary rate limits); a check run's annotations go 50 per request; a check suite holds at most
+ * 1,000 check runs.
  */
 export interface ReportingLimits {
   writesPerMinute: number;
   writesPerHour: number;
+  /** Writes of each minute kept for the workflow's own check and failed steps. */
+  reservedWritesPerMinute: number;
+  /** Check runs one run creates at most (a check suite holds 1,000). */
+  maxCheckRuns: number;
+  /**
+   * A step's check is created this long (ms) after the step starts: a step that ends sooner costs one
+   * request (its check created completed), a longer one two (created in progress, then completed).
+   */
+  createDelayMs: number;
+  /** Loops with more items than this report as one check run; 0: every item has its own. */
+  groupThreshold: number;
   /** Attempts of one request when GitHub answers 5xx or a rate limit. */
   maxAttempts: number;
   /** First backoff; doubled on each further attempt. */
   baseBackoffMs: number;
-  /** A `Retry-After` longer than this is not waited for: reporting falls back instead. */
+  /** A `Retry-After` (or a wait for the limits) longer than this is not waited for: reporting falls back. */
   maxRetryWaitMs: number;
   /** Annotations kept per check run (sent 50 per request). */
   maxAnnotationsPerCheck: number;
@@ -57,6 +79,10 @@ export interface ReportingLimits {
 export const DEFAULT_LIMITS: ReportingLimits = {
   writesPerMinute: 80,
   writesPerHour: 500,
+  reservedWritesPerMinute: 4,
+  maxCheckRuns: 1000,
+  createDelayMs: 5000,
+  groupThreshold: DEFAULT_GROUP_THRESHOLD,
   maxAttempts: 4,
   baseBackoffMs: 1000,
   maxRetryWaitMs: 120_000,
@@ -139,6 +165,11 @@ export interface GitHubChecksReporter extends RunReporter {
   /** Annotations GitHub did not receive, failures first: the Action prints them as `::error` commands. */
   unsentAnnotations(): CheckAnnotation[];
   openChecks(): OpenCheck[];
+  /**
+   * What the check runs do not show one by one, for the job summary: loops grouped into one check run,
+   * steps left without a check run of their own because of GitHub's limits.
+   */
+  reportingNotes(): string[];
 }
 
 interface AnnotationEntry {
@@ -147,15 +178,39 @@ interface AnnotationEntry {
   inferred: boolean;
 }
 
+/**
+ * One check run and what is owed to it. Its state is rendered when its request goes out, so however many
+ * events came in while it waited, GitHub receives the latest state only.
+ */
 interface Check {
   name: string;
+  kind: "workflow" | "step" | "group" | "not-run";
   id?: number;
-  dirty: boolean;
+  /** Waiting in the queue. */
+  queued: boolean;
+  /** When it was queued: among writes of the same priority, first come, first served. */
+  seq: number;
+  /** Its first write waits until then, unless what it shows is final before (see `createDelayMs`). */
+  holdUntil?: number;
   /** The last state sent was `completed`. */
   closed: boolean;
+  /** Replaced by its loop's check before it was ever sent: it will never be. */
+  dropped: boolean;
   /** Keys of the annotations GitHub has (see {@link annotationKey}). */
   sent: Set<string>;
+  /** What it shows is final: the next write completes it. Cheap (no rendering). */
+  done(): boolean;
+  /** It shows a failure (only read once done). */
+  failed(): boolean;
   render(): { fields: CheckRunFields; output: CheckRunOutput; annotations: CheckAnnotation[] };
+}
+
+/** A loop reported as one check run. */
+interface LoopGroup {
+  key: string;
+  check: Check;
+  /** The node whose children the items are (the TaskGroup of a DAG task, the StepGroup of a step). */
+  parentId?: string;
 }
 
 interface WorkflowState {
@@ -163,13 +218,18 @@ interface WorkflowState {
   pipeline: string;
   workflow?: Workflow;
   check?: Check;
+  /** The workflow finished: nothing of it waits any longer. */
+  ended: boolean;
   steps: Map<string, Check>;
+  /** Item node ids of each loop, by loop key (see {@link loopItemOf}). */
+  loops: Map<string, Set<string>>;
+  groups: Map<string, LoopGroup>;
   /** Attempt node id -> its Retry node id. */
   attemptOf: Map<string, string>;
   logs: Map<string, { lines: string[]; total: number }>;
   annotations: Map<string, AnnotationEntry[]>;
-  /** Steps not given their own check because the hourly request budget would run out. */
-  folded: number;
+  /** Steps not given their own check because of GitHub's limits (the hour's requests, a suite's size). */
+  folded: Set<string>;
   /** A pending refresh of the workflow's check. */
   refresh?: TimerHandle;
 }
@@ -185,9 +245,16 @@ class ChecksReporter implements GitHubChecksReporter {
   private readonly queue: Check[] = [];
   private readonly all: Check[] = [];
   private readonly workflows: WorkflowState[] = [];
-  private readonly writeTimes: number[] = [];
+  private readonly pacer: WritePacer;
   private writes = 0;
+  private nextSeq = 0;
   private pumping = false;
+  /** The check whose request is out: it cannot be dropped any more. */
+  private sending: Check | undefined;
+  /** Wakes the pump before its timer when something new is queued or released. */
+  private wake: (() => void) | undefined;
+  /** `finish()` started: nothing is held back any longer. */
+  private draining = false;
   private idleWaiters: (() => void)[] = [];
   private fallen: boolean;
   private readonly notRun: CheckAnnotation[] = [];
@@ -198,6 +265,12 @@ class ChecksReporter implements GitHubChecksReporter {
     this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
     this.secrets = [...(options.secrets ?? [])];
     this.fallen = options.checks === "none";
+    this.pacer = new WritePacer({
+      clock: options.clock,
+      perMinute: this.limits.writesPerMinute,
+      perHour: this.limits.writesPerHour,
+      reserved: Math.min(this.limits.reservedWritesPerMinute, this.limits.writesPerMinute - 1),
+    });
   }
 
   get fellBack(): boolean {
@@ -241,6 +314,8 @@ class ChecksReporter implements GitHubChecksReporter {
   }
 
   async finish(): Promise<void> {
+    this.draining = true;
+    this.wake?.();
     await this.flush(this.options.finishTimeoutMs ?? 5 * 60_000);
     // Checks still open now lost their last update to a GitHub failure; the post step completes them with
     // the result they were meant to get, never a conclusion that contradicts the workflow's.
@@ -260,11 +335,14 @@ class ChecksReporter implements GitHubChecksReporter {
     const state: WorkflowState = {
       compiled,
       pipeline,
+      ended: false,
       steps: new Map(),
+      loops: new Map(),
+      groups: new Map(),
       attemptOf: new Map(),
       logs: new Map(),
       annotations: new Map(),
-      folded: 0,
+      folded: new Set(),
     };
     this.workflows.push(state);
     return (event) => {
@@ -279,25 +357,26 @@ class ChecksReporter implements GitHubChecksReporter {
   reportNotRun(name: string, title: string, summary: string, conclusion: CheckConclusion = "neutral"): void {
     if (this.options.checks === "none") return;
     const now = new Date(this.options.clock.now()).toISOString();
-    const check: Check = {
-      name,
-      dirty: false,
-      closed: false,
-      sent: new Set(),
+    const check = this.newCheck(name, "not-run", {
+      done: () => true,
+      failed: () => conclusion === "failure",
       render: () => ({
         fields: { status: "completed", conclusion, completed_at: now },
         output: { title, summary: maskSecrets(summary, this.secrets) },
         annotations: [],
       }),
-    };
-    this.all.push(check);
+    });
     this.enqueue(check);
   }
 
   unsentAnnotations(): CheckAnnotation[] {
     const out: CheckAnnotation[] = [...this.notRun];
     for (const wf of this.workflows) {
-      const checks = wf.check ? [wf.check, ...wf.steps.values()] : [...wf.steps.values()];
+      const checks = [
+        ...(wf.check ? [wf.check] : []),
+        ...wf.steps.values(),
+        ...[...wf.groups.values()].map((g) => g.check),
+      ];
       const sent = new Set<string>();
       for (const c of checks) for (const k of c.sent) sent.add(k);
       for (const a of this.allAnnotations(wf)) if (!sent.has(annotationKey(a))) out.push(a);
@@ -308,6 +387,24 @@ class ChecksReporter implements GitHubChecksReporter {
 
   openChecks(): OpenCheck[] {
     return this.all.filter((c) => c.id !== undefined && !c.closed).map((c) => ({ id: c.id!, name: c.name }));
+  }
+
+  reportingNotes(): string[] {
+    const notes: string[] = [];
+    for (const state of this.workflows) {
+      const wfName = state.workflow?.metadata.name ?? "";
+      for (const group of state.groups.values()) {
+        const items = state.loops.get(group.key)?.size ?? 0;
+        notes.push(
+          `${state.pipeline}: the ${items} items of loop \`${loopName(group.key, wfName)}\` are reported as one check run, \`${group.check.name}\` (loops of more than ${this.limits.groupThreshold} items are grouped).`,
+        );
+      }
+      if (state.folded.size > 0)
+        notes.push(
+          `${state.pipeline}: ${state.folded.size} steps have no check run of their own: ${this.limitsText()}. They are in the pipeline's check and in this summary.`,
+        );
+    }
+    return notes;
   }
 
   flush(timeoutMs?: number): Promise<void> {
@@ -348,11 +445,12 @@ class ChecksReporter implements GitHubChecksReporter {
         if (node.type === "Retry") for (const c of node.children ?? []) state.attemptOf.set(c, node.id);
         if (!isLeafStep(event.workflow, node)) {
           const parent = state.attemptOf.get(node.id);
-          const owner = parent ? state.steps.get(parent) : undefined;
-          if (owner) this.markDirty(owner);
+          if (parent) for (const c of this.checksOf(state, parent)) this.markDirty(c);
+          // A loop's TaskGroup or StepGroup ended: no more items come, its check can be completed.
+          for (const g of state.groups.values()) if (g.parentId === node.id) this.markDirty(g.check);
           return;
         }
-        if (this.options.checks === "steps") this.stepCheck(state, node);
+        if (this.options.checks === "steps") this.stepUpdated(state, node);
         if (isFinished(node.phase) && node.phase !== event.previousPhase) this.scheduleRefresh(state);
         return;
       }
@@ -383,40 +481,81 @@ class ChecksReporter implements GitHubChecksReporter {
       }
       case "workflow-finished":
         state.workflow = event.workflow;
+        state.ended = true;
         if (state.refresh) this.options.clock.clearTimer(state.refresh);
         state.refresh = undefined;
-        for (const node of Object.values(event.workflow.status?.nodes ?? {})) {
-          const step = state.steps.get(node.id);
-          if (step) this.markDirty(step);
+        // Nothing of a finished workflow waits: what is still held goes out as fast as the limits allow.
+        for (const c of [...state.steps.values(), ...[...state.groups.values()].map((g) => g.check)]) {
+          c.holdUntil = undefined;
+          this.markDirty(c);
         }
         if (state.check) this.markDirty(state.check);
         else this.workflowCheck(state);
+        this.wake?.();
         return;
     }
   }
 
+  /** The checks that show a node: its own, and its loop's when the loop is grouped. */
+  private checksOf(state: WorkflowState, nodeId: string): Check[] {
+    const out: Check[] = [];
+    const own = state.steps.get(nodeId);
+    if (own && !own.dropped) out.push(own);
+    const node = state.workflow?.status?.nodes?.[nodeId];
+    const loop = node ? loopItemOf(node) : undefined;
+    const group = loop ? state.groups.get(loop.key) : undefined;
+    if (group) out.push(group.check);
+    return out;
+  }
+
+  /** A leaf step changed: its own check, or its loop's once the loop has more items than the threshold. */
+  private stepUpdated(state: WorkflowState, node: NodeStatus): void {
+    const loop = loopItemOf(node);
+    if (loop && this.limits.groupThreshold > 0) {
+      let items = state.loops.get(loop.key);
+      if (!items) state.loops.set(loop.key, (items = new Set()));
+      items.add(node.id);
+      if (!state.groups.has(loop.key) && items.size > this.limits.groupThreshold)
+        this.groupLoop(state, loop.key, node);
+      if (state.groups.has(loop.key)) {
+        for (const c of this.checksOf(state, node.id)) this.markDirty(c);
+        return;
+      }
+    }
+    this.stepCheck(state, node);
+  }
+
   private workflowCheck(state: WorkflowState): void {
     if (this.options.checks === "none" || state.check) return;
-    const check: Check = {
-      name: workflowCheckName(state.pipeline),
-      dirty: false,
-      closed: false,
-      sent: new Set(),
+    const phaseOf = () => state.workflow?.status?.phase;
+    const done = () => {
+      const phase = phaseOf();
+      return phase === "Succeeded" || phase === "Failed" || phase === "Error";
+    };
+    state.check = this.newCheck(workflowCheckName(state.pipeline), "workflow", {
+      done,
+      failed: () => phaseOf() !== "Succeeded",
       render: () => {
         const wf = state.workflow!;
         const phase = wf.status?.phase;
-        const done = phase === "Succeeded" || phase === "Failed" || phase === "Error";
-        const notes =
-          state.folded > 0
-            ? [
-                `${state.folded} steps have no check run of their own: GitHub allows ${this.limits.writesPerHour} check-run requests an hour. They are all in the table above.`,
-              ]
-            : [];
+        const notes: string[] = [];
+        if (state.groups.size > 0)
+          notes.push(
+            `Loops of more than ${this.limits.groupThreshold} items report as one check run each: ${[
+              ...state.groups.values(),
+            ]
+              .map((g) => `\`${g.check.name}\``)
+              .join(", ")}.`,
+          );
+        if (state.folded.size > 0)
+          notes.push(
+            `${state.folded.size} steps have no check run of their own: ${this.limitsText()}. They are all in the table above.`,
+          );
         const annotations = this.workflowAnnotations(state);
         const dropped = this.annotationCount(state) - annotations.length;
         if (dropped > 0) notes.push(`${dropped} more annotations are not shown: see the job log.`);
         return {
-          fields: done
+          fields: done()
             ? {
                 status: "completed",
                 conclusion: conclusionOf(phase, wf.status?.message),
@@ -427,10 +566,8 @@ class ChecksReporter implements GitHubChecksReporter {
           annotations,
         };
       },
-    };
-    state.check = check;
-    this.all.push(check);
-    this.markDirty(check);
+    });
+    this.markDirty(state.check);
   }
 
   /**
@@ -438,8 +575,29 @@ class ChecksReporter implements GitHubChecksReporter {
    * workflow's check.
    */
   private spareWrites(): number {
-    const open = this.all.filter((c) => !c.closed).length;
+    const open = this.all.filter((c) => !c.closed && !c.dropped).length;
     return this.limits.writesPerHour - this.writes - open - this.workflows.length - 1;
+  }
+
+  /**
+   * Checks that may still be given a write they are owed: as many as the pacing lets out within the wait
+   * `finish()` grants, less a minute's margin. A burst of steps beyond that is listed in the workflow's
+   * check instead, so that when the workflow ends nothing is left for GitHub to take after the job moved on.
+   */
+  private spareBacklog(): number {
+    const minutes = Math.max(1, (this.options.finishTimeoutMs ?? 5 * 60_000) / 60_000 - 1);
+    const perMinute = this.limits.writesPerMinute - this.limits.reservedWritesPerMinute;
+    const owed = this.all.filter((c) => !c.closed && !c.dropped).length;
+    return Math.floor(minutes * perMinute) - owed - this.workflows.length;
+  }
+
+  private limitsText(): string {
+    return `GitHub takes ${this.limits.writesPerMinute} check-run requests a minute and ${this.limits.writesPerHour} an hour, and a check suite holds ${this.limits.maxCheckRuns} check runs`;
+  }
+
+  /** Check runs that may still be created: a suite holds {@link ReportingLimits.maxCheckRuns}. */
+  private spareCheckRuns(): number {
+    return this.limits.maxCheckRuns - this.all.filter((c) => !c.dropped).length;
   }
 
   /** Refreshes the workflow check's table a while after a step finishes, so bursts cost one request. */
@@ -447,8 +605,13 @@ class ChecksReporter implements GitHubChecksReporter {
     if (state.refresh || !state.check || this.fallen || this.spareWrites() < 1) return;
     state.refresh = this.options.clock.setTimer(this.limits.refreshIntervalMs, () => {
       state.refresh = undefined;
-      if (state.check && !state.check.closed) this.markDirty(state.check);
+      if (state.check && !state.check.closed) this.enqueue(state.check);
     });
+  }
+
+  /** A node as the workflow shows it now. */
+  private current(state: WorkflowState, node: NodeStatus): NodeStatus {
+    return state.workflow?.status?.nodes?.[node.id] ?? node;
   }
 
   private stepCheck(state: WorkflowState, node: NodeStatus): void {
@@ -457,24 +620,21 @@ class ChecksReporter implements GitHubChecksReporter {
       this.markDirty(existing);
       return;
     }
-    if (node.phase === "Pending") return;
-    // Each new check costs a create and, later, an update: keep enough of the hour's budget for the
-    // updates of checks already open and for the workflow checks.
-    if (this.spareWrites() < 2) {
-      state.folded++;
+    if (node.phase === "Pending" || state.folded.has(node.id)) return;
+    // Each new check costs up to two requests: keep enough of the hour's budget for the updates of checks
+    // already open and for the workflow checks, and room in the suite for the workflow checks still to come.
+    if (this.spareWrites() < 2 || this.spareCheckRuns() < 2 || this.spareBacklog() < 1) {
+      state.folded.add(node.id);
       return;
     }
-    const check: Check = {
-      name: stepCheckName(state.pipeline, state.workflow!, node),
-      dirty: false,
-      closed: false,
-      sent: new Set(),
+    const check = this.newCheck(stepCheckName(state.pipeline, state.workflow!, node), "step", {
+      done: () => isFinished(this.current(state, node).phase),
+      failed: () => isFailed(this.current(state, node).phase),
       render: () => {
         const wf = state.workflow!;
-        const current = wf.status?.nodes?.[node.id] ?? node;
-        const finished = ["Succeeded", "Failed", "Error", "Skipped", "Omitted"].includes(current.phase);
+        const current = this.current(state, node);
         return {
-          fields: finished
+          fields: isFinished(current.phase)
             ? {
                 status: "completed",
                 conclusion: conclusionOf(current.phase, current.message),
@@ -486,9 +646,72 @@ class ChecksReporter implements GitHubChecksReporter {
           annotations: this.stepAnnotations(state, current),
         };
       },
-    };
+    });
+    if (!state.ended) check.holdUntil = this.options.clock.now() + this.limits.createDelayMs;
     state.steps.set(node.id, check);
-    this.all.push(check);
+    this.markDirty(check);
+  }
+
+  /**
+   * Reports a loop as one check from now on. Its items' own checks that GitHub has not seen yet are dropped;
+   * those already created stay and are completed as usual.
+   */
+  private groupLoop(state: WorkflowState, key: string, item: NodeStatus): void {
+    if (this.spareCheckRuns() < 2) return;
+    const nodes = () => state.workflow?.status?.nodes ?? {};
+    const items = () =>
+      [...(state.loops.get(key) ?? [])]
+        .map((id) => nodes()[id])
+        .filter((n): n is NodeStatus => n !== undefined);
+    const parentId = Object.values(nodes()).find((n) => n.children?.includes(item.id))?.id;
+    const done = () => {
+      if (!items().every((n) => isFinished(n.phase))) return false;
+      // Items may still be added until the loop's parent finishes (or the workflow does).
+      const parent = parentId ? nodes()[parentId] : undefined;
+      return state.ended || (parent !== undefined && isFinished(parent.phase));
+    };
+    const wfName = state.workflow?.metadata.name ?? "";
+    const check = this.newCheck(groupCheckName(state.pipeline, key, wfName), "group", {
+      done,
+      failed: () => groupConclusion(items()) === "failure",
+      render: () => {
+        const wf = state.workflow!;
+        const list = items();
+        const finished = done();
+        const starts = list.map((n) => n.startedAt).filter((s): s is string => s !== undefined);
+        const ends = list.map((n) => n.finishedAt).filter((s): s is string => s !== undefined);
+        const annotations: CheckAnnotation[] = [];
+        for (const n of list) {
+          if (annotations.length >= this.limits.maxAnnotationsPerCheck) break;
+          annotations.push(...this.stepAnnotations(state, n));
+        }
+        return {
+          fields: finished
+            ? {
+                status: "completed",
+                conclusion: groupConclusion(list),
+                ...(starts.length > 0 ? { started_at: starts.sort()[0] } : {}),
+                completed_at: ends.sort()[ends.length - 1] ?? this.nowIso(),
+              }
+            : { status: "in_progress", started_at: starts.sort()[0] ?? this.nowIso() },
+          output: renderGroupOutput(
+            wf,
+            key,
+            list,
+            (n) => this.logTail(state, n),
+            this.renderContext(state),
+            finished,
+          ),
+          annotations: annotations.slice(0, this.limits.maxAnnotationsPerCheck),
+        };
+      },
+    });
+    if (!state.ended) check.holdUntil = this.options.clock.now() + this.limits.createDelayMs;
+    state.groups.set(key, { key, check, ...(parentId ? { parentId } : {}) });
+    for (const id of state.loops.get(key) ?? []) {
+      const own = state.steps.get(id);
+      if (own && own.id === undefined && own !== this.sending) this.drop(own);
+    }
     this.markDirty(check);
   }
 
@@ -502,13 +725,12 @@ class ChecksReporter implements GitHubChecksReporter {
   /** The annotations of one step: its own failure at the template's line, then those from its log. */
   private stepAnnotations(state: WorkflowState, node: NodeStatus): CheckAnnotation[] {
     const out: CheckAnnotation[] = [];
-    const failed = node.phase === "Failed" || node.phase === "Error";
+    const failed = isFailed(node.phase);
     if (failed) {
       const a = this.failureAnnotation(state, node);
       if (a) out.push(a);
     }
-    const finished =
-      failed || node.phase === "Succeeded" || node.phase === "Skipped" || node.phase === "Omitted";
+    const finished = isFinished(node.phase);
     for (const e of state.annotations.get(node.id) ?? []) {
       if (e.inferred) {
         // A line without `error:`/`warning:` is as bad as the step's end: it waits for it.
@@ -530,14 +752,16 @@ class ChecksReporter implements GitHubChecksReporter {
     // With step checks, annotations live on the steps; the workflow check repeats only the failures.
     const wf = state.workflow;
     if (!wf) return [];
-    const failedSteps = Object.values(wf.status?.nodes ?? {}).filter(
-      (n) => (n.phase === "Failed" || n.phase === "Error") && isLeafStep(wf, n),
-    );
-    if (this.options.checks === "steps")
-      return failedSteps
-        .map((n) => this.failureAnnotation(state, n))
-        .filter((a): a is CheckAnnotation => a !== undefined)
-        .slice(0, ANNOTATIONS_PER_REQUEST);
+    if (this.options.checks === "steps") {
+      const out: CheckAnnotation[] = [];
+      for (const n of Object.values(wf.status?.nodes ?? {})) {
+        if (out.length >= ANNOTATIONS_PER_REQUEST) break;
+        if (!isFailed(n.phase) || !isLeafStep(wf, n)) continue;
+        const a = this.failureAnnotation(state, n);
+        if (a) out.push(a);
+      }
+      return out;
+    }
     return this.allAnnotations(state).slice(0, this.limits.maxAnnotationsPerCheck);
   }
 
@@ -581,18 +805,98 @@ class ChecksReporter implements GitHubChecksReporter {
 
   // ---- the queue ---------------------------------------------------------------------------------------
 
+  private newCheck(
+    name: string,
+    kind: Check["kind"],
+    behaviour: Pick<Check, "done" | "failed" | "render">,
+  ): Check {
+    const check: Check = {
+      name,
+      kind,
+      queued: false,
+      seq: 0,
+      closed: false,
+      dropped: false,
+      sent: new Set(),
+      ...behaviour,
+    };
+    this.all.push(check);
+    return check;
+  }
+
+  /**
+   * Something a check shows changed. A check GitHub already shows in progress is not written again until it
+   * is final: the states in between would be overwritten before anyone looked. (The workflow's check is
+   * refreshed on a timer instead, see {@link scheduleRefresh}.)
+   */
   private markDirty(check: Check): void {
+    if (check.dropped) return;
     if (check.closed && check.render().annotations.every((a) => check.sent.has(annotationKey(a)))) return;
+    const shown = check.id !== undefined || check === this.sending;
+    if (shown && !check.closed && !check.done()) return;
     this.enqueue(check);
   }
 
   private enqueue(check: Check): void {
-    if (this.fallen) return;
-    if (!check.dirty) {
-      check.dirty = true;
-      this.queue.push(check);
+    if (this.fallen || check.dropped) return;
+    if (check.queued) {
+      // A held check whose step just ended is ready now: the pump may be sleeping until its hold is over.
+      if (check.holdUntil !== undefined && check.done()) this.wake?.();
+      return;
     }
+    check.queued = true;
+    check.seq = this.nextSeq++;
+    this.queue.push(check);
     if (!this.pumping) void this.pump();
+    else this.wake?.();
+  }
+
+  private drop(check: Check): void {
+    check.dropped = true;
+    const i = this.queue.indexOf(check);
+    if (i >= 0) this.queue.splice(i, 1);
+    check.queued = false;
+  }
+
+  /** 0: the workflow's own check (and pipelines that did not run); 1: failed steps; 2: other results; 3: progress. */
+  private priority(check: Check): number {
+    if (check.kind === "workflow" || check.kind === "not-run") return 0;
+    if (!check.done()) return 3;
+    return check.failed() ? 1 : 2;
+  }
+
+  private ready(check: Check, now: number): boolean {
+    return this.draining || check.holdUntil === undefined || check.holdUntil <= now || check.done();
+  }
+
+  /** The next check to write: the most urgent ready one, first queued first. */
+  private next(now: number): Check | undefined {
+    let best: Check | undefined;
+    let bestPriority = Infinity;
+    for (const c of this.queue) {
+      if (!this.ready(c, now)) continue;
+      const p = this.priority(c);
+      if (p < bestPriority || (p === bestPriority && c.seq < best!.seq)) {
+        best = c;
+        bestPriority = p;
+      }
+    }
+    return best;
+  }
+
+  /** Waits `ms` of the clock, or less when something is queued or released meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.options.clock.setTimer(ms, () => {
+        this.wake = undefined;
+        resolve();
+      });
+      this.wake = () => {
+        this.wake = undefined;
+        this.options.clock.clearTimer(timer);
+        resolve();
+      };
+    });
   }
 
   private async pump(): Promise<void> {
@@ -600,18 +904,39 @@ class ChecksReporter implements GitHubChecksReporter {
     try {
       // Yield once so that a burst of events coalesces into one request per check.
       await Promise.resolve();
-      while (!this.fallen) {
-        const check = this.queue.shift();
-        if (!check) break;
-        check.dirty = false;
+      while (!this.fallen && this.queue.length > 0) {
+        const now = this.options.clock.now();
+        const check = this.next(now);
+        if (!check) {
+          const until = Math.min(...this.queue.map((c) => c.holdUntil ?? now));
+          await this.pause(Math.max(1, until - now));
+          continue;
+        }
+        const urgent = this.priority(check) <= 1;
+        const wait = this.pacer.delay(urgent);
+        if (wait > this.limits.maxRetryWaitMs) {
+          this.fallBack(this.tooLongWait(wait));
+          break;
+        }
+        if (wait > 0) {
+          // A more urgent write may come in meanwhile: choose again once the wait is over.
+          await this.pause(wait);
+          continue;
+        }
+        this.queue.splice(this.queue.indexOf(check), 1);
+        check.queued = false;
+        this.sending = check;
         try {
-          await this.send(check);
+          await this.send(check, urgent);
         } catch (e) {
           this.fallBack(toSkiffError(e));
+        } finally {
+          this.sending = undefined;
         }
       }
     } finally {
       this.pumping = false;
+      this.wake = undefined;
       if (this.queue.length === 0 || this.fallen) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
@@ -620,7 +945,7 @@ class ChecksReporter implements GitHubChecksReporter {
     }
   }
 
-  private async send(check: Check): Promise<void> {
+  private async send(check: Check, urgent: boolean): Promise<void> {
     const { fields, output, annotations } = check.render();
     // Once completed, GitHub keeps the state: only further annotations need sending.
     const unsent = annotations.filter((a) => !check.sent.has(annotationKey(a)));
@@ -633,7 +958,7 @@ class ChecksReporter implements GitHubChecksReporter {
         : { ...output, ...(batch.length > 0 ? { annotations: batch } : {}) },
     });
     if (check.id === undefined) {
-      const { id } = await this.request((degraded) =>
+      const { id } = await this.request(urgent, (degraded) =>
         this.options.client.createCheckRun({
           name: check.name,
           head_sha: this.options.headSha,
@@ -643,12 +968,13 @@ class ChecksReporter implements GitHubChecksReporter {
       check.id = id;
     } else {
       const id = check.id;
-      await this.request((degraded) => this.options.client.updateCheckRun(id, withBatch(degraded)));
+      await this.request(urgent, (degraded) => this.options.client.updateCheckRun(id, withBatch(degraded)));
     }
     for (const a of batch) check.sent.add(annotationKey(a));
     const wasClosed = check.closed;
     check.closed = fields.status === "completed";
-    if (unsent.length > batch.length) this.enqueue(check);
+    // More annotations than one request takes, or a change that came in while this request was out.
+    if (unsent.length > batch.length || (!check.closed && check.done())) this.enqueue(check);
     if (!wasClosed) this.options.onOpenChecksChanged?.(this.openChecks(), false);
   }
 
@@ -657,14 +983,22 @@ class ChecksReporter implements GitHubChecksReporter {
    * reset), 5xx and network errors back off exponentially, 403/422 are tried once more (a 422 with a smaller
    * output, in case the output was what GitHub rejected). Throws when GitHub still refuses.
    */
-  private async request<T>(fn: (degraded: boolean) => Promise<T>): Promise<T> {
+  private async request<T extends WriteResult | void>(
+    urgent: boolean,
+    fn: (degraded: boolean) => Promise<T>,
+  ): Promise<T> {
     let degraded = false;
     for (let attempt = 1; ; attempt++) {
-      await this.pace();
+      for (let wait = this.pacer.delay(urgent); wait > 0; wait = this.pacer.delay(urgent)) {
+        if (wait > this.limits.maxRetryWaitMs) throw this.tooLongWait(wait);
+        await this.options.clock.sleep(wait);
+      }
       this.writes++;
-      this.writeTimes.push(this.options.clock.now());
+      this.pacer.spend();
       try {
-        return await fn(degraded);
+        const result = await fn(degraded);
+        if (result) this.pacer.observe(result.rateLimit);
+        return result;
       } catch (e) {
         const err =
           e instanceof GitHubRequestError ? e : new GitHubRequestError(0, String((e as Error)?.message ?? e));
@@ -676,20 +1010,19 @@ class ChecksReporter implements GitHubChecksReporter {
         const backoff = this.limits.baseBackoffMs * 2 ** (attempt - 1);
         const wait = err.retryAfterMs ?? (err.rateLimited ? Math.max(60_000, backoff) : backoff);
         if (wait > this.limits.maxRetryWaitMs) throw err;
+        // Every write waits out a rate limit, not only this one.
+        if (err.rateLimited) this.pacer.holdFor(wait);
         await this.options.clock.sleep(wait);
       }
     }
   }
 
-  /** Waits until one more write keeps within the per-minute limit. */
-  private async pace(): Promise<void> {
-    const windowMs = 60_000;
-    for (;;) {
-      const now = this.options.clock.now();
-      while (this.writeTimes.length > 0 && this.writeTimes[0]! <= now - windowMs) this.writeTimes.shift();
-      if (this.writeTimes.length < this.limits.writesPerMinute) return;
-      await this.options.clock.sleep(this.writeTimes[0]! + windowMs - now);
-    }
+  /** GitHub's limits hold the next write longer than reporting waits for (an hour's quota spent). */
+  private tooLongWait(ms: number): SkiffError {
+    return new SkiffError(
+      GH_CODES["SKF-GH-002"],
+      `GitHub's rate limits allow the next check-run write in ${Math.ceil(ms / 1000)}s, longer than reporting waits (${Math.round(this.limits.maxRetryWaitMs / 1000)}s); reporting falls back to the job summary`,
+    );
   }
 
   private fallBack(error: SkiffError): void {
@@ -697,6 +1030,7 @@ class ChecksReporter implements GitHubChecksReporter {
     this.fallen = true;
     this.queue.length = 0;
     this.options.onFallback?.(error);
+    this.wake?.();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -706,6 +1040,10 @@ class ChecksReporter implements GitHubChecksReporter {
 /** Identifies an annotation across renderings (its level may still change from inferred to final). */
 function annotationKey(a: CheckAnnotation): string {
   return `${a.path}:${a.start_line}:${a.start_column ?? ""}:${a.title ?? ""}:${a.message}`;
+}
+
+function isFailed(phase: string): boolean {
+  return phase === "Failed" || phase === "Error";
 }
 
 function isFinished(phase: string): boolean {

@@ -1,6 +1,8 @@
+import { appendFileSync } from "node:fs";
 import type { Clock } from "../../../runtime/interfaces/clock.js";
 import type { SkiffError } from "../../../runtime/errors/index.js";
 import type { RunEvent, RunReporter } from "../events.js";
+import { maskSecrets } from "../github-checks/markdown.js";
 import { appendJobSummary, renderJobSummary, type SummaryEntry } from "./summary.js";
 
 export interface JobSummaryReporterOptions {
@@ -10,12 +12,20 @@ export interface JobSummaryReporterOptions {
   /** Values masked in the summary. */
   secrets: readonly string[];
   jobUrl?: string;
+  /**
+   * Read when the summary is written: what the check runs do not show one by one (grouped loops, steps left
+   * without a check run), shown as notes.
+   */
+  reportingNotes?: () => readonly string[];
 }
 
 /** Collects a run's pipelines and writes the job summary when the run finishes. */
 export interface JobSummaryReporter extends RunReporter {
   onEvent(event: RunEvent): void;
-  /** Adds a note shown at the top (e.g. that check runs could not be written). */
+  /**
+   * Adds a warning (e.g. that check runs could not be written): at the top while the summary is not written
+   * yet, appended below it afterwards.
+   */
   note(text: string): void;
   /** Renders and appends the summary. Never rejects. */
   finish(): Promise<void>;
@@ -28,6 +38,7 @@ export interface JobSummaryReporter extends RunReporter {
 export function createJobSummaryReporter(options: JobSummaryReporterOptions): JobSummaryReporter {
   const entries: SummaryEntry[] = [];
   const notes: string[] = [];
+  let written = false;
   return {
     onEvent(e) {
       if (e.type === "rejected") entries.push({ pipeline: e.pipeline, error: firstProblem(e.error) });
@@ -35,15 +46,33 @@ export function createJobSummaryReporter(options: JobSummaryReporterOptions): Jo
       else if (e.type === "workflow-completed") entries.push({ pipeline: e.pipeline, workflow: e.workflow });
     },
     note(text) {
-      notes.push(text);
+      if (!written) {
+        notes.push(text);
+        return;
+      }
+      if (!options.file) return;
+      try {
+        // Synchronous: the note is as late as it gets, the action may be about to exit.
+        appendFileSync(options.file, `\n> [!WARNING]\n> ${maskSecrets(text, options.secrets)}\n`);
+      } catch {
+        // A summary is not worth failing a run for.
+      }
     },
     async finish() {
+      let info: readonly string[] = [];
+      try {
+        info = options.reportingNotes?.() ?? [];
+      } catch {
+        // The notes only explain the check runs; the summary goes out without them.
+      }
       const markdown = renderJobSummary(entries, {
         secrets: options.secrets,
         now: options.clock.now(),
         ...(options.jobUrl ? { jobUrl: options.jobUrl } : {}),
         notes,
+        info,
       });
+      written = true;
       await appendJobSummary(options.file, markdown);
     },
   };

@@ -24,6 +24,8 @@ export interface JobSummaryOptions {
   jobUrl?: string;
   /** Shown at the top, e.g. that check runs could not be used. */
   notes?: readonly string[];
+  /** Shown below the overview: how the check runs report (grouped loops, steps without their own check run). */
+  info?: readonly string[];
 }
 
 /** The markdown of the job summary: an overview of every pipeline, then each one's table and graph. */
@@ -61,6 +63,7 @@ export function renderJobSummary(entries: readonly SummaryEntry[], options: JobS
       ].join("\n") + "\n",
     );
   }
+  for (const note of options.info ?? []) parts.push(`> [!NOTE]\n> ${note}\n`);
   for (const e of entries) {
     if (!("workflow" in e)) {
       if ("error" in e) {

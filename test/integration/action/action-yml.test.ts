@@ -4,7 +4,7 @@ import { format } from "prettier";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { renderActionTables, replaceActionTables } from "../../../src/action/docs.js";
-import { parsePairs } from "../../../src/action/inputs.js";
+import { parseCount, parsePairs } from "../../../src/action/inputs.js";
 import { ROOT } from "./harness.js";
 
 describe("action.yml", () => {
@@ -31,6 +31,7 @@ describe("action.yml", () => {
       "secrets",
       "github-token",
       "checks",
+      "group-threshold",
       "fail-on-failure",
       "config",
     ]);
@@ -58,5 +59,21 @@ describe("parameters and secrets inputs", () => {
     expect(parsePairs("a: 1\nb: {c: d}", "parameters")).toEqual({ a: "1", b: '{"c":"d"}' });
     expect(parsePairs("", "parameters")).toEqual({});
     expect(() => parsePairs("- a\n- b", "parameters")).toThrow(/name=value lines or a YAML mapping/);
+  });
+});
+
+describe("group-threshold input", () => {
+  it("takes a whole number and names the input when it is not one", () => {
+    expect(parseCount("group-threshold", "", 20)).toBe(20);
+    expect(parseCount("group-threshold", " 50 ", 20)).toBe(50);
+    expect(parseCount("group-threshold", "0", 20)).toBe(0);
+    for (const bad of ["-1", "ten", "2.5"])
+      expect(() => parseCount("group-threshold", bad, 20)).toThrow(
+        expect.objectContaining({
+          code: "SKF-GH-004",
+          message: `group-threshold must be a whole number (0 or more), not "${bad}"`,
+          hint: expect.stringContaining("docs/github-action.md"),
+        }),
+      );
   });
 });

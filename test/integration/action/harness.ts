@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll } from "vitest";
 import type { FakeGitHub } from "../../../src/testing/fake-github.js";
 
@@ -14,6 +15,9 @@ afterAll(() => {
 export const ROOT = resolve(import.meta.dirname, "../../..");
 export const ACTION = join(ROOT, "dist/action.js");
 export const ACTION_POST = join(ROOT, "dist/action-post.js");
+/** The action's entry point as source, run through tsx (`nodeArgs: TSX`): no bundle needs building. */
+export const ACTION_SOURCE = join(ROOT, "src/action/index.ts");
+export const TSX = ["--import", pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href];
 export const SHA = "0123456789abcdef0123456789abcdef01234567";
 export const HEAD_SHA = "89abcdef0123456789abcdef0123456789abcdef";
 
@@ -38,6 +42,8 @@ export interface ActionCase {
   ref?: string;
   sha?: string;
   script?: string;
+  /** Arguments for node before the script (`TSX` to run the source entry point). */
+  nodeArgs?: string[];
 }
 
 /** Reads `GITHUB_OUTPUT`'s `name<<delimiter` blocks. */
@@ -115,7 +121,7 @@ export function startAction(c: ActionCase): {
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
     ...(c.env ?? {}),
   };
-  const child = spawn(process.execPath, [c.script ?? ACTION], {
+  const child = spawn(process.execPath, [...(c.nodeArgs ?? []), c.script ?? ACTION], {
     cwd: workspace,
     env,
     stdio: ["ignore", "pipe", "pipe"],

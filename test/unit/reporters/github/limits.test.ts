@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
-import { createGitHubChecksReporter } from "../../../../src/reporters/github-checks/reporter.js";
-import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
-import { compilePipeline, WORKSPACE, WorkflowSim } from "./sim.js";
+import { compilePipeline, reporterOnMemory, WorkflowSim } from "./sim.js";
 
 const WIDE = `kind: Pipeline
 metadata:
@@ -21,17 +19,7 @@ function maxPerWindow(times: number[], windowMs: number): number {
 
 describe("GitHub limits with 200 steps", () => {
   it("stays within 80 writes a minute and 500 an hour, and reports every step", async () => {
-    const clock = new FakeClock({ start: Date.UTC(2026, 0, 1), autoAdvance: true });
-    const github = new MemoryGitHub();
-    const times: number[] = [];
-    github.onCall = () => times.push(clock.now());
-    const reporter = createGitHubChecksReporter({
-      client: github,
-      clock,
-      headSha: "0123456789abcdef0123456789abcdef01234567",
-      checks: "steps",
-      workspace: WORKSPACE,
-    });
+    const { clock, github, reporter, times } = reporterOnMemory();
     const compiled = compilePipeline(WIDE, "wide-xyz12");
     const sim = new WorkflowSim(compiled, reporter.listener(compiled, "wide"), clock);
     sim.start();
@@ -52,16 +40,7 @@ describe("GitHub limits with 200 steps", () => {
   });
 
   it("folds steps into the workflow's check when the hour's budget would run out", async () => {
-    const clock = new FakeClock({ start: Date.UTC(2026, 0, 1), autoAdvance: true });
-    const github = new MemoryGitHub();
-    const reporter = createGitHubChecksReporter({
-      client: github,
-      clock,
-      headSha: "0123456789abcdef0123456789abcdef01234567",
-      checks: "steps",
-      workspace: WORKSPACE,
-      limits: { writesPerHour: 100 },
-    });
+    const { clock, github, reporter } = reporterOnMemory({ limits: { writesPerHour: 100 } });
     const compiled = compilePipeline(WIDE, "wide-xyz12");
     const sim = new WorkflowSim(compiled, reporter.listener(compiled, "wide"), clock);
     sim.start();
@@ -80,8 +59,7 @@ describe("GitHub limits with 200 steps", () => {
   });
 
   it("never makes the workflow wait: events return at once while GitHub has not answered", async () => {
-    const clock = new FakeClock({ start: Date.UTC(2026, 0, 1) });
-    const github = new MemoryGitHub();
+    const { clock, github, reporter } = reporterOnMemory({}, new FakeClock({ start: Date.UTC(2026, 0, 1) }));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const create = github.createCheckRun.bind(github);
@@ -91,13 +69,6 @@ describe("GitHub limits with 200 steps", () => {
       answered++;
       return create(req);
     };
-    const reporter = createGitHubChecksReporter({
-      client: github,
-      clock,
-      headSha: "0123456789abcdef0123456789abcdef01234567",
-      checks: "steps",
-      workspace: WORKSPACE,
-    });
     const compiled = compilePipeline(WIDE, "wide-xyz12");
     const sim = new WorkflowSim(compiled, reporter.listener(compiled, "wide"), clock);
     sim.start();

@@ -1,28 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
+import type { FakeClock } from "../../../../runtime/testing/fake-clock.js";
 import { GitHubRequestError } from "../../../../src/reporters/github-checks/client.js";
-import {
-  createGitHubChecksReporter,
-  type GitHubChecksReporterOptions,
-} from "../../../../src/reporters/github-checks/reporter.js";
-import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
+import type { GitHubChecksReporterOptions } from "../../../../src/reporters/github-checks/reporter.js";
 import { SkiffError } from "../../../../runtime/errors/index.js";
-import { CI_TEXT, compilePipeline, WORKSPACE, WorkflowSim } from "./sim.js";
+import { CI_TEXT, compilePipeline, reporterOnMemory, WORKSPACE, WorkflowSim } from "./sim.js";
 
 function setup(options: Partial<GitHubChecksReporterOptions> = {}) {
-  const clock = new FakeClock({ start: Date.UTC(2026, 0, 1, 12), autoAdvance: true });
-  const github = new MemoryGitHub();
-  const warnings: SkiffError[] = [];
-  const reporter = createGitHubChecksReporter({
-    client: github,
-    clock,
-    headSha: "0123456789abcdef0123456789abcdef01234567",
-    checks: "steps",
-    workspace: WORKSPACE,
-    secrets: ["s3cr3t-value"],
-    onFallback: (e) => warnings.push(e),
-    ...options,
-  });
+  const { clock, github, reporter, warnings } = reporterOnMemory({ secrets: ["s3cr3t-value"], ...options });
   const compiled = compilePipeline(CI_TEXT);
   const sim = new WorkflowSim(compiled, reporter.listener(compiled, "ci"), clock);
   return { clock, github, reporter, sim, warnings };

@@ -2,11 +2,43 @@ import type { ControllerEventListener } from "../../../../runtime/interfaces/eve
 import type { CompiledWorkflow } from "../../../../runtime/spec/compiled.js";
 import { compile, Library } from "../../../../runtime/spec/index.js";
 import type { NodeStatus, Workflow, WorkflowPhase } from "../../../../runtime/spec/types.js";
-import type { FakeClock } from "../../../../runtime/testing/fake-clock.js";
+import type { SkiffError } from "../../../../runtime/errors/index.js";
+import type { Clock } from "../../../../runtime/interfaces/clock.js";
+import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
 import { parsePipelineFile } from "../../../../src/pipelines/discover.js";
+import {
+  createGitHubChecksReporter,
+  type GitHubChecksReporterOptions,
+} from "../../../../src/reporters/github-checks/reporter.js";
+import { MemoryGitHub } from "../../../../src/testing/memory-github.js";
 
 export const WORKSPACE = "/repo";
 export const PIPELINE_FILE = "/repo/.skiff/ci.yaml";
+export const HEAD_SHA = "0123456789abcdef0123456789abcdef01234567";
+
+/**
+ * A check-run reporter (`checks: steps`) over the in-memory GitHub, on an auto-advancing fake clock, with
+ * the time of every call and every fallback recorded.
+ */
+export function reporterOnMemory(
+  options: Partial<GitHubChecksReporterOptions> = {},
+  clock = new FakeClock({ start: Date.UTC(2026, 0, 1, 12), autoAdvance: true }),
+) {
+  const github = new MemoryGitHub();
+  const times: number[] = [];
+  github.onCall = () => times.push(clock.now());
+  const warnings: SkiffError[] = [];
+  const reporter = createGitHubChecksReporter({
+    client: github,
+    clock,
+    headSha: HEAD_SHA,
+    checks: "steps",
+    workspace: WORKSPACE,
+    onFallback: (e) => warnings.push(e),
+    ...options,
+  });
+  return { clock, github, reporter, times, warnings };
+}
 
 /** A small pipeline compiled from text, so templates have real positions in `.skiff/ci.yaml`. */
 export function compilePipeline(text: string, name = "ci-abcde"): CompiledWorkflow {
@@ -44,7 +76,7 @@ export class WorkflowSim {
   constructor(
     compiled: CompiledWorkflow,
     private readonly listener: ControllerEventListener,
-    private readonly clock: FakeClock,
+    private readonly clock: Pick<Clock, "now">,
   ) {
     this.wf = structuredClone(compiled.workflow);
     this.name = this.wf.metadata.name!;
