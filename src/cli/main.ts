@@ -10,6 +10,7 @@ import { convertCommand } from "./commands/convert.js";
 import { workflowCommands } from "./commands/workflow.js";
 import { archiveCommand } from "./commands/archive.js";
 import { completionCommand } from "./commands/completion.js";
+import { serverCommand } from "./commands/server.js";
 
 export { EXIT } from "./exit.js";
 
@@ -29,6 +30,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program.addCommand(lintCommand(setExitCode));
   program.addCommand(convertCommand(setExitCode));
   program.addCommand(completionCommand(setExitCode));
+  program.addCommand(serverCommand(setExitCode));
   // Usage errors of any command are rejections (exit 2), not process.exit(1) from inside commander.
   const overrideExits = (cmd: Command) => {
     for (const sub of cmd.commands) overrideExits(sub.exitOverride());

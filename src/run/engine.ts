@@ -12,6 +12,7 @@ import type { Executor, LogLine } from "../../runtime/interfaces/executor.js";
 import type { MetricsSink } from "../../runtime/interfaces/metrics.js";
 import type { CompiledWorkflow } from "../../runtime/spec/compiled.js";
 import type { Workflow } from "../../runtime/spec/types.js";
+import { SkiffError } from "../../runtime/errors/index.js";
 import type { SkiffConfig } from "../config/index.js";
 import { watchCommands } from "./control.js";
 import { createExecutor } from "./executors.js";
@@ -39,6 +40,38 @@ export interface RunHooks {
   wrapExecutor?: (executor: Executor) => Executor;
   /** Receives the workflow's custom metrics (`--metrics-file`). */
   metrics?: MetricsSink;
+  /** The lease owner to run as, when the caller already holds the lease (the server); default: a new owner. */
+  owner?: string;
+  /**
+   * Aborting hands the workflow back without ending it (a server shutting down): nothing more is written to
+   * the store, running steps are left to run, the lease is released so that another process resumes the
+   * workflow at once, and the run rejects with `SKF-RUN-031`.
+   */
+  handBack?: AbortSignal;
+}
+
+/**
+ * A store whose writes stop once `gate.closed` is set (a run handed back); the writes already under way are
+ * in `gate.writes`, so the lease is released only after they landed.
+ */
+function fenceWrites(store: Store, gate: { closed: boolean; writes: Set<Promise<unknown>> }): Store {
+  const fenced = new Set<PropertyKey>(["put", "appendLogs", "delete"]);
+  return new Proxy(store, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (!fenced.has(prop)) return fn;
+      return (...args: unknown[]) => {
+        if (gate.closed) return Promise.resolve();
+        const write = fn(...args) as Promise<unknown>;
+        gate.writes.add(write);
+        const done = () => gate.writes.delete(write);
+        write.then(done, done);
+        return write;
+      };
+    },
+  });
 }
 
 /**
@@ -96,8 +129,10 @@ export async function runCompiledWorkflow(
     // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
     remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
   });
-  const store = await openRunStore(config);
-  const owner = newOwnerId();
+  const opened = await openRunStore(config);
+  const owner = hooks.owner ?? newOwnerId();
+  const gate = { closed: false, writes: new Set<Promise<unknown>>() };
+  const store = hooks.handBack ? fenceWrites(opened, gate) : opened;
   try {
     // A live owner is named first (SKF-RUN-005); then a create of a stored name is refused untouched.
     await claimWorkflow(store, namespace, name, owner);
@@ -202,6 +237,17 @@ export async function runCompiledWorkflow(
     }
   });
 
+  let handedBack = false;
+  let onHandBack: (() => void) | undefined;
+  const handBack = new Promise<never>((_, reject) => {
+    onHandBack = () => {
+      handedBack = leaseLost = gate.closed = true;
+      reject(new SkiffError("SKF-RUN-031", `workflow ${namespace}/${name} was handed back`));
+    };
+    if (hooks.handBack?.aborted) onHandBack();
+    else hooks.handBack?.addEventListener("abort", onHandBack, { once: true });
+  });
+  handBack.catch(() => undefined);
   const onAbort = () => running?.stop("Terminate");
   hooks.signal?.addEventListener("abort", onAbort, { once: true });
   let interrupts = 0;
@@ -214,7 +260,7 @@ export async function runCompiledWorkflow(
     process.on("SIGTERM", onSignal);
   }
   try {
-    const wf = await running.done;
+    const wf = await Promise.race([running.done, handBack]);
     if (logTimer) clearTimeout(logTimer);
     logTimer = undefined;
     // Argo's artifact garbage collection of the OnWorkflowCompletion strategy; its outcome is in the status
@@ -230,13 +276,16 @@ export async function runCompiledWorkflow(
     clearInterval(renew);
     if (logTimer) clearTimeout(logTimer);
     hooks.signal?.removeEventListener("abort", onAbort);
+    if (onHandBack) hooks.handBack?.removeEventListener("abort", onHandBack);
     if (hooks.signals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
-    await executor.cleanup();
+    // Handed back: the steps keep running for the process that resumes the workflow to re-attach to.
+    if (!handedBack) await executor.cleanup();
     running = undefined;
-    await store.releaseLease(namespace, name, owner).catch(() => undefined);
-    await store.close();
+    await Promise.all([...gate.writes].map((w) => w.catch(() => undefined)));
+    await opened.releaseLease(namespace, name, owner).catch(() => undefined);
+    await opened.close();
   }
 }

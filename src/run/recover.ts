@@ -2,11 +2,12 @@ import { resolve } from "node:path";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Executor, LogLine, StepHandle } from "../../runtime/interfaces/executor.js";
 import type { Workflow } from "../../runtime/spec/types.js";
+import { Library } from "../../runtime/spec/library.js";
 import type { SkiffConfig } from "../config/index.js";
 import type { RunReporter } from "../reporters/events.js";
 import type { RunHooks } from "./engine.js";
 import { runSelection } from "./pipeline.js";
-import { loadRunnables, type Selection } from "./select.js";
+import { loadRunnables, manifestOfStored, type Selection } from "./select.js";
 import { openRunStore, readSource } from "./store.js";
 
 export { runSource } from "./select.js";
@@ -56,10 +57,12 @@ export async function selectStored(
   const source = readSource(stored);
   if (!source)
     throw new SkiffError("SKF-RUN-006", `workflow ${name} has no recorded source to continue from`);
-  const loaded = await loadRunnables(source.paths);
-  const manifest = loaded.manifests.find(
-    (m) => resolve(m.file) === source.file && m.docIndex === source.docIndex,
-  );
+  const loaded = source.inline
+    ? { library: Library.from([]), manifests: [manifestOfStored(stored)], problems: [] }
+    : await loadRunnables(source.paths);
+  const manifest = source.inline
+    ? loaded.manifests[0]
+    : loaded.manifests.find((m) => resolve(m.file) === source.file && m.docIndex === source.docIndex);
   if (!manifest) {
     const first = loaded.problems[0];
     const problems = first ? `: ${first.message}` : "";
