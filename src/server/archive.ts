@@ -33,7 +33,7 @@ export function archiveRoutes(store: Store): Route[] {
           .sort(compareWorkflows);
         const end = filter.limit > 0 ? filter.offset + filter.limit : all.length;
         const more = end < all.length;
-        // Go's encoding of an empty list is null, which Argo's clients expect.
+        // Argo's Go encoding gives `null` for an empty page; its API description says a list, which this follows.
         const items = all.slice(filter.offset, end);
         return cleanFields(
           {
@@ -41,7 +41,7 @@ export function archiveRoutes(store: Store): Route[] {
               ...(more ? { continue: String(end) } : {}),
               ...(filter.showRemainingItemCount ? { remainingItemCount: all.length - end } : {}),
             },
-            items: items.length > 0 ? items : null,
+            items,
           },
           ctx.query.get("fields"),
         );

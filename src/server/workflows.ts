@@ -88,11 +88,10 @@ async function create(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
   const meta = compiled.workflow.metadata;
   const createOptions = isRecord(body.createOptions) ? body.createOptions : {};
   const dryRun = Array.isArray(createOptions.dryRun) && createOptions.dryRun.length > 0;
-  if (body.serverDryRun === true || dryRun) {
-    if (await api.store.get(meta.namespace ?? namespace, meta.name ?? ""))
-      throw new ApiError(GRPC.AlreadyExists, `workflows.argoproj.io "${meta.name}" already exists`);
-    return compiled.workflow;
-  }
+  // A stored name is AlreadyExists whether or not something still runs it (as the Kubernetes API answers).
+  if (await api.store.get(meta.namespace ?? namespace, meta.name ?? ""))
+    throw new ApiError(GRPC.AlreadyExists, `workflows.argoproj.io "${meta.name}" already exists`);
+  if (body.serverDryRun === true || dryRun) return compiled.workflow;
   meta.uid = randomUUID();
   meta.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const stored = await storeSubmitted(api.store, compiled, source);
