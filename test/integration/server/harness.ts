@@ -19,7 +19,6 @@ export const SKIP_REASON = `Argo's swagger is not at ${SWAGGER}: the server API 
 
 type Json = Record<string, unknown>;
 /** The generated client's path map; the types themselves are generated at set-up for editors (below). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ArgoClient = Client<any>;
 
 /** The schemas of one operation of the converted description. */
