@@ -40,6 +40,16 @@ export interface RunHooks {
   wrapExecutor?: (executor: Executor) => Executor;
   /** Receives the workflow's custom metrics (`--metrics-file`). */
   metrics?: MetricsSink;
+  /**
+   * The store to run in, left open after the run (a server shares its own); default: the config's store,
+   * opened for the run and closed after it.
+   */
+  store?: Store;
+  /**
+   * The executor to run with, not cleaned up after the run (a server shares one between its runs); default:
+   * one created from the config for the run and cleaned up after it.
+   */
+  executor?: Executor;
   /** The lease owner to run as, when the caller already holds the lease (the server); default: a new owner. */
   owner?: string;
   /**
@@ -129,7 +139,8 @@ export async function runCompiledWorkflow(
     // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
     remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
   });
-  const opened = await openRunStore(config);
+  const opened = hooks.store ?? (await openRunStore(config));
+  const closeStore = () => (hooks.store ? Promise.resolve() : opened.close());
   const owner = hooks.owner ?? newOwnerId();
   const gate = { closed: false, writes: new Set<Promise<unknown>>() };
   const store = hooks.handBack ? fenceWrites(opened, gate) : opened;
@@ -142,10 +153,10 @@ export async function runCompiledWorkflow(
         throw e;
       });
   } catch (e) {
-    await store.close();
+    await closeStore();
     throw e;
   }
-  const base = await createExecutor(config);
+  const base = hooks.executor ?? (await createExecutor(config));
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
@@ -282,10 +293,10 @@ export async function runCompiledWorkflow(
       process.off("SIGTERM", onSignal);
     }
     // Handed back: the steps keep running for the process that resumes the workflow to re-attach to.
-    if (!handedBack) await executor.cleanup();
+    if (!handedBack && !hooks.executor) await executor.cleanup();
     running = undefined;
     await Promise.all([...gate.writes].map((w) => w.catch(() => undefined)));
     await opened.releaseLease(namespace, name, owner).catch(() => undefined);
-    await opened.close();
+    await closeStore();
   }
 }

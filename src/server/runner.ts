@@ -1,16 +1,18 @@
 import type { ControllerEvent } from "../../runtime/interfaces/events.js";
+import type { Executor } from "../../runtime/interfaces/executor.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { Workflow } from "../../runtime/spec/types.js";
 import type { SkiffConfig } from "../config/index.js";
 import { recoverWorkflow, withRecordedExecutor } from "../run/recover.js";
-import { claimWorkflow, leaseAlive, newOwnerId, readSource } from "../run/store.js";
+import { createExecutor } from "../run/executors.js";
+import { claimWorkflow, leaseAlive, newOwnerId, readSource, recordedExecutor } from "../run/store.js";
 import { isCompleted } from "../run/watch.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** How `WorkflowRunner` runs workflows. */
 export interface RunnerOptions {
   config: SkiffConfig;
-  /** The server's store (the runs open their own, as every run does). */
+  /** The server's store, which its runs share. */
   store: Store;
   metrics: ServerMetrics;
   /** How often unowned workflows are looked for (ms). */
@@ -34,6 +36,8 @@ export class WorkflowRunner {
   private timer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private scanning: Promise<void> | undefined;
+  /** One executor per executor setting, shared by the runs: a host supervisor is started once, not per run. */
+  private readonly executors = new Map<string, Promise<Executor>>();
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -110,7 +114,11 @@ export class WorkflowRunner {
       }
       metrics.observe(e);
     };
-    const run = recoverWorkflow(stored, withRecordedExecutor(stored, config), {
+    const runConfig = withRecordedExecutor(stored, config);
+    const executor = await this.executorFor(runConfig);
+    const run = recoverWorkflow(stored, runConfig, {
+      store,
+      ...(executor ? { executor } : {}),
       owner: this.owner,
       handBack: this.handBack.signal,
       metrics: metrics.custom,
@@ -136,6 +144,18 @@ export class WorkflowRunner {
     return true;
   }
 
+  /** The shared executor of a run's settings; undefined when it cannot be made (the run then says why). */
+  private async executorFor(runConfig: SkiffConfig): Promise<Executor | undefined> {
+    const key = JSON.stringify(recordedExecutor(runConfig));
+    let made = this.executors.get(key);
+    if (!made) {
+      made = createExecutor(runConfig);
+      this.executors.set(key, made);
+      made.catch(() => this.executors.delete(key));
+    }
+    return made.catch(() => undefined);
+  }
+
   /**
    * Stops taking workflows and hands every running one back: nothing more is written for them, their
    * steps go on, their leases are released, so the next server resumes them at once.
@@ -156,5 +176,7 @@ export class WorkflowRunner {
     this.unwatch?.();
     await this.scanning;
     while (this.active.size > 0) await Promise.all(this.active.values());
+    for (const made of this.executors.values()) await (await made.catch(() => undefined))?.cleanup();
+    this.executors.clear();
   }
 }
