@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../src/config/index.js";
 import { startServer, type SkiffServer } from "../src/server/index.js";
+import { shellWorkflowBody } from "../test/integration/server/harness.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,21 +28,7 @@ process.removeAllListeners("warning");
 process.on("warning", () => undefined);
 
 /** A single-step workflow whose step notes the time it started (ns since the epoch). */
-const body = (name: string) =>
-  JSON.stringify({
-    workflow: {
-      metadata: { name },
-      spec: {
-        entrypoint: "main",
-        templates: [
-          {
-            name: "main",
-            container: { image: "busybox", command: ["sh", "-c", `echo ${name} $(date +%s%N) >> ${marks}`] },
-          },
-        ],
-      },
-    },
-  });
+const body = (name: string) => shellWorkflowBody(name, `echo ${name} $(date +%s%N) >> ${marks}`);
 
 async function submitAll(server: SkiffServer, names: string[], clients: number, sent: Map<string, bigint>) {
   let next = 0;

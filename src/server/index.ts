@@ -183,6 +183,10 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
   const server: Server = tls
     ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, onRequest)
     : createHttpServer(onRequest);
+  // Longer than the keep-alive of HTTP clients (undici: 4 s), so that a client never reuses a connection the
+  // server is closing at that moment (ECONNRESET under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => {
       void store.close();

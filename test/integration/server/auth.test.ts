@@ -174,29 +174,9 @@ describe.skipIf(!HAVE_SHARED)("skiff server: authentication and TLS", () => {
   it("serves HTTPS with a given certificate", async () => {
     const key = join(dir, "tls.key");
     const cert = join(dir, "tls.crt");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
+    const subject = "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1";
+    const newCert = `req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ${subject}`;
+    execFileSync("openssl", [...newCert.split(" "), "-keyout", key, "-out", cert], { stdio: "ignore" });
     const { server: tlsServer, stop: stopTls } = await testServer({ tlsCert: cert, tlsKey: key });
     try {
       expect(tlsServer.url).toMatch(/^https:\/\//);

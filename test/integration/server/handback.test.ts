@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Workflow } from "../../../runtime/spec/types.js";
 import { openRunStore } from "../../../src/run/store.js";
 import { bundleCli } from "../durable/helpers.js";
-import { eventually, testConfig, testServer } from "./harness.js";
+import { eventually, shellWorkflowBody, testConfig, testServer } from "./harness.js";
 
 /** A `skiff server` process on a free port of the given state folder. */
 async function serverProcess(
@@ -56,23 +56,7 @@ describe("skiff server: shutdown and several servers on one store", () => {
     const first = await serverProcess(cli, state);
     const created = await json(`${first.url}/api/v1/workflows/default`, {
       method: "POST",
-      body: JSON.stringify({
-        workflow: {
-          metadata: { name: "handed-back" },
-          spec: {
-            entrypoint: "main",
-            templates: [
-              {
-                name: "main",
-                container: {
-                  image: "busybox",
-                  command: ["sh", "-c", `echo started >> ${marks}; sleep 3; echo done >> ${marks}`],
-                },
-              },
-            ],
-          },
-        },
-      }),
+      body: shellWorkflowBody("handed-back", `echo started >> ${marks}; sleep 3; echo done >> ${marks}`),
     });
     expect(created.metadata.name).toBe("handed-back");
     await eventually(async () => (existsSync(marks) ? true : undefined));
@@ -114,20 +98,7 @@ describe("skiff server: shutdown and several servers on one store", () => {
         names.map((name, i) =>
           fetch(`${(i % 2 ? a : b).server.url}/api/v1/workflows/default`, {
             method: "POST",
-            body: JSON.stringify({
-              workflow: {
-                metadata: { name },
-                spec: {
-                  entrypoint: "main",
-                  templates: [
-                    {
-                      name: "main",
-                      container: { image: "busybox", command: ["sh", "-c", `echo ${name} >> ${ran}`] },
-                    },
-                  ],
-                },
-              },
-            }),
+            body: shellWorkflowBody(name, `echo ${name} >> ${ran}`),
           }),
         ),
       );

@@ -259,3 +259,16 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A create request's body: one workflow of one `sh -c` step (busybox; the host executor runs it on the host). */
+export function shellWorkflowBody(name: string, script: string): string {
+  return JSON.stringify({
+    workflow: {
+      metadata: { name },
+      spec: {
+        entrypoint: "main",
+        templates: [{ name: "main", container: { image: "busybox", command: ["sh", "-c", script] } }],
+      },
+    },
+  });
+}
