@@ -152,6 +152,11 @@ export async function runCompiledWorkflow(
         await store.releaseLease(namespace, name, owner).catch(() => undefined);
         throw e;
       });
+    // Handed back before it started: nothing was run, the workflow goes back as it was.
+    if (hooks.handBack?.aborted) {
+      await store.releaseLease(namespace, name, owner).catch(() => undefined);
+      throw new SkiffError("SKF-RUN-031", `workflow ${namespace}/${name} was handed back before it started`);
+    }
   } catch (e) {
     await closeStore();
     throw e;

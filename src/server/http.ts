@@ -178,7 +178,7 @@ export class Router {
     return this;
   }
 
-  /** The route for a request and its decoded path parameters; `methodKnown` when only the method differs. */
+  /** The route for a request and its decoded path parameters; `pathKnown` when only the method differs. */
   match(method: string, path: string): { route?: Route; params: Record<string, string>; pathKnown: boolean } {
     let pathKnown = false;
     for (const r of this.routes) {
