@@ -96,6 +96,12 @@ const BOUNDARIES = [
     message: `Boundary: src/ reaches the executors only through the factory ${EXECUTORS_FACTORY} (DESIGN.md, Layout).`,
   },
   {
+    target: "src/server/**",
+    from: ["src/cli/**", "src/action/**"],
+    message:
+      "Boundary: src/server is a door beside the CLI and the Action; it uses src/run and below (DESIGN.md, Layout).",
+  },
+  {
     target: "src/**",
     from: "runtime/artifacts/**",
     except: [ARTIFACTS_INDEX],

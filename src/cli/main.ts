@@ -12,6 +12,7 @@ import { archiveCommand } from "./commands/archive.js";
 import { completionCommand } from "./commands/completion.js";
 import { ciCommand } from "./commands/ci.js";
 import { registryCommands } from "./commands/registry.js";
+import { serverCommand } from "./commands/server.js";
 
 export { EXIT } from "./exit.js";
 
@@ -33,6 +34,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program.addCommand(convertCommand(setExitCode));
   program.addCommand(ciCommand(setExitCode));
   program.addCommand(completionCommand(setExitCode));
+  program.addCommand(serverCommand(setExitCode));
   // Usage errors of any command are rejections (exit 2), not process.exit(1) from inside commander.
   const overrideExits = (cmd: Command) => {
     for (const sub of cmd.commands) overrideExits(sub.exitOverride());

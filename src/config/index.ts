@@ -54,6 +54,26 @@ export interface SkiffConfig {
   baseDir: string;
   /** The config file read (absolute), when one was. */
   configFile?: string;
+  /** `skiff server`'s settings. */
+  server?: ServerConfig;
+}
+
+/** One bearer token `skiff server` accepts: its value, given inline, in a file or in an environment variable. */
+export interface ServerTokenConfig {
+  token?: string;
+  /** A file holding the token (relative to the config file); surrounding whitespace is ignored. */
+  tokenFile?: string;
+  /** An environment variable holding the token. */
+  tokenEnv?: string;
+  /** `read`: GET routes only; `write`: every route. */
+  access: "read" | "write";
+}
+
+/** The config's `server` mapping. */
+export interface ServerConfig {
+  tokens: ServerTokenConfig[];
+  /** Argo's `metricsConfig.metricsTTL`: custom metrics not updated for this long are dropped (e.g. `10m`). */
+  metricsTTL?: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -222,6 +242,38 @@ export async function loadConfig(
           return fail("extraCAFiles must be a list of PEM file paths", [k]);
         config.extraCAFiles = (v as string[]).map((f) => resolve(config.baseDir, f));
         break;
+      case "server": {
+        if (!isRecord(v)) return fail("server must be a mapping with `tokens`", [k]);
+        const tokens = v.tokens ?? [];
+        for (const f of Object.keys(v))
+          if (f !== "tokens" && f !== "metricsTTL") fail(`unknown server field "${f}"`, [k, f]);
+        if (!Array.isArray(tokens)) return fail("server.tokens must be a list", [k, "tokens"]);
+        if (
+          v.metricsTTL !== undefined &&
+          (typeof v.metricsTTL !== "string" || !/^(\d+(ms|s|m|h|d))+$/.test(v.metricsTTL))
+        )
+          fail("server.metricsTTL must be a duration such as 30s, 10m or 1h", [k, "metricsTTL"]);
+        config.server = { tokens: [], ...(v.metricsTTL ? { metricsTTL: v.metricsTTL as string } : {}) };
+        tokens.forEach((t: unknown, i) => {
+          const at = [k, "tokens", i];
+          if (!isRecord(t)) return fail(`server.tokens[${i}] must be a mapping`, at);
+          const given = (["token", "tokenFile", "tokenEnv"] as const).filter((f) => t[f] !== undefined);
+          if (given.length !== 1 || typeof t[given[0]!] !== "string" || t[given[0]!] === "")
+            fail(
+              `server.tokens[${i}] needs exactly one of token, tokenFile, tokenEnv (a non-empty string)`,
+              at,
+            );
+          if (t.access !== "read" && t.access !== "write")
+            fail(`server.tokens[${i}].access must be read or write`, [...at, "access"]);
+          const f = given[0]!;
+          const value = t[f] as string;
+          config.server!.tokens.push({
+            [f]: f === "tokenFile" ? resolve(config.baseDir, value) : value,
+            access: t.access as "read" | "write",
+          });
+        });
+        break;
+      }
       default:
         fail(`unknown config field "${k}"`, [k]);
     }

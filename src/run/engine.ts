@@ -41,6 +41,48 @@ export interface RunHooks {
   wrapExecutor?: (executor: Executor) => Executor;
   /** Receives the workflow's custom metrics (`--metrics-file`). */
   metrics?: MetricsSink;
+  /**
+   * The store to run in, left open after the run (a server shares its own); default: the config's store,
+   * opened for the run and closed after it.
+   */
+  store?: Store;
+  /**
+   * The executor to run with, not cleaned up after the run (a server shares one between its runs); default:
+   * one created from the config for the run and cleaned up after it.
+   */
+  executor?: Executor;
+  /** The lease owner to run as, when the caller already holds the lease (the server); default: a new owner. */
+  owner?: string;
+  /**
+   * Aborting hands the workflow back without ending it (a server shutting down): nothing more is written to
+   * the store, running steps are left to run, the lease is released so that another process resumes the
+   * workflow at once, and the run rejects with `SKF-RUN-031`.
+   */
+  handBack?: AbortSignal;
+}
+
+/**
+ * A store whose writes stop once `gate.closed` is set (a run handed back); the writes already under way are
+ * in `gate.writes`, so the lease is released only after they landed.
+ */
+function fenceWrites(store: Store, gate: { closed: boolean; writes: Set<Promise<unknown>> }): Store {
+  const fenced = new Set<PropertyKey>(["put", "appendLogs", "delete"]);
+  return new Proxy(store, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (!fenced.has(prop)) return fn;
+      return (...args: unknown[]) => {
+        if (gate.closed) return Promise.resolve();
+        const write = fn(...args) as Promise<unknown>;
+        gate.writes.add(write);
+        const done = () => gate.writes.delete(write);
+        write.then(done, done);
+        return write;
+      };
+    },
+  });
 }
 
 /**
@@ -102,8 +144,11 @@ export async function runCompiledWorkflow(
     // Secrets loaded beside the workflow supply the credentials remote artifact locations name.
     remote: { secrets: (secretName) => compiled.secrets.get(secretName) },
   });
-  const store = await openRunStore(config);
-  const owner = newOwnerId();
+  const opened = hooks.store ?? (await openRunStore(config));
+  const closeStore = () => (hooks.store ? Promise.resolve() : opened.close());
+  const owner = hooks.owner ?? newOwnerId();
+  const gate = { closed: false, writes: new Set<Promise<unknown>>() };
+  const store = hooks.handBack ? fenceWrites(opened, gate) : opened;
   try {
     // A live owner is named first (SKF-RUN-005); then a create of a stored name is refused untouched.
     await claimWorkflow(store, namespace, name, owner);
@@ -112,16 +157,25 @@ export async function runCompiledWorkflow(
         await store.releaseLease(namespace, name, owner).catch(() => undefined);
         throw e;
       });
+    // Handed back before it started: nothing was run, the workflow goes back as it was.
+    if (hooks.handBack?.aborted) {
+      await store.releaseLease(namespace, name, owner).catch(() => undefined);
+      throw new SkiffError("SKF-RUN-031", `workflow ${namespace}/${name} was handed back before it started`);
+    }
   } catch (e) {
-    await store.close();
+    await closeStore();
     throw e;
   }
   // Step records of killed runs go once their workflow is gone from this store or completed.
-  const base = await createExecutor(config, async (w) => {
-    const stored = await store.get(w.namespace, w.name);
-    const phase = stored?.status?.phase;
-    return stored?.metadata.uid === w.uid && phase !== "Succeeded" && phase !== "Failed" && phase !== "Error";
-  });
+  const base =
+    hooks.executor ??
+    (await createExecutor(config, async (w) => {
+      const stored = await store.get(w.namespace, w.name);
+      const phase = stored?.status?.phase;
+      return (
+        stored?.metadata.uid === w.uid && phase !== "Succeeded" && phase !== "Failed" && phase !== "Error"
+      );
+    }));
   const executor = hooks.wrapExecutor ? hooks.wrapExecutor(base) : base;
   const workspace = run.source?.workspace ?? hooks.workspace ?? process.cwd();
   if (run.source) {
@@ -223,6 +277,17 @@ export async function runCompiledWorkflow(
     }
   });
 
+  let handedBack = false;
+  let onHandBack: (() => void) | undefined;
+  const handBack = new Promise<never>((_, reject) => {
+    onHandBack = () => {
+      handedBack = leaseLost = gate.closed = true;
+      reject(new SkiffError("SKF-RUN-031", `workflow ${namespace}/${name} was handed back`));
+    };
+    if (hooks.handBack?.aborted) onHandBack();
+    else hooks.handBack?.addEventListener("abort", onHandBack, { once: true });
+  });
+  handBack.catch(() => undefined);
   const onAbort = () => running?.stop("Terminate");
   hooks.signal?.addEventListener("abort", onAbort, { once: true });
   let interrupts = 0;
@@ -235,7 +300,7 @@ export async function runCompiledWorkflow(
     process.on("SIGTERM", onSignal);
   }
   try {
-    const wf = await running.done;
+    const wf = await Promise.race([running.done, handBack]);
     if (logTimer) clearTimeout(logTimer);
     logTimer = undefined;
     // Argo's artifact garbage collection of the OnWorkflowCompletion strategy; its outcome is in the status
@@ -253,14 +318,17 @@ export async function runCompiledWorkflow(
     clearInterval(renew);
     if (logTimer) clearTimeout(logTimer);
     hooks.signal?.removeEventListener("abort", onAbort);
+    if (onHandBack) hooks.handBack?.removeEventListener("abort", onHandBack);
     if (hooks.signals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
-    await executor.cleanup();
+    // Handed back: the steps keep running for the process that resumes the workflow to re-attach to.
+    if (!handedBack && !hooks.executor) await executor.cleanup();
     running = undefined;
-    await store.releaseLease(namespace, name, owner).catch(() => undefined);
-    await store.close();
+    await Promise.all([...gate.writes].map((w) => w.catch(() => undefined)));
+    await opened.releaseLease(namespace, name, owner).catch(() => undefined);
+    await closeStore();
   }
 }
 

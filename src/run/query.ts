@@ -39,11 +39,21 @@ export function parseAge(text: string): number {
 
 type LabelTest = (labels: Record<string, string>) => boolean;
 
-/** Compiles a Kubernetes equality-based label selector. */
+/** Compiles a Kubernetes label selector: equality (`k=v`, `k!=v`), existence (`k`, `!k`) and sets (`k in (a,b)`). */
 export function parseLabelSelector(selector: string): LabelTest {
   const tests: LabelTest[] = [];
-  for (const raw of selector.split(",").map((s) => s.trim())) {
+  // Commas inside `in (...)` separate values, not requirements.
+  for (const raw of selector.split(/,(?![^(]*\))/).map((s) => s.trim())) {
     if (raw === "") continue;
+    const set = /^([A-Za-z0-9._/-]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(raw);
+    if (set) {
+      const [, key, op, list] = set;
+      const values = new Set(list!.split(",").map((v) => v.trim()));
+      tests.push(
+        op === "in" ? (l) => values.has(l[key!] ?? "\u0000") : (l) => !values.has(l[key!] ?? "\u0000"),
+      );
+      continue;
+    }
     const m = /^(!?)([A-Za-z0-9._/-]+)\s*(?:(!=|==|=)\s*(.*))?$/.exec(raw);
     if (!m || (m[1] && m[3]))
       throw new SkiffError("SKF-RUN-010", `"${raw}" is not a label requirement (key=value, key!=value, key)`);

@@ -7,7 +7,7 @@ import type { RunReporter } from "../reporters/events.js";
 import type { RunHooks } from "./engine.js";
 import { runSelection } from "./pipeline.js";
 import { manifestOf, registryLookup } from "./registry.js";
-import { loadRunnables, withRegistry, type Selection } from "./select.js";
+import { loadRunnables, manifestOfStored, withRegistry, type Selection } from "./select.js";
 import { Library, type LoadedManifest } from "../../runtime/spec/index.js";
 import { openRunStore, readSource } from "./store.js";
 
@@ -58,9 +58,12 @@ export async function selectStored(
   const source = readSource(stored);
   if (!source)
     throw new SkiffError("SKF-RUN-006", `workflow ${name} has no recorded source to continue from`);
-  const { library, manifest } = source.manifest
-    ? await registeredSource(source.manifest, config)
-    : await loadedSource(source.paths, source.file, source.docIndex, config);
+  // Created through the server's API, submitted from the registry, or loaded from files.
+  const { library, manifest } = source.inline
+    ? await inlineSource(stored, config)
+    : source.manifest
+      ? await registeredSource(source.manifest, config)
+      : await loadedSource(source.paths, source.file, source.docIndex, config);
   if (!manifest) {
     const loaded = await loadRunnables(source.paths);
     const first = loaded.problems[0];
@@ -107,6 +110,16 @@ async function loadedSource(
   const loaded = await loadRunnables(paths);
   const manifest = loaded.manifests.find((m) => resolve(m.file) === file && m.docIndex === docIndex);
   return { library: await withRegistry(loaded.manifests, loaded.library, registryLookup(config)), manifest };
+}
+
+/** A workflow created through the server's API: the stored object itself, with the registry as its library. */
+async function inlineSource(
+  stored: Workflow,
+  config: SkiffConfig,
+): Promise<{ library: Library; manifest: LoadedManifest }> {
+  const manifest = manifestOfStored(stored);
+  const namespace = stored.metadata.namespace || "default";
+  return { library: Library.from([manifest, ...(await registryLookup(config)(namespace))]), manifest };
 }
 
 /** The object a run was submitted from (`submit --from`, a CronWorkflow), with the registry as its library. */

@@ -8,6 +8,7 @@ import {
   compile,
   Library,
   loadPaths,
+  parseManifests,
   type CompileOptions,
   type LoadedManifest,
   type LoadResult,
@@ -292,4 +293,71 @@ export async function selectForEvent(input: EventSelectionInput): Promise<Select
  */
 export function compileRunnable(selection: Selection, runnable: Runnable): CompiledWorkflow {
   return compile(runnable.manifest, selection.library, { checkExpressionSyntax, ...runnable.compileOptions });
+}
+
+/**
+ * A Workflow object as a loaded manifest (a request body, a stored workflow): what the server creates
+ * goes through the loader's checks as a file would, with `file` naming where it came from in messages.
+ */
+export function manifestOfObject(object: unknown, file: string): LoadResult {
+  return parseManifests(JSON.stringify(object, null, 1), file);
+}
+
+/** The stored workflow's metadata and spec as the manifest it is compiled again from (status left out). */
+export function manifestOfStored(stored: Workflow): LoadedManifest {
+  const { resourceVersion: _rv, ...metadata } = stored.metadata;
+  const loaded = manifestOfObject(
+    { apiVersion: stored.apiVersion, kind: "Workflow", metadata, spec: stored.spec },
+    `${metadata.namespace ?? "default"}/${metadata.name ?? ""}`,
+  );
+  const first = loaded.manifests[0];
+  if (!first)
+    throw (
+      loaded.problems[0] ?? new SkiffError("SKF-RUN-006", `workflow ${metadata.name} cannot be read back`)
+    );
+  return first;
+}
+
+/**
+ * The server's selection route: one Workflow object (a create request's body), compiled as `skiff run`
+ * compiles a file's, with the source recorded as the stored workflow itself (`RunSource.inline`) so that
+ * any process on the store can continue it.
+ */
+export function selectObject(
+  object: unknown,
+  where: string,
+  options: PathSelectionOptions & { workspace: string },
+): Selection {
+  const loaded = manifestOfObject(object, where);
+  const parameters = options.parameters ?? {};
+  const manifest = loaded.manifests[0];
+  return {
+    library: Library.from(loaded.manifests),
+    runnables:
+      manifest && loaded.problems.length === 0
+        ? [
+            {
+              manifest,
+              name: pipelineName(manifest),
+              compileOptions: {
+                entrypoint: options.entrypoint,
+                parameters,
+                name: options.name,
+                workflowDefaults: options.workflowDefaults,
+              },
+              source: {
+                inline: true,
+                paths: [],
+                file: where,
+                docIndex: 0,
+                parameters,
+                workspace: options.workspace,
+              },
+              create: true,
+            },
+          ]
+        : [],
+    skipped: [],
+    rejected: loaded.problems.map((error) => ({ pipeline: where, error })),
+  };
 }

@@ -23,6 +23,10 @@ export const STORE_RUN_CODES = defineErrorCodes({
     title: "Store folder cannot be created",
     hint: "Point --state-dir (or SKIFF_STATE_DIR, SKIFF_STORE, the config's stateDir or store) at a folder this user may create and write.",
   },
+  "SKF-RUN-031": {
+    title: "Workflow handed back",
+    hint: "The process running the workflow is shutting down and let it go without ending it; another process on the same store (a `skiff server`, or `skiff resume NAME`) continues it.",
+  },
   "SKF-RUN-014": {
     title: "Workflow already exists",
     hint: "The store already holds a workflow of this name (as Argo, a fixed metadata.name is created once). Continue it with `skiff resume NAME`, remove it with `skiff delete NAME`, or name each run anew with metadata.generateName (or --generate-name/--name).",
@@ -160,6 +164,11 @@ export async function refuseExisting(store: Store, namespace: string, name: stri
 
 /** How a run was started: enough to compile it again after a crash. */
 export interface RunSource {
+  /**
+   * The manifest is the stored workflow itself (created through the server's API, not from files): it is
+   * compiled again from its stored metadata and spec, and `paths`, `file` and `docIndex` are unused.
+   */
+  inline?: true;
   paths: string[];
   /**
    * The object submitted when it came from no file (`submit --from`, a CronWorkflow's run): compiled again

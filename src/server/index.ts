@@ -1,0 +1,218 @@
+import { readFile } from "node:fs/promises";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { SkiffError } from "../../runtime/errors/index.js";
+import type { Store } from "../../runtime/interfaces/store.js";
+import type { SkiffConfig } from "../config/index.js";
+import { parseAge } from "../run/query.js";
+import { openRunStore } from "../run/store.js";
+import { archiveRoutes } from "./archive.js";
+import { createGatekeeper, loadTokens, type AuthMode, type Gatekeeper } from "./auth.js";
+import { ApiError, GRPC, readJsonBody, Router, sendError, sendJson } from "./http.js";
+import { infoRoutes } from "./info.js";
+import { ServerMetrics } from "./metrics.js";
+import { WorkflowRunner } from "./runner.js";
+import { streamRoutes } from "./streams.js";
+import { workflowRoutes } from "./workflows.js";
+
+export { SERVER_CODES } from "./codes.js";
+export type { AuthMode } from "./auth.js";
+
+/** How `startServer` listens and whom it lets in. */
+export interface ServerOptions {
+  config: SkiffConfig;
+  /** Default 2746, Argo Server's port; 0 picks a free one. */
+  port?: number;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default `token`: every route needs a configured bearer token. */
+  authMode?: AuthMode;
+  /** PEM certificate and key: the server speaks HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The folder steps of API-created workflows see as their workspace (default: the current directory). */
+  workspace?: string;
+  /** How often workflows nobody runs are looked for (ms, default 2000). */
+  pollMs?: number;
+  /** Where warnings and run errors are written (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** A running `skiff server`. */
+export interface SkiffServer {
+  /** `http(s)://host:port`. */
+  readonly url: string;
+  readonly port: number;
+  readonly runner: WorkflowRunner;
+  readonly metrics: ServerMetrics;
+  /**
+   * Graceful shutdown: stops accepting requests, ends the open streams, hands the running workflows back
+   * (their leases released, their steps left running) so the next server resumes them, closes the store.
+   */
+  close(): Promise<void>;
+  /** Stops taking new workflows and waits for the running ones to complete, then closes (tests, benchmarks). */
+  drain(): Promise<void>;
+}
+
+/** Routes of Argo's API that need the WorkflowTemplate/CronWorkflow registry or events: 501 for now. */
+const NOT_YET =
+  /^\/api\/v1\/(workflow-templates|cluster-workflow-templates|cron-workflows|events|workflow-event-bindings)(\/|$)/;
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
+
+async function readTls(options: ServerOptions): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (!options.tlsCert && !options.tlsKey) return undefined;
+  if (!options.tlsCert || !options.tlsKey)
+    throw new SkiffError("SKF-SRV-003", "--tls-cert and --tls-key must be given together");
+  const read = async (file: string) =>
+    readFile(file).catch((e: NodeJS.ErrnoException) => {
+      throw new SkiffError("SKF-SRV-003", `cannot read ${file}: ${e.code ?? e.message}`, {
+        position: { file },
+      });
+    });
+  return { cert: await read(options.tlsCert), key: await read(options.tlsKey) };
+}
+
+function handler(router: Router, gate: Gatekeeper, metrics: ServerMetrics, state: { closing: boolean }) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    try {
+      if (path === "/healthz" || path === "/readyz") {
+        const ready = path === "/healthz" || !state.closing;
+        res.writeHead(ready ? 200 : 503, { "Content-Type": "text/plain" });
+        res.end(ready ? "ok\n" : "shutting down\n");
+        return;
+      }
+      if (path === "/metrics") {
+        try {
+          gate.authorize(req, "read");
+        } catch {
+          // Argo answers a rejected scraper 403.
+          throw new ApiError(GRPC.PermissionDenied, "Permission denied");
+        }
+        const text = await metrics.exposition();
+        res.writeHead(200, { "Content-Type": metrics.contentType });
+        res.end(text);
+        return;
+      }
+      const method = req.method ?? "GET";
+      const { route, params, pathKnown } = router.match(method, path);
+      if (!route) {
+        if (path.startsWith("/api/")) gate.authorize(req, "read");
+        if (NOT_YET.test(path))
+          throw new ApiError(
+            GRPC.Unimplemented,
+            `${path} is not served yet: see docs/server.md for the routes this server supports`,
+          );
+        throw pathKnown
+          ? new ApiError(GRPC.Unimplemented, "Method Not Allowed", 405)
+          : new ApiError(GRPC.NotFound, "Not Found");
+      }
+      gate.authorize(req, route.access);
+      const value = await route.handler({
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        body: () => readJsonBody(req),
+      });
+      if (value !== undefined) sendJson(res, value);
+    } catch (e) {
+      // A refused body is not read any further: the connection closes after the answer.
+      if (e instanceof SkiffError && e.code === "SKF-SRV-005") res.setHeader("Connection", "close");
+      sendError(res, e);
+    }
+  };
+}
+
+/** Starts `skiff server`: Argo's REST API over the store, running the store's workflows. */
+export async function startServer(options: ServerOptions): Promise<SkiffServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const mode = options.authMode ?? "token";
+  if (mode !== "server" && mode !== "token")
+    throw new SkiffError("SKF-SRV-006", `--auth-mode must be server or token (got ${String(mode)})`);
+  const tokens = await loadTokens(options.config.server);
+  if (mode === "token" && tokens.length === 0)
+    throw new SkiffError(
+      "SKF-SRV-006",
+      "--auth-mode token needs at least one token in the config's server.tokens",
+      {
+        ...(options.config.configFile ? { position: { file: options.config.configFile } } : {}),
+      },
+    );
+  const host = options.host ?? "127.0.0.1";
+  if (mode === "server" && !isLoopback(host))
+    log(
+      `warning: --auth-mode server on ${host}: anyone who can reach this address can run workflows on this machine`,
+    );
+  const tls = await readTls(options);
+  const store: Store = await openRunStore(options.config);
+  const ttl = options.config.server?.metricsTTL;
+  // Read at scrape time only, once the runner exists.
+  const metrics = new ServerMetrics(() => runner.running, ttl ? parseAge(ttl) : 0);
+  const runner: WorkflowRunner = new WorkflowRunner({
+    config: options.config,
+    store,
+    metrics,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    onError: (namespace, name, e) =>
+      log(`workflow ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  const gate = createGatekeeper(mode, tokens);
+  const router = new Router().add(
+    ...workflowRoutes({
+      config: options.config,
+      store,
+      runner,
+      workspace: options.workspace ?? process.cwd(),
+    }),
+    ...streamRoutes(store),
+    ...archiveRoutes(store),
+    ...infoRoutes(mode),
+  );
+  const state = { closing: false };
+  const handle = handler(router, gate, metrics, state);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server: Server = tls
+    ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, onRequest)
+    : createHttpServer(onRequest);
+  // Longer than the keep-alive of HTTP clients (undici: 4 s), so that a client never reuses a connection the
+  // server is closing at that moment (ECONNRESET under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e) => {
+      void store.close();
+      reject(new SkiffError("SKF-SRV-006", `cannot listen on ${host}:${options.port ?? 2746}: ${e.message}`));
+    });
+    server.listen(options.port ?? 2746, host, () => resolve());
+  });
+  runner.start();
+  const port = (server.address() as AddressInfo).port;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  const stop = async (finish: () => Promise<void>) => {
+    if (state.closing) return;
+    state.closing = true;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeAllConnections();
+    await finish();
+    await closed;
+    metrics.close();
+    await store.close();
+  };
+  return {
+    url: `${tls ? "https" : "http"}://${shown}:${port}`,
+    port,
+    runner,
+    metrics,
+    close: () => stop(() => runner.handBackAll()),
+    drain: () => stop(() => runner.drain()),
+  };
+}
