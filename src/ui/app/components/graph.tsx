@@ -106,7 +106,8 @@ export function WorkflowGraph(props: {
               key={n.id}
               class={`gnode ${n.kind === "collapsed" ? "collapsed" : phaseClass(phase)} ${props.selected === n.id ? "selected" : ""}`}
               transform={`translate(${pos.x},${pos.y})`}
-              tabIndex={0}
+              // SVG attributes are case-sensitive: "tabIndex" would not make the node focusable.
+              tabindex={0}
               role="button"
               aria-label={label}
               data-node-id={n.id}

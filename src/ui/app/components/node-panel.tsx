@@ -179,7 +179,16 @@ function Artifacts(props: {
   );
 }
 
-const IMAGE = /\.(png|jpe?g|gif|svg|webp)$/i;
+/** The image type of an artifact from its first bytes (artifact names rarely carry an extension). */
+function sniffImage(bytes: Uint8Array, name: string): string | undefined {
+  const starts = (...sig: number[]): boolean => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return "image/png";
+  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (starts(0x47, 0x49, 0x46, 0x38)) return "image/gif";
+  if (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57) return "image/webp";
+  if (/\.svg$/i.test(name)) return "image/svg+xml";
+  return undefined;
+}
 
 function ArtifactPreview(props: { url: string; name: string }): JSX.Element {
   const [content, setContent] = useState<{ text?: string; image?: string; error?: string } | undefined>();
@@ -190,14 +199,18 @@ function ArtifactPreview(props: { url: string; name: string }): JSX.Element {
     fetch(props.url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: ac.signal })
       .then(async (res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const type = res.headers.get("content-type") ?? "";
-        if (type.startsWith("image/") || IMAGE.test(props.name)) {
-          objectUrl = URL.createObjectURL(await res.blob());
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        const image = res.headers.get("content-type")?.startsWith("image/")
+          ? res.headers.get("content-type")
+          : sniffImage(bytes, props.name);
+        if (image) {
+          objectUrl = URL.createObjectURL(new Blob([bytes], { type: image }));
           setContent({ image: objectUrl });
-        } else {
-          const text = await res.text();
+        } else if (bytes.includes(0)) {
           // Binary data (a NUL byte) is not previewed.
-          setContent(text.includes("\u0000") ? { error: "binary content" } : { text: text.slice(0, 65536) });
+          setContent({ error: "binary content" });
+        } else {
+          setContent({ text: new TextDecoder().decode(bytes.slice(0, 65536)) });
         }
       })
       .catch((e: unknown) => !ac.signal.aborted && setContent({ error: String(e) }));

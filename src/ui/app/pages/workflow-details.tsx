@@ -71,6 +71,7 @@ export function WorkflowDetails(props: {
         props.uid ? { uid: props.uid } : undefined,
         ac.signal,
       );
+      if (ac.signal.aborted) return;
       setWorkflow(wf);
       watch = watchWorkflows<Workflow>(
         namespace,

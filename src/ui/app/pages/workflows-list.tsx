@@ -1,7 +1,7 @@
 // The workflow list: filters by phase, label and name, newest first, live counts. A list call, then the
 // workflow-events stream from the list's resourceVersion (Argo's list-watch), merged by uid.
 import type { JSX } from "preact";
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { list, watchWorkflows } from "../api.js";
 import { ErrorBanner, PhaseBadge } from "../components/common.js";
 import { PHASES, ago, formatDuration } from "../phase.js";
@@ -45,13 +45,19 @@ export function WorkflowsList(props: { namespace: string }): JSX.Element {
       ac.signal,
     )
       .then((res) => {
+        // Unmounted or refiltered while the list was on its way: opening a watch now would leak it.
+        if (ac.signal.aborted) return;
         const map = new Map<string, Workflow>();
         for (const w of res.items ?? []) map.set(w.metadata.uid ?? w.metadata.name ?? "", w);
         setItems(map);
         setLoaded(true);
         watch = watchWorkflows<Workflow>(
           props.namespace,
-          { ...query, "listOptions.resourceVersion": res.metadata?.resourceVersion },
+          // The name filter stays client-side: on a watch, a metadata.name selector means one exact name.
+          {
+            "listOptions.labelSelector": selector || undefined,
+            "listOptions.resourceVersion": res.metadata?.resourceVersion,
+          },
           (event) => {
             const key = event.object.metadata.uid ?? event.object.metadata.name ?? "";
             setItems((prev) => {
@@ -120,22 +126,11 @@ export function WorkflowsList(props: { namespace: string }): JSX.Element {
           ))}
         </fieldset>
         <label>
-          Name{" "}
-          <input
-            type="search"
-            value={name}
-            placeholder="contains…"
-            onChange={(e) => update("name", [(e.currentTarget as HTMLInputElement).value])}
-          />
+          Name <DebouncedSearch value={name} placeholder="contains…" onChange={(v) => update("name", [v])} />
         </label>
         <label>
           Labels{" "}
-          <input
-            type="search"
-            value={label}
-            placeholder="key=value"
-            onChange={(e) => update("label", [(e.currentTarget as HTMLInputElement).value])}
-          />
+          <DebouncedSearch value={label} placeholder="key=value" onChange={(v) => update("label", [v])} />
         </label>
       </form>
       <ErrorBanner error={error} />
@@ -183,4 +178,29 @@ function matches(w: Workflow, phases: string[], name: string): boolean {
   if (phases.length && !phases.includes(w.status?.phase || "Pending")) return false;
   if (name && !(w.metadata.name ?? "").includes(name)) return false;
   return true;
+}
+
+/** A search box that reports its value once typing pauses, so a filter does not list on every key. */
+function DebouncedSearch(props: {
+  value: string;
+  placeholder: string;
+  onChange: (v: string) => void;
+}): JSX.Element {
+  const [value, setValue] = useState(props.value);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => setValue(props.value), [props.value]);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return (
+    <input
+      type="search"
+      value={value}
+      placeholder={props.placeholder}
+      onInput={(e) => {
+        const v = (e.currentTarget as HTMLInputElement).value;
+        setValue(v);
+        clearTimeout(timer.current);
+        timer.current = setTimeout(() => props.onChange(v), 300);
+      }}
+    />
+  );
 }
