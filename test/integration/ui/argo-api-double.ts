@@ -16,6 +16,8 @@ export interface DoubleOptions {
   token?: string;
   /** Time between two steps of a running workflow. */
   tickMs?: number;
+  /** Check traffic against the swagger (default true; the benchmark turns it off to time the UI alone). */
+  check?: boolean;
 }
 
 /** One request the double received. */
@@ -278,6 +280,7 @@ export class ArgoApiDouble {
   }
 
   private frame(res: ServerResponse, template: string, result: unknown): void {
+    if (this.options.check === false) return void res.write(`${JSON.stringify({ result })}\n`);
     const route = this.options.contract.route(
       "GET",
       template.replace("{namespace}", "x").replace("{name}", "x"),
@@ -318,7 +321,8 @@ export class ArgoApiDouble {
     if (!this.authorized(req)) return this.reply(res, 401, { code: 16, message: "Unauthorized" });
     const seg = url.pathname.split("/").slice(1).map(decodeURIComponent);
     const answer = (status: number, value: unknown): void => {
-      if (status === 200) this.violations.push(...this.options.contract.check(route, "response", value));
+      if (status === 200 && this.options.check !== false)
+        this.violations.push(...this.options.contract.check(route, "response", value));
       this.reply(res, status, value);
     };
     const notFound = (): void => answer(404, { code: 5, message: "not found" });

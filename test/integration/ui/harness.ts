@@ -61,7 +61,7 @@ export interface UiServer {
 
 export async function startUiServer(backend: UiBackend): Promise<UiServer> {
   const assets = mkdtempSync(join(tmpdir(), "skiff-ui-bundle-"));
-  await bundleUi(assets, { minify: false });
+  await bundleUi(assets);
   const ui = createUiHandler({ assetsDir: assets });
   const received: RecordedRequest[] = [];
   const target = new URL(backend.url);

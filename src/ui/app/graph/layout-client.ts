@@ -1,7 +1,6 @@
-// Chooses where a layout runs: inline for small graphs, in a Web Worker above WORKER_THRESHOLD nodes.
-import { layoutGraph, type LayoutInput, type LayoutResult } from "./layout.js";
-
-export const WORKER_THRESHOLD = 300;
+// Every layout runs in a Web Worker (layout-worker.ts): elkjs (about 1.5 MB of code) is then never loaded
+// on the main thread, and laying out a large graph cannot freeze the tab.
+import type { LayoutInput, LayoutResult } from "./layout.js";
 
 let worker: Worker | undefined;
 let nextId = 0;
@@ -16,12 +15,16 @@ function getWorker(): Worker {
       if (event.data.result) p?.resolve(event.data.result);
       else p?.reject(new Error(event.data.error ?? "layout failed"));
     };
+    worker.onerror = (event) => {
+      for (const p of pending.values()) p.reject(new Error(`layout worker failed: ${event.message}`));
+      pending.clear();
+      worker = undefined;
+    };
   }
   return worker;
 }
 
 export function layout(input: LayoutInput): Promise<LayoutResult> {
-  if (input.nodes.length <= WORKER_THRESHOLD || typeof Worker === "undefined") return layoutGraph(input);
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
