@@ -4,6 +4,7 @@
 // seen meanwhile (a frozen tab shows as one long task), and the rows the virtualised node list keeps in
 // the page.
 //   npx tsx bench/ui-render.ts            prints a Markdown table
+import { cpus, loadavg } from "node:os";
 import { launchChromium, startUiServer } from "../test/integration/ui/harness.js";
 import { largeWorkflow } from "../test/integration/ui/fixtures.js";
 import { ArgoApiDouble } from "../test/integration/ui/argo-api-double.js";
@@ -79,10 +80,10 @@ for (const size of SIZES) {
       name,
     );
     await page.waitForTimeout(200);
-    const sent = Date.now();
     const next = structuredClone(wf);
     next.status.nodes[name].phase = "Failed";
     next.status.phase = "Failed";
+    const sent = Date.now();
     double.putWorkflow(next, "MODIFIED");
     update.push((await armed) - sent);
     longest.push(await page.evaluate(() => (window as unknown as { longest: number }).longest));
@@ -114,4 +115,8 @@ for (const r of rows)
   console.log(
     `| ${r.nodes.toLocaleString("en")} | ${fmt(r.firstRender)} | ${fmt(r.update)} | ${fmt(r.longestTask)} | ${r.listRows} |`,
   );
-console.log(`\nMedian of ${REPEATS} runs; Chromium ${version}, headless.`);
+console.log(
+  `\nMedian of ${REPEATS} runs; Chromium ${version}, headless; ${cpus().length} cores, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} at the end.`,
+);

@@ -124,12 +124,14 @@ export function stream<T>(
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        // Look for the end of a frame in the new text only: a 10,000-node workflow is one line of megabytes.
+        let from = buffer.length;
         buffer += value;
         let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, nl).trim();
+        while ((nl = buffer.indexOf("\n", from)) >= 0) {
+          handleLine(buffer.slice(0, nl).trim());
           buffer = buffer.slice(nl + 1);
-          handleLine(line);
+          from = 0;
         }
       }
       if (buffer.trim()) handleLine(buffer.trim());

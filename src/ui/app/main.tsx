@@ -5,6 +5,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { getToken, onAuthNeeded, setToken } from "./api.js";
 import { ConfirmHost } from "./components/common.js";
+import { warmUpLayout } from "./graph/layout-client.js";
 import { ArchivedList } from "./pages/archived.js";
 import { CronDetails, CronList } from "./pages/cron.js";
 import { TemplateDetails, TemplatesList } from "./pages/templates.js";
@@ -99,8 +100,14 @@ function App(): JSX.Element {
 
   useEffect(() => onAuthNeeded(setAuthNeeded), []);
   useEffect(() => {
-    document.documentElement.dataset.theme = theme;
     localStorage.setItem(THEME_KEY, theme);
+    const dark = window.matchMedia("(prefers-color-scheme: dark)");
+    const apply = (): void => {
+      document.documentElement.dataset.theme = theme === "auto" ? (dark.matches ? "dark" : "light") : theme;
+    };
+    apply();
+    dark.addEventListener("change", apply);
+    return () => dark.removeEventListener("change", apply);
   }, [theme]);
   // The namespace in the URL wins and is remembered for the nav links.
   const urlNs = /^\/(workflows|workflow-templates|cron-workflows|archived-workflows)\/([^/]+)/.exec(
@@ -191,4 +198,6 @@ function App(): JSX.Element {
   );
 }
 
+// The layout worker loads elkjs while the first workflow is fetched.
+warmUpLayout();
 render(<App />, document.getElementById("app") as HTMLElement);

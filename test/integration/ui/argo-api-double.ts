@@ -369,6 +369,15 @@ export class ArgoApiDouble {
       const watcher = { ns, ...(wname ? { name: wname } : {}), res };
       this.watchers.add(watcher);
       req.on("close", () => this.watchers.delete(watcher));
+      // A Kubernetes watch from a resourceVersion first sends what changed since then.
+      const since = Number(q.get("listOptions.resourceVersion") ?? "");
+      if (since > 0) {
+        for (const wf of this.workflows.values()) {
+          if (Number(wf.metadata.resourceVersion) <= since) continue;
+          if ((ns && wf.metadata.namespace !== ns) || (wname && wf.metadata.name !== wname)) continue;
+          this.frame(res, "/api/v1/workflow-events/{namespace}", { type: "MODIFIED", object: wf });
+        }
+      }
       return;
     }
     if (kind === "workflows") {

@@ -31,3 +31,8 @@ export function layout(input: LayoutInput): Promise<LayoutResult> {
     getWorker().postMessage({ id, input });
   });
 }
+
+/** Starts the worker ahead of the first layout, so that elkjs is loaded by the time a graph needs it. */
+export function warmUpLayout(): void {
+  if (typeof Worker !== "undefined") getWorker();
+}

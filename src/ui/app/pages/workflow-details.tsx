@@ -75,7 +75,11 @@ export function WorkflowDetails(props: {
       setWorkflow(wf);
       watch = watchWorkflows<Workflow>(
         namespace,
-        { "listOptions.fieldSelector": `metadata.namespace=${namespace},metadata.name=${props.name ?? ""}` },
+        {
+          "listOptions.fieldSelector": `metadata.namespace=${namespace},metadata.name=${props.name ?? ""}`,
+          // From the fetched version on: a change made between the fetch and the watch is not lost.
+          "listOptions.resourceVersion": wf.metadata.resourceVersion,
+        },
         (event) => {
           if (event.type === "DELETED") setGone(true);
           else if (event.type !== "ERROR") {
