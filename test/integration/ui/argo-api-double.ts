@@ -368,7 +368,8 @@ export class ArgoApiDouble {
       const wname = /metadata\.name=([^,]+)/.exec(field)?.[1];
       const watcher = { ns, ...(wname ? { name: wname } : {}), res };
       this.watchers.add(watcher);
-      req.on("close", () => this.watchers.delete(watcher));
+      // The response closes when the client goes away (the request itself "closes" once its body is read).
+      res.on("close", () => this.watchers.delete(watcher));
       // A Kubernetes watch from a resourceVersion first sends what changed since then.
       const since = Number(q.get("listOptions.resourceVersion") ?? "");
       if (since > 0) {

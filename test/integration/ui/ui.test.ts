@@ -209,6 +209,10 @@ describe.skipIf(skipReason !== undefined)("web UI in Chromium", { timeout: 120_0
     expect(resubmitted).toMatch(/^slow-/);
 
     await poll(() => page.getByRole("heading", { level: 1 }).textContent()).toContain(resubmitted);
+    await action("Terminate").click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Terminate" }).click();
+    await waitForRequest("PUT", `/api/v1/workflows/${NS}/${resubmitted}/terminate`);
+    await poll(() => page.getByTestId("workflow-phase").textContent()).toBe("Failed");
     await action("Delete").click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
     await waitForRequest("DELETE", `/api/v1/workflows/${NS}/${resubmitted}`);
