@@ -85,6 +85,20 @@ const BOUNDARIES = [
     "runtime/interfaces imports only runtime/spec and runtime/errors",
   ),
   {
+    // The browser code runs in the user's browser and reaches Skiff only over the server's REST API;
+    // the node side (serve.ts) may use the coded errors.
+    target: "src/ui/**",
+    from: SKIFF,
+    except: [abs("src/ui/**"), ERRORS],
+    message:
+      "Boundary: src/ui speaks only the server's REST API; it imports nothing of Skiff but runtime/errors (DESIGN.md, Layout).",
+  },
+  {
+    target: "src/ui/app/**",
+    from: abs("runtime/**"),
+    message: "Boundary: the browser code of src/ui/app imports nothing of Skiff (DESIGN.md, Layout).",
+  },
+  {
     target: "runtime/**",
     from: "src/**",
     message: "Boundary: runtime/ knows nothing of src/ (DESIGN.md, Layout).",
@@ -118,7 +132,7 @@ export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**", "**/*.mjs", "eslint.config.js"] },
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -127,8 +141,8 @@ export default tseslint.config(
       // Sources import "./x.js" for "./x.ts" (NodeNext): resolve them so path rules see the real file.
       "import-x/resolver-next": [
         createNodeResolver({
-          extensions: [".ts", ".js", ".json"],
-          extensionAlias: { ".js": [".ts", ".js"] },
+          extensions: [".ts", ".tsx", ".js", ".json"],
+          extensionAlias: { ".js": [".ts", ".tsx", ".js"] },
         }),
       ],
     },
@@ -141,7 +155,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["runtime/**/*.ts", "src/**/*.ts"],
+    files: ["runtime/**/*.ts", "src/**/*.ts", "src/**/*.tsx"],
     rules: boundaries("error"),
   },
 );

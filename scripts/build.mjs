@@ -1,6 +1,7 @@
 // Bundles the entry points into dist/. The bundles are committed, so the output must be deterministic.
 import { build } from "esbuild";
 import { chmodSync, existsSync } from "node:fs";
+import { bundleUi } from "../src/ui/bundle.mjs";
 
 const entries = [
   { in: "src/cli/index.ts", out: "cli" },
@@ -38,3 +39,6 @@ await build({
 // The CLI bundle is the package's `bin`: committed executable, so `npm install -g .` and `./dist/cli.js`
 // work and leave the tree unmodified (check-dist fails on a mode change too).
 chmodSync("dist/cli.js", 0o755);
+
+// The web UI `skiff server` serves: a browser bundle of its own (preact, elkjs, CSS), no CDN at run time.
+await bundleUi("dist/ui");
