@@ -7,6 +7,8 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { SkiffConfig } from "../config/index.js";
@@ -20,6 +22,7 @@ import { ServerMetrics } from "./metrics.js";
 import { WorkflowRunner } from "./runner.js";
 import { streamRoutes } from "./streams.js";
 import { workflowRoutes } from "./workflows.js";
+import { createUiHandler, type UiHandler } from "../ui/serve.js";
 
 export { SERVER_CODES } from "./codes.js";
 export type { AuthMode } from "./auth.js";
@@ -42,6 +45,11 @@ export interface ServerOptions {
   pollMs?: number;
   /** Where warnings and run errors are written (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * The built web UI (`dist/ui`, found beside the bundle by default); `false` serves the API only. Without a
+   * built UI the server runs API-only and says so once.
+   */
+  uiDir?: string | false;
 }
 
 /** A running `skiff server`. */
@@ -79,11 +87,33 @@ async function readTls(options: ServerOptions): Promise<{ cert: Buffer; key: Buf
   return { cert: await read(options.tlsCert), key: await read(options.tlsKey) };
 }
 
-function handler(router: Router, gate: Gatekeeper, metrics: ServerMetrics, state: { closing: boolean }) {
+/** The web UI in front of the API, or undefined (API only) when it is switched off or not built. */
+function webUi(options: ServerOptions, tls: boolean, log: (line: string) => void): UiHandler | undefined {
+  if (options.uiDir === false) return undefined;
+  // In the bundle (dist/cli.js) the UI is dist/ui; run from the sources, it is the repository's dist/ui.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = options.uiDir ?? (here.endsWith("dist") ? join(here, "ui") : join(here, "../../dist/ui"));
+  try {
+    return createUiHandler({ assetsDir: dir, hsts: tls });
+  } catch (e) {
+    log(`note: serving the API only: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function handler(
+  router: Router,
+  gate: Gatekeeper,
+  metrics: ServerMetrics,
+  state: { closing: boolean },
+  ui: UiHandler | undefined,
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
     try {
+      // The UI's pages and assets are public like Argo's: the page asks for a token, the API checks it.
+      if (ui?.(req, res)) return;
       if (path === "/healthz" || path === "/readyz") {
         const ready = path === "/healthz" || !state.closing;
         res.writeHead(ready ? 200 : 503, { "Content-Type": "text/plain" });
@@ -178,7 +208,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     ...infoRoutes(mode),
   );
   const state = { closing: false };
-  const handle = handler(router, gate, metrics, state);
+  const handle = handler(router, gate, metrics, state, webUi(options, tls !== undefined, log));
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
   const server: Server = tls
     ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, onRequest)
