@@ -31,6 +31,7 @@ export interface RunOptions {
   sandbox?: string;
   stateDir?: string;
   metricsFile?: string;
+  namespace?: string;
 }
 
 /** Parses `-p name=value` pairs and a parameter file into one map (command-line values win). */
@@ -80,6 +81,7 @@ export function runCommand(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option("--executor <name>", "where steps run").choices(["auto", "host", "docker", "kubernetes"]),
     )
+    .option("--namespace <namespace>", "Kubernetes namespace steps run in (kubernetes executor)")
     .option("--config <file>", "Skiff config file (images, sandbox, state folder)")
     .addOption(
       new Option("-o, --output <format>", "print the final workflow").choices([
@@ -121,6 +123,7 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     if (opts.executor) config.executor = opts.executor as SkiffConfig["executor"];
     if (opts.sandbox) config.host.sandbox = opts.sandbox as SkiffConfig["host"]["sandbox"];
     if (opts.stateDir) config.stateDir = opts.stateDir;
+    if (opts.namespace) config.kubernetes = { ...config.kubernetes, namespace: opts.namespace };
     parameters = await readParameters(opts.parameter ?? [], opts.parameterFile);
   } catch (e) {
     printError(e as SkiffError);

@@ -79,6 +79,8 @@ export class PodRunner {
   private readonly pods = new Map<string, RunningPod>();
   /** Pods started, for the benchmark and tests. */
   started = 0;
+  /** Pods started by name: a step that ran twice shows as 2. */
+  readonly startedByName = new Map<string, number>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -106,6 +108,7 @@ export class PodRunner {
     };
     this.pods.set(uid, rp);
     this.started++;
+    this.startedByName.set(rp.name, (this.startedByName.get(rp.name) ?? 0) + 1);
     rp.done = this.lifecycle(rp, pod).catch((e: unknown) => {
       if (!rp.stopped) {
         this.patchStatus(rp, (s) => {
