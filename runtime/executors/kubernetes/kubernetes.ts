@@ -3,7 +3,7 @@ import path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
-import type { ExecutorCapabilities, StepRequest } from "../../interfaces/executor.js";
+import type { ExecutorCapabilities, StepHandle, StepRequest } from "../../interfaces/executor.js";
 import type { K8sObject } from "../../spec/types.js";
 import {
   type ContainerRuntime,
@@ -63,6 +63,14 @@ export class KubernetesExecutor extends PodExecutor<KubeContainer, V1Pod> {
   get instanceId(): string {
     return this.kube.settings.instanceId;
   }
+
+  override start(request: StepRequest): Promise<StepHandle> {
+    return super.start(this.kube.forPlanning(request));
+  }
+
+  override attach(request: StepRequest): Promise<StepHandle | undefined> {
+    return super.attach(this.kube.forPlanning(request));
+  }
 }
 
 /**
@@ -88,6 +96,8 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
   /** Namespaces (and workflows) whose pods cleanup looks for by label. */
   private readonly workflows = new Map<string, string>();
   private rootDir: Promise<string> | undefined;
+  /** The volumes of each step as the workflow gives them (see `forPlanning`). */
+  private readonly clusterVolumes = new WeakMap<StepRequest, K8sObject[]>();
 
   constructor(readonly settings: KubeSettings) {
     this.clock = settings.clock;
@@ -117,6 +127,26 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
       throw apiError(`list pods in namespace '${namespace}'`, e);
     }
     return w;
+  }
+
+  /**
+   * The request the shared lifecycle plans with. Volumes are the cluster's to provide (configMap and secret
+   * volumes from the namespace, any volume type the cluster supports), so the lifecycle, which would make
+   * them on this machine, sees each as an emptyDir; the pod gets them as the workflow gives them.
+   */
+  forPlanning(request: StepRequest): StepRequest {
+    const volumes = request.volumes ?? [];
+    const planning: StepRequest = {
+      ...request,
+      volumes: volumes.map((v) => (v.emptyDir !== undefined ? v : { name: v.name, emptyDir: {} })),
+    };
+    this.clusterVolumes.set(planning, volumes);
+    return planning;
+  }
+
+  /** The step's volumes as the workflow gives them. */
+  volumesOf(request: StepRequest): K8sObject[] {
+    return this.clusterVolumes.get(request) ?? request.volumes ?? [];
   }
 
   planContainer(request: StepRequest, c: ContainerToPlan): KubeContainer {

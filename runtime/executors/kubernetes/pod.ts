@@ -140,6 +140,7 @@ export class KubePod implements Pod<KubeContainer> {
       executorImage: this.runtime.settings.executorImage,
       instanceId: this.runtime.settings.instanceId,
       inputs,
+      volumes: this.runtime.volumesOf(request),
       inputsConfigMap: archive !== undefined,
       ...(Number.isFinite(deadline) && deadline > 0 ? { activeDeadlineSeconds: deadline } : {}),
       terminationGracePeriodSeconds: Math.ceil(this.runtime.settings.killGracePeriodMs / 1000),

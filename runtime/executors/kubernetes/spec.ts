@@ -176,6 +176,8 @@ export interface PodSettings {
   inputs: string[];
   /** Whether the step's ConfigMap of inputs exists (named like the pod). */
   inputsConfigMap: boolean;
+  /** The step's volumes as the workflow gives them. */
+  volumes: K8sObject[];
   /** Seconds before the kubelet ends the pod (the controller's own deadline comes first). */
   activeDeadlineSeconds?: number;
   terminationGracePeriodSeconds: number;
@@ -267,7 +269,7 @@ export function buildPod(request: StepRequest, plans: readonly KubeContainer[], 
       ((c.volumeMounts as K8sObject[] | undefined) ?? []).map((m) => String(m.name)),
     ),
   );
-  for (const v of request.volumes ?? []) {
+  for (const v of s.volumes) {
     if (used.has(String(v.name)) && !volumes.some((x) => x.name === v.name)) volumes.push(structuredClone(v));
   }
   for (const name of used) {

@@ -75,7 +75,8 @@ const NODE_NAME = "kube-double";
 
 export class PodRunner {
   readonly docker: Docker;
-  readonly failures: { prefix: string; failure: PodFailure }[] = [];
+  /** Scripted failures; a `once` one applies to the first pod that matches only. */
+  readonly failures: { prefix: string; failure: PodFailure; once?: boolean }[] = [];
   private readonly pods = new Map<string, RunningPod>();
   /** Pods started, for the benchmark and tests. */
   started = 0;
@@ -154,7 +155,9 @@ export class PodRunner {
   }
 
   private failureOf(name: string): PodFailure[] {
-    return this.failures.filter((f) => name.startsWith(f.prefix)).map((f) => f.failure);
+    const hit = this.failures.filter((f) => name.startsWith(f.prefix));
+    for (const f of hit) if (f.once) this.failures.splice(this.failures.indexOf(f), 1);
+    return hit.map((f) => f.failure);
   }
 
   private current(rp: RunningPod): KObject | undefined {

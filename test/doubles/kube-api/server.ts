@@ -110,8 +110,8 @@ export class KubeApiDouble {
   }
 
   /** Scripts a failure for pods whose name starts with `podNamePrefix` (see `PodFailure`). */
-  scriptFailure(podNamePrefix: string, failure: PodFailure): void {
-    this.runner.failures.push({ prefix: podNamePrefix, failure });
+  scriptFailure(podNamePrefix: string, failure: PodFailure, options: { once?: boolean } = {}): void {
+    this.runner.failures.push({ prefix: podNamePrefix, failure, ...options });
   }
 
   /** Stops serving; stops every pod's containers and removes them from the engine. */
