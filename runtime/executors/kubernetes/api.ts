@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import { CoreV1Api, KubeConfig, Log, PolicyV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
 import { SkiffError } from "../../errors/index.js";
 import { KUBE_CODES } from "./codes.js";
@@ -228,4 +230,50 @@ export class PodWatch {
     this.stopped = true;
     this.abort?.abort();
   }
+}
+
+/** A request's answer: the HTTP status and the JSON body (or `{message}` for a body that is not JSON). */
+export interface RawAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A request to any API path with the kubeconfig's credentials (resource templates reach kinds the typed
+ * clients do not know). Throws only when the server cannot be reached.
+ */
+export async function rawRequest(
+  config: KubeConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = "application/json",
+): Promise<RawAnswer> {
+  const server = (config.getCurrentCluster()?.server ?? "").replace(/\/$/, "");
+  const url = new URL(`${server}${path}`);
+  const opts: https.RequestOptions = { method, headers: { accept: "application/json" } };
+  await config.applyToHTTPSOptions(opts);
+  if (url.protocol === "http:") delete opts.agent;
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  if (payload)
+    Object.assign(opts.headers!, { "content-type": contentType, "content-length": payload.length });
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const req = (url.protocol === "http:" ? http : https).request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        } catch {
+          parsed = { message: text };
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
 }

@@ -3,7 +3,13 @@ import path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { SkiffError } from "../../errors/index.js";
 import type { Clock } from "../../interfaces/clock.js";
-import type { ExecutorCapabilities, StepHandle, StepRequest } from "../../interfaces/executor.js";
+import type {
+  ExecutorCapabilities,
+  LogLine,
+  StepHandle,
+  StepRequest,
+  StepResult,
+} from "../../interfaces/executor.js";
 import type { K8sObject } from "../../spec/types.js";
 import {
   type ContainerRuntime,
@@ -15,9 +21,10 @@ import {
   type PodStep,
   type RunnableKind,
 } from "../shared/index.js";
-import { apiError, type KubeClients, PodWatch, RateLimiter, statusOf } from "./api.js";
+import { apiError, type KubeClients, PodWatch, RateLimiter, rawRequest, statusOf } from "./api.js";
 import { KUBE_CODES } from "./codes.js";
 import { KubePod } from "./pod.js";
+import { runResource } from "./resource.js";
 import {
   type ImageMap,
   kubeContainer,
@@ -64,12 +71,46 @@ export class KubernetesExecutor extends PodExecutor<KubeContainer, V1Pod> {
     return this.kube.settings.instanceId;
   }
 
-  override start(request: StepRequest): Promise<StepHandle> {
+  /** Resource steps, run in this process (see `resource.ts`), by handle id. */
+  private readonly resources = new Map<string, { result: Promise<StepResult>; abort: AbortController }>();
+  private resourceSeq = 0;
+
+  override async start(request: StepRequest): Promise<StepHandle> {
+    if (request.template.resource) {
+      const id = `kubernetes-resource-${++this.resourceSeq}`;
+      const abort = new AbortController();
+      this.resources.set(id, { result: runResource(this.kube, request, abort.signal), abort });
+      return { id, nodeId: request.nodeId };
+    }
     return super.start(this.kube.forPlanning(request));
   }
 
   override attach(request: StepRequest): Promise<StepHandle | undefined> {
+    // A resource step's action ran in the dead process: it is started again (actions are idempotent or fail
+    // with AlreadyExists, as a retried Argo resource step does).
+    if (request.template.resource) return this.start(request);
     return super.attach(this.kube.forPlanning(request));
+  }
+
+  override async wait(handle: StepHandle): Promise<StepResult> {
+    const r = this.resources.get(handle.id);
+    if (!r) return super.wait(handle);
+    try {
+      return await r.result;
+    } finally {
+      this.resources.delete(handle.id);
+    }
+  }
+
+  override logs(handle: StepHandle): AsyncIterable<LogLine> {
+    if (this.resources.has(handle.id)) return (async function* () {})();
+    return super.logs(handle);
+  }
+
+  override async kill(handle: StepHandle, reason: string): Promise<void> {
+    const r = this.resources.get(handle.id);
+    if (r) r.abort.abort();
+    else await super.kill(handle, reason);
   }
 }
 
@@ -80,7 +121,7 @@ export class KubernetesExecutor extends PodExecutor<KubeContainer, V1Pod> {
 export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
   readonly name = "kubernetes";
   readonly title = "Kubernetes";
-  readonly capabilities: ExecutorCapabilities = { resource: false, containers: true };
+  readonly capabilities: ExecutorCapabilities = { resource: true, containers: true };
   readonly hostNodeName = "";
   readonly clock: Clock;
   readonly readinessPollMs: number;
@@ -89,6 +130,8 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
   /** Workflow-level objects (PVCs of volumeClaimTemplates, the PDB) created, removed by cleanup. */
   private readonly workflowObjects = new Map<string, Promise<void>>();
   private readonly created: { kind: "pvc" | "pdb"; namespace: string; name: string }[] = [];
+  /** API paths of objects resource templates made with `setOwnerReference`: gone with the workflow. */
+  private readonly owned: string[] = [];
   /** Deletions under way (pods released), awaited by cleanup. */
   readonly pending = new Set<Promise<unknown>>();
   /** Pods kept by `podGC` (deleted neither at their end nor by cleanup). */
@@ -196,9 +239,14 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
   }
 
   /** Creates the workflow's PVCs (volumeClaimTemplates) and PDB once, before its first pod. */
+  /** Notes a workflow whose pods cleanup looks for (by label) and waits to be gone. */
+  noteWorkflow(request: StepRequest): void {
+    this.workflows.set(`${this.namespaceOf(request)}/${request.workflowUid}`, request.workflowName);
+  }
+
   async prepareImages(request: StepRequest): Promise<void> {
     const ns = this.namespaceOf(request);
-    this.workflows.set(`${ns}/${request.workflowUid}`, request.workflowName);
+    this.noteWorkflow(request);
     const key = `${ns}/${request.workflowUid}`;
     let p = this.workflowObjects.get(key);
     if (!p) {
@@ -292,6 +340,15 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
     return new KubePod(this, step, found);
   }
 
+  /**
+   * Notes an object a resource template created with `setOwnerReference: true`. Argo makes the Workflow its
+   * owner so the garbage collector removes it with the workflow; Skiff's workflows are not cluster objects,
+   * so cleanup deletes it when the run ends.
+   */
+  ownedByWorkflow(_request: StepRequest, collectionPath: string, name: string): void {
+    this.owned.push(`${collectionPath}/${encodeURIComponent(name)}`);
+  }
+
   /** Deletes a pod (404: already gone). */
   async deletePod(namespace: string, name: string, graceSeconds: number): Promise<void> {
     await this.clients.core
@@ -353,6 +410,8 @@ export class KubeRuntime implements ContainerRuntime<KubeContainer, V1Pod> {
           : this.clients.policy.deleteNamespacedPodDisruptionBudget({ namespace: o.namespace, name: o.name });
       await done.catch(() => undefined);
     }
+    for (const path of this.owned.splice(0))
+      await rawRequest(this.clients.config, "DELETE", path).catch(() => undefined);
     this.workflowObjects.clear();
     this.workflows.clear();
     for (const w of this.watches.values()) w.stop();
