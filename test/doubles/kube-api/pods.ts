@@ -34,6 +34,11 @@ export interface PodRunnerOptions {
   /** The image of the container holding a pod's network namespace. */
   pauseImage: string;
   docker?: Docker;
+  /**
+   * Run no containers: every container "runs" and exits 0 at once, with an empty log (for measuring the API
+   * path at scale, e.g. bench/kubernetes-fanout.ts).
+   */
+  simulate?: boolean;
 }
 
 /** A container's log as the log API serves it: what was written so far, and readers following it. */
@@ -80,6 +85,8 @@ export class PodRunner {
   private readonly pods = new Map<string, RunningPod>();
   /** Pods started, for the benchmark and tests. */
   started = 0;
+  /** When each pod was created (ms), for rates. */
+  readonly createdAt: number[] = [];
   /** Pods started by name: a step that ran twice shows as 2. */
   readonly startedByName = new Map<string, number>();
 
@@ -110,14 +117,17 @@ export class PodRunner {
     this.pods.set(uid, rp);
     this.started++;
     this.startedByName.set(rp.name, (this.startedByName.get(rp.name) ?? 0) + 1);
-    rp.done = this.lifecycle(rp, pod).catch((e: unknown) => {
-      if (!rp.stopped) {
-        this.patchStatus(rp, (s) => {
-          s.phase = "Failed";
-          s.message = `kubelet: ${(e as Error).message}`;
-        });
-      }
-    });
+    this.createdAt.push(Date.now());
+    rp.done = (this.options.simulate ? this.simulated(rp, pod) : this.lifecycle(rp, pod)).catch(
+      (e: unknown) => {
+        if (!rp.stopped) {
+          this.patchStatus(rp, (s) => {
+            s.phase = "Failed";
+            s.message = `kubelet: ${(e as Error).message}`;
+          });
+        }
+      },
+    );
   }
 
   /** Stops a pod's containers: SIGTERM, SIGKILL after `graceMs`; then removes them and the pod's folders. */
@@ -397,6 +407,32 @@ export class PodRunner {
       if (s.phase === "Failed") return;
       s.phase = codes.every((c) => c === 0) ? "Succeeded" : "Failed";
     });
+  }
+
+  /** A pod whose containers all succeed at once, with empty logs. */
+  private async simulated(rp: RunningPod, pod: KObject): Promise<void> {
+    const spec = pod.spec as { initContainers?: ContainerSpec[]; containers: ContainerSpec[] };
+    await sleep(1);
+    const t = now();
+    const terminated = { terminated: { exitCode: 0, reason: "Completed", startedAt: t, finishedAt: t } };
+    this.patchStatus(rp, (s) => {
+      s.phase = "Succeeded";
+      s.podIP = "10.0.0.1";
+      s.startTime = t;
+      const status = (c: ContainerSpec) => ({
+        name: c.name,
+        ready: false,
+        restartCount: 0,
+        image: c.image,
+        imageID: "",
+        state: terminated,
+      });
+      s.initContainerStatuses = (spec.initContainers ?? []).map(status);
+      s.containerStatuses = spec.containers.map(status);
+    });
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+      rp.logs.set(c.name, { chunks: [], ended: true, listeners: new Set() });
+    }
   }
 
   /** The kubelet failing the whole pod (eviction, deadline): containers killed, phase Failed with a reason. */

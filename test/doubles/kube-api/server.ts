@@ -72,6 +72,7 @@ export class KubeApiDouble {
         "kubernetes.io/hostname": "kube-double",
       },
       pauseImage: options.pauseImage ?? "skiff-test/busybox:latest",
+      ...(options.simulate ? { simulate: true } : {}),
       ...(options.docker ? { docker: options.docker } : {}),
     });
   }
