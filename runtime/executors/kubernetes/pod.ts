@@ -249,6 +249,8 @@ export class KubePod implements Pod<KubeContainer> {
       return `Pod failed before ${name} container starts due to ${reason}`;
     }
     if (!pendingOver) return undefined;
+    // Only a pod that is stuck times out (no node for it, images it cannot pull); one the kubelet is still
+    // creating containers for, however slowly, is waited for, as Argo does.
     const stuck = [...(s?.containerStatuses ?? []), ...(s?.initContainerStatuses ?? [])].find(
       (c) =>
         c.state?.waiting?.reason &&
@@ -257,7 +259,7 @@ export class KubePod implements Pod<KubeContainer> {
     if (stuck) return `${stuck.state!.waiting!.reason}: ${stuck.state!.waiting!.message ?? ""}`.trim();
     const cond = s?.conditions?.find((c) => c.reason === "Unschedulable");
     if (cond) return `Unschedulable: ${cond.message ?? ""}`.trim();
-    return `pod did not start within ${Math.round(this.runtime.settings.pendingTimeoutMs / 1000)}s`;
+    return undefined;
   }
 
   async start(c: KubeContainer, output: ContainerOutput): Promise<RunningContainer> {

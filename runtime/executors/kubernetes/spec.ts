@@ -49,9 +49,13 @@ export interface KubeContainer extends PlannedContainer {
   args: string[];
 }
 
-/** Shell the wrapper runs (busybox sh): `$1` name, `$2` role, `$3` containers to wait for, `$4` outputs. */
+/**
+ * Shell the wrapper runs (busybox sh): `$1` name, `$2` role, `$3` containers to wait for (a containerSet
+ * member's dependencies; the mains, for a sidecar), `$4` output paths to copy, `$5` containers to wait for
+ * before copying them (the rest of a containerSet, which may write them on a shared volume).
+ */
 const WRAP = `B=${VAR_DIR}/bin/busybox
-name=$1; role=$2; deps=$3; outs=$4; shift 5
+name=$1; role=$2; deps=$3; outs=$4; after=$5; shift 6
 for d in $(echo "$deps" | $B tr , ' '); do
   [ "$role" = sidecar ] && break
   while [ ! -f ${VAR_DIR}/ctr/$d ]; do $B sleep 0.1; done
@@ -65,6 +69,7 @@ if [ "$role" = sidecar ]; then
     $B kill -TERM $pid 2>/dev/null ) &
 fi
 while :; do wait $pid; rc=$?; $B kill -0 $pid 2>/dev/null || break; done
+for d in $(echo "$after" | $B tr , ' '); do while [ ! -f ${VAR_DIR}/ctr/$d ]; do $B sleep 0.1; done; done
 if [ -n "$outs" ]; then
   $B mkdir -p ${VAR_DIR}/out
   i=0
@@ -224,6 +229,12 @@ export function buildPod(request: StepRequest, plans: readonly KubeContainer[], 
       role,
       deps,
       isMain ? outs.join("\n") : "",
+      isMain && p.role === "set"
+        ? mains
+            .filter((m) => m.name !== p.name)
+            .map((m) => m.name)
+            .join(",")
+        : "",
       "--",
       ...p.command,
     ];
@@ -303,7 +314,7 @@ export function buildPod(request: StepRequest, plans: readonly KubeContainer[], 
   pick("dnsPolicy", wf.dnsPolicy);
   pick("dnsConfig", wf.dnsConfig);
   pick("activeDeadlineSeconds", s.activeDeadlineSeconds);
-  for (const patch of [wf.podSpecPatch, tpl.podSpecPatch]) {
+  for (const patch of [withWorkflowParameters(wf.podSpecPatch, wf), tpl.podSpecPatch]) {
     if (typeof patch === "string" && patch.trim()) applyPodSpecPatch(spec, patch, request);
   }
   return { apiVersion: "v1", kind: "Pod", metadata: meta, spec };
@@ -398,4 +409,22 @@ function strategicMerge(target: K8sObject, patch: K8sObject): void {
 /** A path as the staged inputs' tar holds it (relative to `/`). */
 export function relativeInput(p: string): string {
   return path.posix.resolve("/", p).slice(1);
+}
+
+/**
+ * The workflow's `podSpecPatch` with `{{workflow.parameters.X}}` replaced (the template's comes substituted
+ * by the controller; the workflow's is read from its spec as written).
+ */
+function withWorkflowParameters(patch: unknown, wf: WorkflowSpec): unknown {
+  if (typeof patch !== "string") return patch;
+  const params = new Map(
+    (wf.arguments?.parameters ?? []).map((p) => [
+      p.name,
+      p.value === undefined ? undefined : String(p.value),
+    ]),
+  );
+  return patch.replace(
+    /\{\{\s*workflow\.parameters\.([\w.-]+)\s*\}\}/g,
+    (all, name: string) => params.get(name) ?? all,
+  );
 }
