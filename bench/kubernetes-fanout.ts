@@ -76,6 +76,10 @@ console.log(
     wallSeconds: Number((wall / 1000).toFixed(1)),
     podSpecsValidatedPercent: Number(((100 * validated) / Math.max(validated + rejected, 1)).toFixed(2)),
     leftovers: double.leftovers().length,
+    failures: Object.values(wf.status?.nodes ?? {})
+      .filter((n) => n.type === "Pod" && n.phase !== "Succeeded")
+      .slice(0, 3)
+      .map((n) => n.message),
     qps: Number(values.qps),
     burst: Number(values.burst),
   }),

@@ -148,15 +148,7 @@ export class KubePod implements Pod<KubeContainer> {
     await this.follow();
     await this.runtime.limiter.take();
     if (this.step.stop) return;
-    let pod: V1Pod;
-    try {
-      pod = await this.runtime.clients.core.createNamespacedPod({
-        namespace: this.namespace,
-        body: body as V1Pod,
-      });
-    } catch (e) {
-      throw apiError(`create pod '${this.name}' in namespace '${this.namespace}'`, e);
-    }
+    const pod = await this.createPodRetrying(body as V1Pod);
     this.createdAt = Date.now();
     this.uid = pod.metadata?.uid;
     this.update(pod);
@@ -180,6 +172,29 @@ export class KubePod implements Pod<KubeContainer> {
         });
       } catch (e) {
         throw apiError(`create ConfigMap '${inputsConfigMapName(this.name)}'`, e);
+      }
+    }
+  }
+
+  /**
+   * Creates the Pod, retrying what Argo's controller requeues: no answer, 429 and 5xx. A create that went
+   * through before its answer was lost shows as AlreadyExists on the retry: that pod is this step's.
+   */
+  private async createPodRetrying(body: V1Pod): Promise<V1Pod> {
+    const core = this.runtime.clients.core;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await core.createNamespacedPod({ namespace: this.namespace, body });
+      } catch (e) {
+        const code = statusOf(e);
+        if (code === 409 && attempt > 1) {
+          return await core.readNamespacedPod({ namespace: this.namespace, name: this.name });
+        }
+        const transient = code === 0 || code === 429 || code >= 500;
+        if (!transient || attempt >= 5 || this.step.stop) {
+          throw apiError(`create pod '${this.name}' in namespace '${this.namespace}'`, e);
+        }
+        await sleep(200 * 2 ** attempt);
       }
     }
   }
