@@ -129,6 +129,7 @@ export async function executeLeaf(
   if (op.options.artifactRepository) request.artifactRepository = op.options.artifactRepository;
   if (op.options.workspace !== undefined) request.workspace = op.options.workspace;
   request.volumes = podVolumes(op, template);
+  request.workflowSpec = op.wf.spec;
   request.configMaps = op.compiled.configMaps;
   request.secrets = op.compiled.secrets;
   // A pod gets the workflow's hostAliases and then the template's, as Argo builds the pod spec.

@@ -6,6 +6,7 @@ import type {
   Parameter,
   Secret,
   Template,
+  WorkflowSpec,
 } from "../spec/types.js";
 import type { ArtifactRepository } from "./artifacts.js";
 
@@ -57,6 +58,11 @@ export interface StepRequest {
    */
   configMaps?: ReadonlyMap<string, ConfigMap>;
   secrets?: ReadonlyMap<string, Secret>;
+  /**
+   * The workflow's spec, for pod-level settings an executor that builds real pods applies (`nodeSelector`,
+   * `affinity`, `tolerations`, `podMetadata`, `podSpecPatch`, `imagePullSecrets`, `podGC`...).
+   */
+  workflowSpec?: WorkflowSpec;
   /** True for daemon templates: `start` returns at once; `ready()` resolves once the step is up. */
   daemon: boolean;
   /**

@@ -20,7 +20,7 @@ export const CONFIG_CODES = defineErrorCodes({
 });
 
 import { checkArtifactRepository, type ArtifactRepositoryConfig } from "../../runtime/artifacts/index.js";
-import type { ImageConfig } from "../run/executors.js";
+import type { ImageConfig, KubernetesSettings } from "../run/executors.js";
 import type { CompileOptions } from "../../runtime/spec/index.js";
 
 export type { ArtifactRepositoryConfig, ImageConfig };
@@ -46,6 +46,8 @@ export interface SkiffConfig {
   workflowDefaults?: CompileOptions["workflowDefaults"];
   /** Docker executor: registry image name -> local image to run in its place (air-gapped machines, tests). */
   imageMap: Record<string, string>;
+  /** Kubernetes executor: cluster, namespace, executor image, image map (docs/kubernetes.md). */
+  kubernetes: KubernetesSettings;
   /** Artifact plugin drivers (Argo's `artifactDrivers`), each served by a built-in repository. */
   artifactDrivers: { name: string; repository: "local" }[];
   /** PEM files of extra certificate authorities trusted by HTTP steps (a company proxy, a mirror). */
@@ -97,6 +99,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): SkiffConfig
     extraCAFiles: [],
     artifactDrivers: [],
     imageMap: {},
+    kubernetes: {},
     baseDir: process.cwd(),
   };
 }
@@ -237,6 +240,9 @@ export async function loadConfig(
           return fail("artifactDrivers must list `{name: PLUGIN, repository: local}` entries", [k]);
         config.artifactDrivers = v as SkiffConfig["artifactDrivers"];
         break;
+      case "kubernetes":
+        config.kubernetes = kubernetesSection(v, config.baseDir, (msg, sub) => fail(msg, [k, ...sub]));
+        break;
       case "extraCAFiles":
         if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
           return fail("extraCAFiles must be a list of PEM file paths", [k]);
@@ -279,4 +285,42 @@ export async function loadConfig(
     }
   }
   return config;
+}
+
+/** Checks the `kubernetes:` section; `fail` reports a field with its line. */
+function kubernetesSection(
+  v: unknown,
+  baseDir: string,
+  fail: (message: string, path: string[]) => never,
+): KubernetesSettings {
+  if (!isRecord(v)) return fail("kubernetes must be a mapping (kubeconfig, context, namespace, ...)", []);
+  const out: KubernetesSettings = {};
+  for (const [k, x] of Object.entries(v)) {
+    switch (k) {
+      case "kubeconfig":
+      case "context":
+      case "namespace":
+      case "executorImage":
+        if (typeof x !== "string" || x === "") fail(`kubernetes.${k} must be a non-empty string`, [k]);
+        out[k] = k === "kubeconfig" ? resolve(baseDir, x as string) : (x as string);
+        break;
+      case "imageMap":
+        if (!isRecord(x) || !Object.values(x).every((y) => typeof y === "string"))
+          fail("kubernetes.imageMap must map image names to the names pods use", [k]);
+        out.imageMap = x as Record<string, string>;
+        break;
+      case "pendingTimeoutSeconds":
+      case "qps":
+      case "burst":
+        if (typeof x !== "number" || !(x > 0)) fail(`kubernetes.${k} must be a positive number`, [k]);
+        out[k] = x as number;
+        break;
+      default:
+        fail(
+          `unknown field "${k}" in kubernetes (kubeconfig, context, namespace, executorImage, imageMap, pendingTimeoutSeconds, qps, burst)`,
+          [k],
+        );
+    }
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
 import { bwrapStatus, createHostExecutor } from "../../runtime/executors/host/index.js";
+import { createKubernetesExecutor } from "../../runtime/executors/kubernetes/index.js";
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Executor } from "../../runtime/interfaces/executor.js";
@@ -37,6 +38,27 @@ export interface ExecutorSettings {
   imageMap: Record<string, string>;
   /** PEM files of extra certificate authorities trusted by HTTP steps. */
   extraCAFiles: string[];
+  /** Kubernetes executor: the cluster, namespace and images (the `kubernetes:` config section). */
+  kubernetes?: KubernetesSettings;
+}
+
+/** The `kubernetes:` section of a Skiff config (see docs/kubernetes.md). */
+export interface KubernetesSettings {
+  /** A kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account). */
+  kubeconfig?: string;
+  /** The kubeconfig context (default: its current one). */
+  context?: string;
+  /** Namespace steps run in (default: the workflow's, else `default`); `--namespace` sets it. */
+  namespace?: string;
+  /** Image of the pods' `init`/`wait` containers, holding a static busybox (default `busybox:1.36`). */
+  executorImage?: string;
+  /** Image names -> names pods use instead (a registry mirror, local images of a test cluster). */
+  imageMap?: Record<string, string>;
+  /** How long a pod may stay unschedulable or unable to pull its images (default 300). */
+  pendingTimeoutSeconds?: number;
+  /** Pod creations per second (default 50) and at once (default 100). */
+  qps?: number;
+  burst?: number;
 }
 
 /**
@@ -72,6 +94,23 @@ export async function createExecutor(
         imageMap: settings.imageMap,
         workDir: join(settings.stateDir, "docker"),
       });
+    case "kubernetes": {
+      const k = settings.kubernetes ?? {};
+      return createKubernetesExecutor({
+        ...(k.kubeconfig ? { kubeconfig: k.kubeconfig } : {}),
+        ...(k.context ? { context: k.context } : {}),
+        ...(k.namespace ? { namespace: k.namespace } : {}),
+        ...(k.executorImage ? { executorImage: k.executorImage } : {}),
+        ...(k.pendingTimeoutSeconds !== undefined
+          ? { pendingTimeoutMs: k.pendingTimeoutSeconds * 1000 }
+          : {}),
+        ...(k.qps !== undefined ? { qps: k.qps } : {}),
+        ...(k.burst !== undefined ? { burst: k.burst } : {}),
+        imageMap: k.imageMap ?? {},
+        images: settings.images,
+        workDir: join(settings.stateDir, "kubernetes"),
+      });
+    }
     default:
       throw new SkiffError("SKF-RUN-002", `the ${kind} executor is not available in this version of Skiff`);
   }

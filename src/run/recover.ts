@@ -37,6 +37,7 @@ export function withRecordedExecutor(
     out.images = recorded.images;
     out.imageMap = recorded.imageMap;
     out.extraCAFiles = recorded.extraCAFiles;
+    if (recorded.kubernetes) out.kubernetes = recorded.kubernetes;
   }
   if (override.executor) out.executor = override.executor as SkiffConfig["executor"];
   if (override.sandbox) out.host.sandbox = override.sandbox as SkiffConfig["host"]["sandbox"];

@@ -191,7 +191,7 @@ export interface RunSource {
 /** What a run records of the executor settings it started with. */
 export type RecordedExecutor = Pick<
   ExecutorSettings,
-  "executor" | "host" | "images" | "imageMap" | "extraCAFiles"
+  "executor" | "host" | "images" | "imageMap" | "extraCAFiles" | "kubernetes"
 > & {
   /** The config file those settings came from, when one was given. */
   configFile?: string;
@@ -208,6 +208,7 @@ export function recordedExecutor(
     images: config.images,
     imageMap: config.imageMap,
     extraCAFiles: config.extraCAFiles,
+    ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
     ...(config.configFile ? { configFile: config.configFile } : {}),
   };
 }

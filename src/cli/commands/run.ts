@@ -34,6 +34,7 @@ export interface RunOptions {
   stateDir?: string;
   metricsFile?: string;
   junit?: string;
+  namespace?: string;
 }
 
 /** Parses `-p name=value` pairs and a parameter file into one map (command-line values win). */
@@ -83,6 +84,7 @@ export function runCommand(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option("--executor <name>", "where steps run").choices(["auto", "host", "docker", "kubernetes"]),
     )
+    .option("--namespace <namespace>", "Kubernetes namespace steps run in (kubernetes executor)")
     .option("--config <file>", "Skiff config file (images, sandbox, state folder)")
     .addOption(
       new Option("-o, --output <format>", "print the final workflow").choices([
@@ -125,6 +127,7 @@ export async function runAction(paths: string[], opts: RunOptions): Promise<numb
     if (opts.executor) config.executor = opts.executor as SkiffConfig["executor"];
     if (opts.sandbox) config.host.sandbox = opts.sandbox as SkiffConfig["host"]["sandbox"];
     if (opts.stateDir) config.stateDir = opts.stateDir;
+    if (opts.namespace) config.kubernetes = { ...config.kubernetes, namespace: opts.namespace };
     parameters = await readParameters(opts.parameter ?? [], opts.parameterFile);
   } catch (e) {
     printError(e as SkiffError);
