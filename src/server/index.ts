@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { SkiffConfig } from "../config/index.js";
+import { startStoreCronScheduler } from "../run/from-registry.js";
 import { parseAge } from "../run/query.js";
 import { openRunStore } from "../run/store.js";
 import { archiveRoutes } from "./archive.js";
@@ -18,6 +19,7 @@ import { ApiError, GRPC, readJsonBody, Router, sendError, sendJson } from "./htt
 import { infoRoutes } from "./info.js";
 import { ServerMetrics } from "./metrics.js";
 import { WorkflowRunner } from "./runner.js";
+import { registryRoutes } from "./registry.js";
 import { streamRoutes } from "./streams.js";
 import { workflowRoutes } from "./workflows.js";
 
@@ -60,9 +62,8 @@ export interface SkiffServer {
   drain(): Promise<void>;
 }
 
-/** Routes of Argo's API that need the WorkflowTemplate/CronWorkflow registry or events: 501 for now. */
-const NOT_YET =
-  /^\/api\/v1\/(workflow-templates|cluster-workflow-templates|cron-workflows|events|workflow-event-bindings)(\/|$)/;
+/** Routes of Argo's API that need events: 501 for now. */
+const NOT_YET = /^\/api\/v1\/(events|workflow-event-bindings)(\/|$)/;
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
@@ -165,6 +166,12 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     onError: (namespace, name, e) =>
       log(`workflow ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`),
   });
+  // Every server of a store runs one: the scheduler's firings are claimed in the store, see docs/server.md.
+  const scheduler = startStoreCronScheduler({
+    store,
+    config: options.config,
+    onError: (e, cron) => log(`cron ${cron ? `${cron.namespace}/${cron.name}: ` : ""}${e.code} ${e.message}`),
+  });
   const gate = createGatekeeper(mode, tokens);
   const router = new Router().add(
     ...workflowRoutes({
@@ -175,6 +182,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     }),
     ...streamRoutes(store),
     ...archiveRoutes(store),
+    ...registryRoutes({ store, onCronChange: () => void scheduler.poke() }),
     ...infoRoutes(mode),
   );
   const state = { closing: false };
@@ -202,6 +210,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     state.closing = true;
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
+    await scheduler.stop();
     await finish();
     await closed;
     metrics.close();
