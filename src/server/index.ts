@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { SkiffConfig } from "../config/index.js";
+import type { CronScheduler } from "../../runtime/cron/index.js";
 import { startStoreCronScheduler } from "../run/from-registry.js";
 import { parseAge } from "../run/query.js";
 import { openRunStore } from "../run/store.js";
@@ -166,12 +167,8 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     onError: (namespace, name, e) =>
       log(`workflow ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`),
   });
-  // Every server of a store runs one: the scheduler's firings are claimed in the store, see docs/server.md.
-  const scheduler = startStoreCronScheduler({
-    store,
-    config: options.config,
-    onError: (e, cron) => log(`cron ${cron ? `${cron.namespace}/${cron.name}: ` : ""}${e.code} ${e.message}`),
-  });
+  // Started once the server listens; the cron routes poke it from then on.
+  const cron: { scheduler?: CronScheduler } = {};
   const gate = createGatekeeper(mode, tokens);
   const router = new Router().add(
     ...workflowRoutes({
@@ -182,7 +179,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     }),
     ...streamRoutes(store),
     ...archiveRoutes(store),
-    ...registryRoutes({ store, onCronChange: () => void scheduler.poke() }),
+    ...registryRoutes({ store, onCronChange: () => void cron.scheduler?.poke() }),
     ...infoRoutes(mode),
   );
   const state = { closing: false };
@@ -203,6 +200,16 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     server.listen(options.port ?? 2746, host, () => resolve());
   });
   runner.start();
+  // Every server of a store runs one: a firing's workflow is created only once, see docs/server.md. Its
+  // runs are the server's own, with the server's settings, as the workflows created over the API.
+  cron.scheduler = startStoreCronScheduler({
+    store,
+    config: options.config,
+    start: (namespace, name) => runner.take(namespace, name),
+    workspace: options.workspace ?? process.cwd(),
+    onError: (e, where) =>
+      log(`cron ${where ? `${where.namespace}/${where.name}: ` : ""}${e.code} ${e.message}`),
+  });
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   const stop = async (finish: () => Promise<void>) => {
@@ -210,7 +217,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     state.closing = true;
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
-    await scheduler.stop();
+    await cron.scheduler?.stop();
     await finish();
     await closed;
     metrics.close();

@@ -276,4 +276,39 @@ describe.skipIf(!HAVE_SHARED)("skiff server: WorkflowTemplates, CronWorkflows an
     const gone = await client.GET("/api/v1/cron-workflows/{namespace}/{name}", { params: { path } });
     expect(gone.response.status).toBe(404);
   });
+
+  it("runs a CronWorkflow created over the API when it is due, with the server's own runner", async () => {
+    const created = await client.POST("/api/v1/cron-workflows/{namespace}", {
+      params: { path: NS },
+      body: {
+        cronWorkflow: {
+          metadata: { name: "every-minute" },
+          spec: {
+            schedules: ["* * * * *"],
+            workflowSpec: {
+              workflowTemplateRef: { name: "greet" },
+              arguments: { parameters: [{ name: "message", value: "from-cron" }] },
+            },
+          },
+        },
+      },
+    });
+    expect(created.error).toBeUndefined();
+    // Due at the next minute.
+    const run = await eventually(async () => {
+      const list = await client.GET("/api/v1/workflows/{namespace}", {
+        params: {
+          path: NS,
+          query: { "listOptions.labelSelector": "workflows.argoproj.io/cron-workflow=every-minute" },
+        },
+      });
+      const wf = (list.data as { items: Workflow[] | null }).items?.[0];
+      return wf?.status?.phase === "Succeeded" ? wf : undefined;
+    }, 150_000);
+    expect(run.metadata.name).toMatch(/^every-minute-\d+$/);
+    expect(said()).toMatch(/^from-cron$/m);
+    await client.DELETE("/api/v1/cron-workflows/{namespace}/{name}", {
+      params: { path: { ...NS, name: "every-minute" } },
+    });
+  }, 200_000);
 });
