@@ -96,6 +96,7 @@ export async function submitCronRun(
   submission: CronSubmission,
   config: SkiffConfig & { configFile?: string },
   detach: Omit<DetachOptions, "stateDir"> = {},
+  run: Pick<StoreCronSchedulerOptions, "start" | "workspace"> = {},
 ): Promise<void> {
   const { workflow } = submission;
   const namespace = workflow.metadata.namespace ?? "default";
@@ -113,11 +114,12 @@ export async function submitCronRun(
     file: registryRefOf("CronWorkflow", submission.cron.metadata.name ?? ""),
     docIndex: 0,
     parameters: {},
-    workspace: process.cwd(),
+    workspace: run.workspace ?? process.cwd(),
     manifest: workflow as unknown as Record<string, unknown>,
     executor: recordedExecutor(config),
   });
-  await startDetached(store, namespace, name, { stateDir: config.stateDir, ...detach });
+  if (run.start) await run.start(namespace, name);
+  else await startDetached(store, namespace, name, { stateDir: config.stateDir, ...detach });
 }
 
 /** Terminates a run for `concurrencyPolicy: Replace`; one that is gone or finished is left alone (as Argo). */
@@ -139,6 +141,10 @@ export interface StoreCronSchedulerOptions {
   namespace?: string;
   /** How the background processes run the workflows (`--config`, `--executor`, `--sandbox`). */
   detach?: Omit<DetachOptions, "stateDir">;
+  /** Starts a stored firing instead of a background process (the server's own runner takes it). */
+  start?: (namespace: string, name: string) => Promise<unknown>;
+  /** The folder the runs' steps see as their workspace (default: the current directory). */
+  workspace?: string;
   onError?: Parameters<typeof startCronScheduler>[0]["onError"];
   onFiring?: Parameters<typeof startCronScheduler>[0]["onFiring"];
 }
@@ -154,7 +160,7 @@ export function startStoreCronScheduler(options: StoreCronSchedulerOptions): Cro
     store,
     clock: options.clock ?? new SystemClock(),
     ...(options.namespace ? { namespace: options.namespace } : {}),
-    submit: (s) => submitCronRun(store, s, options.config, options.detach),
+    submit: (s) => submitCronRun(store, s, options.config, options.detach, options),
     terminate: (namespace, name) => terminateCronRun(store, namespace, name),
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.onFiring ? { onFiring: options.onFiring } : {}),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isSkiffError, SkiffError, toSkiffError } from "../../runtime/errors/index.js";
+import { isSkiffError, SkiffAggregateError, SkiffError, toSkiffError } from "../../runtime/errors/index.js";
 import { VERSION } from "../version.js";
 
 /** gRPC status codes (google.rpc.Code), which Argo's API answers with. */
@@ -56,10 +56,21 @@ function grpcCodeOf(e: SkiffError): number {
   if (code === "SKF-RUN-014") return GRPC.AlreadyExists;
   if (code === "SKF-RUN-005") return GRPC.Aborted;
   if (code === "SKF-STORE-002") return GRPC.Aborted;
-  if (/^SKF-(SPEC|EXPR|PIPE|SRV|CLI|METRIC)-/.test(code)) return GRPC.InvalidArgument;
+  if (code === "SKF-REG-001") return GRPC.AlreadyExists;
+  if (code === "SKF-REG-003") return GRPC.NotFound;
+  if (/^SKF-(SPEC|EXPR|PIPE|SRV|CLI|METRIC|REG|CRON)-/.test(code)) return GRPC.InvalidArgument;
   if (["SKF-RUN-001", "SKF-RUN-004", "SKF-RUN-007", "SKF-RUN-008", "SKF-RUN-010"].includes(code))
     return GRPC.InvalidArgument;
   return GRPC.Internal;
+}
+
+/** `CODE message (file:line)`; an aggregate's problems follow its message, each with its place. */
+function describe(err: SkiffError): string {
+  const where = err.position?.file
+    ? ` (${err.position.file}${err.position.line ? `:${err.position.line}` : ""})`
+    : "";
+  const problems = err instanceof SkiffAggregateError ? `: ${err.problems.map(describe).join("; ")}` : "";
+  return `${err.code} ${err.message}${where}${problems}`;
 }
 
 /** Any thrown value as the API error it is answered with. */
@@ -67,10 +78,7 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   const err = isSkiffError(e) ? e : toSkiffError(e);
   if (err.code === "SKF-SRV-005") return new ApiError(GRPC.ResourceExhausted, err.message, 413);
-  const where = err.position?.file
-    ? ` (${err.position.file}${err.position.line ? `:${err.position.line}` : ""})`
-    : "";
-  return new ApiError(grpcCodeOf(err), `${err.code} ${err.message}${where}`);
+  return new ApiError(grpcCodeOf(err), describe(err));
 }
 
 /** Writes Argo's error body; never the version header (Argo sends it on success only). */

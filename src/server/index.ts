@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
 import type { SkiffConfig } from "../config/index.js";
+import type { CronScheduler } from "../../runtime/cron/index.js";
+import { startStoreCronScheduler } from "../run/from-registry.js";
 import { parseAge } from "../run/query.js";
 import { openRunStore } from "../run/store.js";
 import { archiveRoutes } from "./archive.js";
@@ -20,6 +22,7 @@ import { ApiError, GRPC, readJsonBody, Router, sendError, sendJson } from "./htt
 import { infoRoutes } from "./info.js";
 import { ServerMetrics } from "./metrics.js";
 import { WorkflowRunner } from "./runner.js";
+import { registryRoutes } from "./registry.js";
 import { streamRoutes } from "./streams.js";
 import { workflowRoutes } from "./workflows.js";
 import { createUiHandler, type UiHandler } from "../ui/serve.js";
@@ -68,9 +71,8 @@ export interface SkiffServer {
   drain(): Promise<void>;
 }
 
-/** Routes of Argo's API that need the WorkflowTemplate/CronWorkflow registry or events: 501 for now. */
-const NOT_YET =
-  /^\/api\/v1\/(workflow-templates|cluster-workflow-templates|cron-workflows|events|workflow-event-bindings)(\/|$)/;
+/** Routes of Argo's API that need events: 501 for now. */
+const NOT_YET = /^\/api\/v1\/(events|workflow-event-bindings)(\/|$)/;
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
@@ -195,6 +197,8 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     onError: (namespace, name, e) =>
       log(`workflow ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`),
   });
+  // Started once the server listens; the cron routes poke it from then on.
+  const cron: { scheduler?: CronScheduler } = {};
   const gate = createGatekeeper(mode, tokens);
   const router = new Router().add(
     ...workflowRoutes({
@@ -205,6 +209,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     }),
     ...streamRoutes(store),
     ...archiveRoutes(store),
+    ...registryRoutes({ store, onCronChange: () => void cron.scheduler?.poke() }),
     ...infoRoutes(mode),
   );
   const state = { closing: false };
@@ -225,6 +230,16 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     server.listen(options.port ?? 2746, host, () => resolve());
   });
   runner.start();
+  // Every server of a store runs one: a firing's workflow is created only once, see docs/server.md. Its
+  // runs are the server's own, with the server's settings, as the workflows created over the API.
+  cron.scheduler = startStoreCronScheduler({
+    store,
+    config: options.config,
+    start: (namespace, name) => runner.take(namespace, name),
+    workspace: options.workspace ?? process.cwd(),
+    onError: (e, where) =>
+      log(`cron ${where ? `${where.namespace}/${where.name}: ` : ""}${e.code} ${e.message}`),
+  });
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   const stop = async (finish: () => Promise<void>) => {
@@ -232,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     state.closing = true;
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
+    await cron.scheduler?.stop();
     await finish();
     await closed;
     metrics.close();

@@ -5,8 +5,16 @@ import type { Workflow } from "../../runtime/spec/types.js";
 import type { SkiffConfig } from "../config/index.js";
 import { listRuns, sendCommand, type ControlCommand } from "../run/control.js";
 import { collectBeforeDelete } from "../run/gc.js";
-import { prepareResubmit, prepareRetry, storeSubmitted, type ParameterOverrides } from "../run/retry.js";
-import { compileRunnable, selectObject } from "../run/select.js";
+import { selectRegistered } from "../run/from-registry.js";
+import { parseRegistryRef, TemplateRegistry } from "../run/registry.js";
+import {
+  prepareResubmit,
+  prepareRetry,
+  randomSuffix,
+  storeSubmitted,
+  type ParameterOverrides,
+} from "../run/retry.js";
+import { compileRunnable, selectObject, withRegistry } from "../run/select.js";
 import { isCompleted } from "../run/watch.js";
 import { ApiError, GRPC, type Route, type RouteContext } from "./http.js";
 import {
@@ -52,8 +60,11 @@ async function readLive(api: WorkflowApi, ctx: RouteContext): Promise<Workflow> 
   return wf;
 }
 
-/** Compiles a create/lint request's workflow: `SKF-SPEC-*` problems come back as one coded error. */
-function compileRequest(api: WorkflowApi, namespace: string, body: Record<string, unknown>) {
+/**
+ * Compiles a create/lint request's workflow, references resolved from the registry: `SKF-SPEC-*` problems
+ * come back as one coded error.
+ */
+async function compileRequest(api: WorkflowApi, namespace: string, body: Record<string, unknown>) {
   const workflow = body.workflow;
   if (!isRecord(workflow)) throw new SkiffError("SKF-SRV-002", "the request has no workflow");
   const metadata = isRecord(workflow.metadata) ? workflow.metadata : {};
@@ -78,13 +89,17 @@ function compileRequest(api: WorkflowApi, namespace: string, body: Record<string
         )
       : first.error;
   const runnable = selection.runnables[0]!;
+  const registry = new TemplateRegistry(api.store);
+  selection.library = await withRegistry([runnable.manifest], selection.library, (ns) =>
+    registry.library(ns),
+  );
   return { compiled: compileRunnable(selection, runnable), source: runnable.source! };
 }
 
 async function create(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
   const namespace = ctx.params.namespace ?? "";
   const body = await ctx.body();
-  const { compiled, source } = compileRequest(api, namespace, body);
+  const { compiled, source } = await compileRequest(api, namespace, body);
   const meta = compiled.workflow.metadata;
   const createOptions = isRecord(body.createOptions) ? body.createOptions : {};
   const dryRun = Array.isArray(createOptions.dryRun) && createOptions.dryRun.length > 0;
@@ -152,7 +167,7 @@ async function remove(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
 async function lint(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
   const body = await ctx.body();
   try {
-    return compileRequest(api, ctx.params.namespace ?? "", body).compiled.workflow;
+    return (await compileRequest(api, ctx.params.namespace ?? "", body)).compiled.workflow;
   } catch (e) {
     // Argo's quirk: a lint's validation error comes back raw, so as Unknown (500).
     if (e instanceof SkiffError && e.code !== "SKF-SRV-002") throw new ApiError(2, `${e.code} ${e.message}`);
@@ -172,15 +187,51 @@ const SUBMITTABLE = new Set([
   "cwftmpl",
 ]);
 
-async function submit(_api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
+/** Argo's `k=v,k2=v2` of a submit's labels; `SKF-SRV-002` for a malformed pair. */
+function labelPairs(value: unknown): Record<string, string> {
+  if (value === undefined || value === null || value === "") return {};
+  if (typeof value !== "string")
+    throw new SkiffError("SKF-SRV-002", "submitOptions.labels must be a string k=v,...");
+  return Object.fromEntries(
+    value.split(",").map((pair) => {
+      const i = pair.indexOf("=");
+      if (i <= 0) throw new SkiffError("SKF-SRV-002", `label "${pair}" is not of the form key=value`);
+      return [pair.slice(0, i).trim(), pair.slice(i + 1).trim()];
+    }),
+  );
+}
+
+/** Argo's submit from the registry: compiled as `skiff submit --from`, stored and run as a create. */
+async function submit(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {
+  const namespace = ctx.params.namespace ?? "";
   const body = await ctx.body();
   const kind = typeof body.resourceKind === "string" ? body.resourceKind : "";
   if (!SUBMITTABLE.has(kind.toLowerCase()))
     throw new ApiError(GRPC.InvalidArgument, `Resource kind '${kind}' is not supported for submitting`);
-  throw new ApiError(
-    GRPC.Unimplemented,
-    `submitting a ${kind} is not available yet: this server has no WorkflowTemplate or CronWorkflow registry`,
-  );
+  const ref = parseRegistryRef(`${kind}/${typeof body.resourceName === "string" ? body.resourceName : ""}`);
+  const opts = isRecord(body.submitOptions) ? body.submitOptions : {};
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const generateName = text(opts.generateName);
+  const name = text(opts.name) ?? (generateName ? generateName + randomSuffix() : undefined);
+  const entrypoint = text(opts.entryPoint);
+  const selection = await selectRegistered(api.store, ref.kind, namespace || "default", ref.name, {
+    ...(entrypoint ? { entrypoint } : {}),
+    parameters: Object.fromEntries(parameterPairs(opts.parameters)),
+    ...(name ? { name } : {}),
+    workflowDefaults: api.config.workflowDefaults,
+  });
+  const runnable = selection.runnables[0]!;
+  const compiled = compileRunnable(selection, runnable);
+  const meta = compiled.workflow.metadata;
+  meta.labels = { ...meta.labels, ...labelPairs(opts.labels) };
+  if (await api.store.get(meta.namespace ?? namespace, meta.name ?? ""))
+    throw new ApiError(GRPC.AlreadyExists, `workflows.argoproj.io "${meta.name}" already exists`);
+  if (opts.serverDryRun === true || opts.dryRun === true) return compiled.workflow;
+  meta.uid = randomUUID();
+  meta.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const stored = await storeSubmitted(api.store, compiled, { ...runnable.source!, workspace: api.workspace });
+  await api.runner.take(meta.namespace ?? namespace, meta.name ?? "");
+  return withArgoLabels(stored);
 }
 
 async function retry(api: WorkflowApi, ctx: RouteContext): Promise<unknown> {

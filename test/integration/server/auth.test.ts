@@ -38,6 +38,33 @@ const WRITE_ROUTES: { method: "POST" | "PUT" | "DELETE"; path: string; body?: un
     body: {},
   })),
   { method: "DELETE", path: "/api/v1/archived-workflows/{uid}" },
+  ...(["/api/v1/workflow-templates/{namespace}", "/api/v1/cluster-workflow-templates"] as const).flatMap(
+    (base) => [
+      { method: "POST" as const, path: base, body: { template: { metadata: { name: "t" }, spec: {} } } },
+      {
+        method: "PUT" as const,
+        path: `${base}/{name}`,
+        body: { template: { metadata: { name: "t" }, spec: {} } },
+      },
+      { method: "DELETE" as const, path: `${base}/{name}` },
+    ],
+  ),
+  {
+    method: "POST",
+    path: "/api/v1/cron-workflows/{namespace}",
+    body: { cronWorkflow: { metadata: { name: "c" }, spec: { schedules: [], workflowSpec: {} } } },
+  },
+  {
+    method: "PUT",
+    path: "/api/v1/cron-workflows/{namespace}/{name}",
+    body: { cronWorkflow: { metadata: { name: "c" }, spec: { schedules: [], workflowSpec: {} } } },
+  },
+  { method: "DELETE", path: "/api/v1/cron-workflows/{namespace}/{name}" },
+  ...["suspend", "resume"].map((verb) => ({
+    method: "PUT" as const,
+    path: `/api/v1/cron-workflows/{namespace}/{name}/${verb}`,
+    body: {},
+  })),
 ];
 
 describe.skipIf(!HAVE_SHARED)("skiff server: authentication and TLS", () => {

@@ -172,7 +172,7 @@ describe.skipIf(!HAVE_SHARED)("skiff server: Argo's workflow API", () => {
     }
   });
 
-  it("answers Argo's errors: 409 on a duplicate name, 400 on an invalid workflow, 404, lint's 500, submit's 501", async () => {
+  it("answers Argo's errors: 409 on a duplicate name, 400 on an invalid workflow, 404, lint's 500, submit's 404", async () => {
     const wf = {
       metadata: { name: "twice" },
       spec: { entrypoint: "main", templates: [container("main", ["true"])] },
@@ -220,7 +220,9 @@ describe.skipIf(!HAVE_SHARED)("skiff server: Argo's workflow API", () => {
       params: { path: { namespace: "default" } },
       body: { resourceKind: "WorkflowTemplate", resourceName: "t" },
     });
-    expect(submit.response.status).toBe(501);
+    // No WorkflowTemplate t in the registry.
+    expect(submit.response.status).toBe(404);
+    expect(submit.error.message).toMatch(/SKF-REG-003/);
     const badKind = await client.POST("/api/v1/workflows/{namespace}/submit", {
       params: { path: { namespace: "default" } },
       body: { resourceKind: "Pod", resourceName: "t" },
