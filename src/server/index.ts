@@ -17,10 +17,12 @@ import { openRunStore } from "../run/store.js";
 import { archiveRoutes } from "./archive.js";
 import { createGatekeeper, loadTokens, type AuthMode, type Gatekeeper } from "./auth.js";
 import { ApiError, GRPC, readJsonBody, Router, sendError, sendJson } from "./http.js";
+import { eventRoutes } from "./events.js";
 import { infoRoutes } from "./info.js";
 import { ServerMetrics } from "./metrics.js";
 import { WorkflowRunner } from "./runner.js";
 import { streamRoutes } from "./streams.js";
+import { webhookRoutes } from "./webhooks.js";
 import { workflowRoutes } from "./workflows.js";
 import { createUiHandler, type UiHandler } from "../ui/serve.js";
 
@@ -68,9 +70,8 @@ export interface SkiffServer {
   drain(): Promise<void>;
 }
 
-/** Routes of Argo's API that need the WorkflowTemplate/CronWorkflow registry or events: 501 for now. */
-const NOT_YET =
-  /^\/api\/v1\/(workflow-templates|cluster-workflow-templates|cron-workflows|events|workflow-event-bindings)(\/|$)/;
+/** Routes of Argo's API that need the WorkflowTemplate/CronWorkflow registry: 501 for now. */
+const NOT_YET = /^\/api\/v1\/(workflow-templates|cluster-workflow-templates|cron-workflows)(\/|$)/;
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
@@ -145,7 +146,7 @@ function handler(
           ? new ApiError(GRPC.Unimplemented, "Method Not Allowed", 405)
           : new ApiError(GRPC.NotFound, "Not Found");
       }
-      gate.authorize(req, route.access);
+      if (route.access !== "signed") gate.authorize(req, route.access);
       const value = await route.handler({
         req,
         res,
@@ -206,6 +207,8 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     ...streamRoutes(store),
     ...archiveRoutes(store),
     ...infoRoutes(mode),
+    ...eventRoutes({ config: options.config, store, runner, workspace: options.workspace ?? process.cwd() }),
+    ...webhookRoutes({ config: options.config, store, runner, log }),
   );
   const state = { closing: false };
   const handle = handler(router, gate, metrics, state, webUi(options, tls !== undefined, log));
