@@ -7,8 +7,10 @@ import type { Workflow } from "../../../runtime/spec/types.js";
 import { loadConfig } from "../../../src/config/index.js";
 import { manifestOf, TemplateRegistry } from "../../../src/run/registry.js";
 import { openRunStore } from "../../../src/run/store.js";
-import { BINDING_LABEL } from "../../../src/server/events.js";
-import { eventually, testConfig, testServer } from "./harness.js";
+import { selectForEvent } from "../../../src/run/select.js";
+import { BINDING_LABEL, loadBindings } from "../../../src/server/events.js";
+import { gitHubContext } from "../../../src/server/webhooks.js";
+import { eventually, ROOT, testConfig, testServer } from "./harness.js";
 
 /*
  * The server's event doors end to end: Argo's events endpoint over WorkflowEventBindings, and the signed
@@ -262,5 +264,22 @@ describe("server.github and server.eventBindings in the config", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("examples/server-events", () => {
+  it("its config loads, its binding is read, and its GitHub checkout selects a pipeline for a push", async () => {
+    const dir = join(ROOT, "examples", "server-events");
+    const config = await loadConfig(join(dir, "skiff.yaml"), { SKIFF_SERVER_TOKEN: "t" });
+    const bindings = await loadBindings(config.server?.eventBindings, "default");
+    expect(bindings.map((b) => b.metadata.name)).toEqual(["on-release"]);
+    const github = config.server!.github!;
+    const selection = await selectForEvent({
+      context: gitHubContext("push", { ref: "refs/heads/main", after: "c".repeat(40) }),
+      workspace: github.checkout,
+      pipelines: github.pipelines,
+    });
+    expect(selection.rejected).toEqual([]);
+    expect(selection.runnables.length).toBeGreaterThan(0);
   });
 });
