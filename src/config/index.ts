@@ -82,11 +82,13 @@ export interface ServerConfig {
    */
   eventBindings?: string;
   /** The GitHub webhook (`POST /api/v1/github/webhook`). */
-  github?: ServerGitHubConfig;
+  github?: ServerWebhookConfig;
+  /** The GitLab webhook (`POST /api/v1/gitlab/webhook`): the secret is the hook's secret token. */
+  gitlab?: ServerWebhookConfig;
 }
 
-/** `server.github`: the webhook's secret (exactly one of the three) and the checkout its events run from. */
-export interface ServerGitHubConfig {
+/** `server.github`, `server.gitlab`: the secret (exactly one of the three) and the checkout events run from. */
+export interface ServerWebhookConfig {
   webhookSecret?: string;
   /** A file holding the secret (absolute); surrounding whitespace is ignored. */
   webhookSecretFile?: string;
@@ -272,7 +274,7 @@ export async function loadConfig(
         if (!isRecord(v)) return fail("server must be a mapping with `tokens`", [k]);
         const tokens = v.tokens ?? [];
         for (const f of Object.keys(v))
-          if (!["tokens", "metricsTTL", "eventBindings", "github"].includes(f))
+          if (!["tokens", "metricsTTL", "eventBindings", "github", "gitlab"].includes(f))
             fail(`unknown server field "${f}"`, [k, f]);
         if (!Array.isArray(tokens)) return fail("server.tokens must be a list", [k, "tokens"]);
         if (
@@ -286,7 +288,8 @@ export async function loadConfig(
             fail("server.eventBindings must be a folder of WorkflowEventBinding files", [k, "eventBindings"]);
           config.server.eventBindings = resolve(config.baseDir, v.eventBindings as string);
         }
-        if (v.github !== undefined) config.server.github = serverGitHub(v.github, config.baseDir, fail);
+        for (const door of ["github", "gitlab"] as const)
+          if (v[door] !== undefined) config.server[door] = serverWebhook(door, v[door], config.baseDir, fail);
         tokens.forEach((t: unknown, i) => {
           const at = [k, "tokens", i];
           if (!isRecord(t)) return fail(`server.tokens[${i}] must be a mapping`, at);
@@ -314,27 +317,28 @@ export async function loadConfig(
   return config;
 }
 
-/** Checks `server.github`; `fail` reports a field with its line. */
-function serverGitHub(
+/** Checks `server.github` or `server.gitlab`; `fail` reports a field with its line. */
+function serverWebhook(
+  door: "github" | "gitlab",
   v: unknown,
   baseDir: string,
   fail: (message: string, path: (string | number)[]) => never,
-): ServerGitHubConfig {
-  const at = ["server", "github"];
-  if (!isRecord(v)) return fail("server.github must be a mapping (webhookSecret, checkout, ...)", at);
+): ServerWebhookConfig {
+  const at = ["server", door];
+  if (!isRecord(v)) return fail(`server.${door} must be a mapping (webhookSecret, checkout, ...)`, at);
   const fields = ["webhookSecret", "webhookSecretFile", "webhookSecretEnv", "checkout", "pipelines"];
   for (const f of Object.keys(v))
-    if (!fields.includes(f)) fail(`unknown server.github field "${f}"`, [...at, f]);
+    if (!fields.includes(f)) fail(`unknown server.${door} field "${f}"`, [...at, f]);
   for (const f of fields)
     if (v[f] !== undefined && (typeof v[f] !== "string" || v[f] === ""))
-      fail(`server.github.${f} must be a non-empty string`, [...at, f]);
+      fail(`server.${door}.${f} must be a non-empty string`, [...at, f]);
   const given = (["webhookSecret", "webhookSecretFile", "webhookSecretEnv"] as const).filter(
     (f) => v[f] !== undefined,
   );
   if (given.length !== 1)
-    fail("server.github needs exactly one of webhookSecret, webhookSecretFile, webhookSecretEnv", at);
+    fail(`server.${door} needs exactly one of webhookSecret, webhookSecretFile, webhookSecretEnv`, at);
   if (v.checkout === undefined)
-    fail("server.github.checkout must name the checkout the webhook's events run from", at);
+    fail(`server.${door}.checkout must name the checkout the webhook's events run from`, at);
   const f = given[0]!;
   return {
     [f]: f === "webhookSecretFile" ? resolve(baseDir, v[f] as string) : (v[f] as string),

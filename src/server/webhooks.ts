@@ -1,13 +1,14 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Webhooks } from "@octokit/webhooks";
 import { SkiffError } from "../../runtime/errors/index.js";
 import type { Store } from "../../runtime/interfaces/store.js";
-import type { ServerGitHubConfig, SkiffConfig } from "../config/index.js";
+import type { ServerWebhookConfig, SkiffConfig } from "../config/index.js";
 import type { GitContext } from "../pipelines/git-context.js";
 import { compileRunnable, selectForEvent } from "../run/select.js";
 import { EVENT_CODES } from "./event-codes.js";
 import { startCompiled } from "./events.js";
-import { ApiError, GRPC, readRawBody, type Route } from "./http.js";
+import { ApiError, GRPC, readRawBody, type Route, type RouteContext } from "./http.js";
 import type { WorkflowRunner } from "./runner.js";
 
 /** What the webhook routes work on. */
@@ -34,30 +35,31 @@ interface GitHubPayload {
 /** The events the webhook runs pipelines for; others (`ping` included) are answered and ignored. */
 const RUNS_ON = new Set(["push", "pull_request"]);
 
-/** Resolves `server.github`'s secret; `SKF-EVT-003` naming the setting that is missing. */
+/** Resolves a webhook's secret; `SKF-EVT-003` naming the setting that is missing. */
 export async function webhookSecret(
-  github: ServerGitHubConfig,
+  door: "github" | "gitlab",
+  settings: ServerWebhookConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
-  let secret = github.webhookSecret;
-  if (github.webhookSecretFile)
-    secret = await readFile(github.webhookSecretFile, "utf8")
+  let secret = settings.webhookSecret;
+  if (settings.webhookSecretFile)
+    secret = await readFile(settings.webhookSecretFile, "utf8")
       .then((s) => s.trim())
       .catch((e: NodeJS.ErrnoException) => {
         throw new SkiffError(
           EVENT_CODES["SKF-EVT-003"],
-          `server.github.webhookSecretFile ${github.webhookSecretFile} cannot be read: ${e.code ?? e.message}`,
-          { position: { file: github.webhookSecretFile! }, path: "server.github.webhookSecretFile" },
+          `server.${door}.webhookSecretFile ${settings.webhookSecretFile} cannot be read: ${e.code ?? e.message}`,
+          { position: { file: settings.webhookSecretFile! }, path: `server.${door}.webhookSecretFile` },
         );
       });
-  if (github.webhookSecretEnv) secret = env[github.webhookSecretEnv];
+  if (settings.webhookSecretEnv) secret = env[settings.webhookSecretEnv];
   if (!secret)
     throw new SkiffError(
       EVENT_CODES["SKF-EVT-003"],
-      github.webhookSecretEnv
-        ? `server.github.webhookSecretEnv ${github.webhookSecretEnv} is not set`
-        : "server.github's webhook secret is empty",
-      { path: "server.github" },
+      settings.webhookSecretEnv
+        ? `server.${door}.webhookSecretEnv ${settings.webhookSecretEnv} is not set`
+        : `server.${door}'s webhook secret is empty`,
+      { path: `server.${door}` },
     );
   return secret;
 }
@@ -96,6 +98,71 @@ export function gitHubContext(event: string, payload: GitHubPayload): GitContext
   return ctx;
 }
 
+/** GitLab's `X-Gitlab-Event` values the webhook runs pipelines for, as the Git context's event names. */
+const GITLAB_HOOKS: Readonly<Record<string, string>> = {
+  "Push Hook": "push",
+  "Merge Request Hook": "pull_request",
+};
+
+/** The parts of GitLab's push and merge request hooks that make the Git context. */
+interface GitLabPayload {
+  ref?: string;
+  after?: string;
+  checkout_sha?: string | null;
+  user_username?: string;
+  user?: { username?: string };
+  project?: { path_with_namespace?: string };
+  commits?: { id?: string; message?: string; added?: string[]; modified?: string[]; removed?: string[] }[];
+  object_attributes?: {
+    iid?: number;
+    action?: string;
+    source_branch?: string;
+    target_branch?: string;
+    last_commit?: { id?: string; message?: string };
+  };
+}
+
+/** The Git context of a GitLab push or merge request hook (merge request files unknown: path filters match). */
+export function gitLabContext(event: string, payload: GitLabPayload): GitContext {
+  const ref = payload.ref ?? "";
+  const branch = ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : "";
+  const ctx: GitContext = {
+    event,
+    repository: payload.project?.path_with_namespace ?? "",
+    sha: payload.checkout_sha ?? payload.after ?? "",
+    ref,
+    branch,
+    targetBranch: branch,
+    actor: payload.user_username ?? payload.user?.username ?? "",
+  };
+  const mr = payload.object_attributes;
+  if (event === "pull_request" && mr) {
+    if (mr.action) ctx.action = mr.action;
+    ctx.sha = mr.last_commit?.id ?? "";
+    if (mr.last_commit?.message) ctx.headCommitMessage = mr.last_commit.message;
+    if (mr.iid !== undefined) {
+      ctx.pullRequest = mr.iid;
+      ctx.ref = `refs/merge-requests/${mr.iid}/head`;
+    }
+    ctx.branch = mr.source_branch ?? "";
+    ctx.targetBranch = mr.target_branch ?? "";
+  } else {
+    const head = payload.commits?.find((c) => c.id === ctx.sha) ?? payload.commits?.at(-1);
+    if (head?.message) ctx.headCommitMessage = head.message;
+    const files = new Set<string>();
+    for (const c of payload.commits ?? [])
+      for (const f of [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]) files.add(f);
+    if (files.size > 0) ctx.changedFiles = [...files].sort();
+  }
+  return ctx;
+}
+
+/** Compares a token with the secret by digest in constant time: a wrong one tells nothing of the right one. */
+function sameSecret(given: string, secret: string): boolean {
+  const digest = (v: string) => createHash("sha256").update(v).digest();
+  return timingSafeEqual(digest(given), digest(secret));
+}
+
 /** Verifies a delivery's `X-Hub-Signature-256` (HMAC-SHA256 of the body) with the configured secret. */
 async function verified(secret: string, body: string, signature: string | undefined): Promise<boolean> {
   if (!signature) return false;
@@ -109,15 +176,14 @@ async function verified(secret: string, body: string, signature: string | undefi
 /** Selects the delivery's pipelines from the checkout as the Action does, and starts each on this server. */
 async function runDelivery(
   api: WebhookApi,
-  github: ServerGitHubConfig,
-  event: string,
-  payload: GitHubPayload,
+  settings: ServerWebhookConfig,
+  context: GitContext,
 ): Promise<unknown> {
-  const context = gitHubContext(event, payload);
+  const { event } = context;
   const selection = await selectForEvent({
     context,
-    workspace: github.checkout,
-    pipelines: github.pipelines,
+    workspace: settings.checkout,
+    pipelines: settings.pipelines,
   });
   const started: string[] = [];
   const rejected = selection.rejected.map((r) => ({
@@ -136,7 +202,7 @@ async function runDelivery(
             file: runnable.file ?? runnable.name,
             docIndex: 0,
             parameters: runnable.compileOptions.parameters ?? {},
-            workspace: github.checkout,
+            workspace: settings.checkout,
           }),
         );
       } catch (e) {
@@ -155,9 +221,45 @@ async function runDelivery(
   };
 }
 
+/** A webhook's settings and body, or 404 when the config does not set the door up. */
+async function delivery<T>(
+  api: WebhookApi,
+  door: "github" | "gitlab",
+  ctx: RouteContext,
+  authentic: (settings: ServerWebhookConfig, body: string) => Promise<boolean>,
+  header: string,
+): Promise<{ settings: ServerWebhookConfig; payload: T }> {
+  const settings = api.config.server?.[door];
+  if (!settings)
+    throw new ApiError(
+      GRPC.NotFound,
+      `the ${door} webhook is not configured: set server.${door} in the config`,
+    );
+  const body = (await readRawBody(ctx.req)).toString("utf8");
+  if (!(await authentic(settings, body)))
+    throw new ApiError(GRPC.Unauthenticated, `${header} does not match server.${door}'s webhook secret`);
+  try {
+    return { settings, payload: JSON.parse(body) as T };
+  } catch (e) {
+    throw new SkiffError("SKF-SRV-002", `the delivery is not JSON: ${(e as Error).message}`);
+  }
+}
+
+const headerOf = (ctx: RouteContext, name: string) => {
+  const v = ctx.req.headers[name];
+  return typeof v === "string" ? v : undefined;
+};
+
+const ignored = (event: string) => ({
+  event,
+  workflows: [],
+  ignored: `no pipelines run on ${event || "an unnamed event"}`,
+});
+
 /**
- * `POST /api/v1/github/webhook`: GitHub deliveries signed with `server.github`'s secret. A missing or wrong
- * signature is 401 and nothing runs; `push` and `pull_request` run the pipelines they select.
+ * `POST /api/v1/github/webhook`: GitHub deliveries signed with `server.github`'s secret, and
+ * `POST /api/v1/gitlab/webhook`: GitLab hooks carrying `server.gitlab`'s secret token. A missing or wrong
+ * signature or token is 401 and nothing runs; pushes and pull (merge) requests run the pipelines they select.
  */
 export function webhookRoutes(api: WebhookApi): Route[] {
   return [
@@ -166,32 +268,38 @@ export function webhookRoutes(api: WebhookApi): Route[] {
       path: "/api/v1/github/webhook",
       access: "signed",
       handler: async (ctx) => {
-        const github = api.config.server?.github;
-        if (!github)
-          throw new ApiError(
-            GRPC.NotFound,
-            "the GitHub webhook is not configured: set server.github in the config",
-          );
-        const body = (await readRawBody(ctx.req)).toString("utf8");
-        const signature = ctx.req.headers["x-hub-signature-256"];
-        if (
-          !(await verified(
-            await webhookSecret(github),
-            body,
-            typeof signature === "string" ? signature : undefined,
-          ))
-        )
-          throw new ApiError(GRPC.Unauthenticated, "X-Hub-Signature-256 does not match the webhook secret");
-        const event = String(ctx.req.headers["x-github-event"] ?? "");
-        let payload: GitHubPayload;
-        try {
-          payload = JSON.parse(body) as GitHubPayload;
-        } catch (e) {
-          throw new SkiffError("SKF-SRV-002", `the delivery is not JSON: ${(e as Error).message}`);
-        }
-        if (!RUNS_ON.has(event) || (event === "push" && payload.deleted))
-          return { event, workflows: [], ignored: `no pipelines run on ${event || "an unnamed event"}` };
-        return runDelivery(api, github, event, payload);
+        const { settings, payload } = await delivery<GitHubPayload>(
+          api,
+          "github",
+          ctx,
+          async (s, body) =>
+            verified(await webhookSecret("github", s), body, headerOf(ctx, "x-hub-signature-256")),
+          "X-Hub-Signature-256",
+        );
+        const event = headerOf(ctx, "x-github-event") ?? "";
+        if (!RUNS_ON.has(event) || (event === "push" && payload.deleted)) return ignored(event);
+        return runDelivery(api, settings, gitHubContext(event, payload));
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/v1/gitlab/webhook",
+      access: "signed",
+      handler: async (ctx) => {
+        const { settings, payload } = await delivery<GitLabPayload>(
+          api,
+          "gitlab",
+          ctx,
+          async (s) => {
+            const token = headerOf(ctx, "x-gitlab-token");
+            return token !== undefined && sameSecret(token, await webhookSecret("gitlab", s));
+          },
+          "X-Gitlab-Token",
+        );
+        const hook = headerOf(ctx, "x-gitlab-event") ?? "";
+        const event = GITLAB_HOOKS[hook];
+        if (!event || /^0+$/.test(payload.after ?? "")) return ignored(hook);
+        return runDelivery(api, settings, gitLabContext(event, payload));
       },
     },
   ];

@@ -83,6 +83,9 @@ describe("skiff server: events and webhooks", () => {
         "  github:",
         `    webhookSecret: "${SECRET}"`,
         "    checkout: checkout",
+        "  gitlab:",
+        `    webhookSecret: "${SECRET}"`,
+        "    checkout: checkout",
       ].join("\n"),
     );
     const config = { ...testConfig(state), server: (await loadConfig(file)).server! };
@@ -242,6 +245,41 @@ describe("skiff server: events and webhooks", () => {
     } finally {
       rmSync(file);
     }
+  });
+
+  it("a GitLab merge request hook with the secret token runs the pipelines it selects; a wrong token is 401", async () => {
+    const body = JSON.stringify({
+      object_kind: "merge_request",
+      user: { username: "tanuki" },
+      project: { path_with_namespace: "skiff/demo" },
+      object_attributes: {
+        iid: 3,
+        action: "open",
+        source_branch: "feature",
+        target_branch: "main",
+        last_commit: { id: "d".repeat(40), message: "review me" },
+      },
+    });
+    const hook = (token: string) =>
+      fetch(`${url}/api/v1/gitlab/webhook`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-Gitlab-Event": "Merge Request Hook",
+          "X-Gitlab-Token": token,
+        },
+        body,
+      });
+    const before = (await workflows()).length;
+    expect((await hook("not the secret")).status).toBe(401);
+    expect((await workflows()).length).toBe(before);
+    const res = await hook(SECRET);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { workflows: string[] }).workflows).toEqual(["default/review"]);
+    const wf = await succeeded("review");
+    expect(wf.spec.arguments?.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "git-sha", value: "d".repeat(40) })]),
+    );
   });
 
   it("an oversized body is 413 on both doors", async () => {
