@@ -27067,6 +27067,14 @@ function rateLimitWait(headers, now) {
   }
   return { rateLimited: false };
 }
+function primaryRateLimit(headers) {
+  const get = (k) => Number(headers[k] ?? Number.NaN);
+  const limit = get("x-ratelimit-limit");
+  const remaining = get("x-ratelimit-remaining");
+  const reset = get("x-ratelimit-reset");
+  if (![limit, remaining, reset].every(Number.isFinite)) return void 0;
+  return { limit, remaining, resetAt: reset * 1e3 };
+}
 
 // src/reporters/github-checks/codes.ts
 var GH_CODES = defineErrorCodes({
@@ -31812,10 +31820,19 @@ function createOctokitClient(options) {
   return {
     createCheckRun: (request2) => call(async (signal) => {
       const res = await octokit.rest.checks.create({ owner, repo, ...request2, request: { signal } });
-      return { id: res.data.id };
+      const rateLimit = primaryRateLimit(res.headers);
+      return { id: res.data.id, ...rateLimit ? { rateLimit } : {} };
     }),
     updateCheckRun: (id, fields) => call(async (signal) => {
-      await octokit.rest.checks.update({ owner, repo, check_run_id: id, ...fields, request: { signal } });
+      const res = await octokit.rest.checks.update({
+        owner,
+        repo,
+        check_run_id: id,
+        ...fields,
+        request: { signal }
+      });
+      const rateLimit = primaryRateLimit(res.headers);
+      return rateLimit ? { rateLimit } : {};
     }),
     getPullRequest: (number) => call(async (signal) => {
       const { data } = await octokit.rest.pulls.get({

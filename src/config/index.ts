@@ -76,6 +76,28 @@ export interface ServerConfig {
   tokens: ServerTokenConfig[];
   /** Argo's `metricsConfig.metricsTTL`: custom metrics not updated for this long are dropped (e.g. `10m`). */
   metricsTTL?: string;
+  /**
+   * The folder of WorkflowEventBinding manifests `POST /api/v1/events/...` matches (absolute; the registry
+   * holds no bindings). Read at every event, so edits apply without a restart.
+   */
+  eventBindings?: string;
+  /** The GitHub webhook (`POST /api/v1/github/webhook`). */
+  github?: ServerWebhookConfig;
+  /** The GitLab webhook (`POST /api/v1/gitlab/webhook`): the secret is the hook's secret token. */
+  gitlab?: ServerWebhookConfig;
+}
+
+/** `server.github`, `server.gitlab`: the secret (exactly one of the three) and the checkout events run from. */
+export interface ServerWebhookConfig {
+  webhookSecret?: string;
+  /** A file holding the secret (absolute); surrounding whitespace is ignored. */
+  webhookSecretFile?: string;
+  /** An environment variable holding the secret. */
+  webhookSecretEnv?: string;
+  /** The checkout of the repository whose pipelines the events select (absolute). */
+  checkout: string;
+  /** The pipelines folder inside the checkout (default `.skiff`). */
+  pipelines: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -252,7 +274,8 @@ export async function loadConfig(
         if (!isRecord(v)) return fail("server must be a mapping with `tokens`", [k]);
         const tokens = v.tokens ?? [];
         for (const f of Object.keys(v))
-          if (f !== "tokens" && f !== "metricsTTL") fail(`unknown server field "${f}"`, [k, f]);
+          if (!["tokens", "metricsTTL", "eventBindings", "github", "gitlab"].includes(f))
+            fail(`unknown server field "${f}"`, [k, f]);
         if (!Array.isArray(tokens)) return fail("server.tokens must be a list", [k, "tokens"]);
         if (
           v.metricsTTL !== undefined &&
@@ -260,6 +283,13 @@ export async function loadConfig(
         )
           fail("server.metricsTTL must be a duration such as 30s, 10m or 1h", [k, "metricsTTL"]);
         config.server = { tokens: [], ...(v.metricsTTL ? { metricsTTL: v.metricsTTL as string } : {}) };
+        if (v.eventBindings !== undefined) {
+          if (typeof v.eventBindings !== "string" || v.eventBindings === "")
+            fail("server.eventBindings must be a folder of WorkflowEventBinding files", [k, "eventBindings"]);
+          config.server.eventBindings = resolve(config.baseDir, v.eventBindings as string);
+        }
+        for (const door of ["github", "gitlab"] as const)
+          if (v[door] !== undefined) config.server[door] = serverWebhook(door, v[door], config.baseDir, fail);
         tokens.forEach((t: unknown, i) => {
           const at = [k, "tokens", i];
           if (!isRecord(t)) return fail(`server.tokens[${i}] must be a mapping`, at);
@@ -285,6 +315,36 @@ export async function loadConfig(
     }
   }
   return config;
+}
+
+/** Checks `server.github` or `server.gitlab`; `fail` reports a field with its line. */
+function serverWebhook(
+  door: "github" | "gitlab",
+  v: unknown,
+  baseDir: string,
+  fail: (message: string, path: (string | number)[]) => never,
+): ServerWebhookConfig {
+  const at = ["server", door];
+  if (!isRecord(v)) return fail(`server.${door} must be a mapping (webhookSecret, checkout, ...)`, at);
+  const fields = ["webhookSecret", "webhookSecretFile", "webhookSecretEnv", "checkout", "pipelines"];
+  for (const f of Object.keys(v))
+    if (!fields.includes(f)) fail(`unknown server.${door} field "${f}"`, [...at, f]);
+  for (const f of fields)
+    if (v[f] !== undefined && (typeof v[f] !== "string" || v[f] === ""))
+      fail(`server.${door}.${f} must be a non-empty string`, [...at, f]);
+  const given = (["webhookSecret", "webhookSecretFile", "webhookSecretEnv"] as const).filter(
+    (f) => v[f] !== undefined,
+  );
+  if (given.length !== 1)
+    fail(`server.${door} needs exactly one of webhookSecret, webhookSecretFile, webhookSecretEnv`, at);
+  if (v.checkout === undefined)
+    fail(`server.${door}.checkout must name the checkout the webhook's events run from`, at);
+  const f = given[0]!;
+  return {
+    [f]: f === "webhookSecretFile" ? resolve(baseDir, v[f] as string) : (v[f] as string),
+    checkout: resolve(baseDir, v.checkout as string),
+    pipelines: typeof v.pipelines === "string" ? v.pipelines : ".skiff",
+  };
 }
 
 /** Checks the `kubernetes:` section; `fail` reports a field with its line. */

@@ -115,8 +115,8 @@ export function sendJson(res: ServerResponse, value: unknown, status = 200): voi
 /** The largest request body accepted (`SKF-SRV-005` above it, answered 413). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-/** Reads a JSON request body up to {@link MAX_BODY_BYTES}; an empty body is `{}`. */
-export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** Reads a request body as it was sent, up to {@link MAX_BODY_BYTES} (webhook signatures cover the bytes). */
+export async function readRawBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -126,7 +126,12 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
     if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** Reads a JSON request body up to {@link MAX_BODY_BYTES}; an empty body is `{}`. */
+export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readRawBody(req)).toString("utf8");
   if (text.trim() === "") return {};
   let value: unknown;
   try {
@@ -155,12 +160,15 @@ export interface RouteContext {
 /** A route's answer: a JSON value sent with status 200, or `undefined` when the handler wrote the response. */
 export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;
 
-/** One API route: `read` routes take a read token, `write` routes a write token. */
+/**
+ * One API route: `read` routes take a read token, `write` routes a write token; `signed` routes (webhooks)
+ * take no token and check the request's signature themselves.
+ */
 export interface Route {
   method: "GET" | "POST" | "PUT" | "DELETE";
   /** Argo's path with `{param}` segments, e.g. `/api/v1/workflows/{namespace}/{name}`. */
   path: string;
-  access: "read" | "write";
+  access: "read" | "write" | "signed";
   handler: RouteHandler;
 }
 

@@ -19,11 +19,13 @@ import { openRunStore } from "../run/store.js";
 import { archiveRoutes } from "./archive.js";
 import { createGatekeeper, loadTokens, type AuthMode, type Gatekeeper } from "./auth.js";
 import { ApiError, GRPC, readJsonBody, Router, sendError, sendJson } from "./http.js";
+import { eventRoutes } from "./events.js";
 import { infoRoutes } from "./info.js";
 import { ServerMetrics } from "./metrics.js";
 import { WorkflowRunner } from "./runner.js";
 import { registryRoutes } from "./registry.js";
 import { streamRoutes } from "./streams.js";
+import { webhookRoutes } from "./webhooks.js";
 import { workflowRoutes } from "./workflows.js";
 import { createUiHandler, type UiHandler } from "../ui/serve.js";
 
@@ -70,9 +72,6 @@ export interface SkiffServer {
   /** Stops taking new workflows and waits for the running ones to complete, then closes (tests, benchmarks). */
   drain(): Promise<void>;
 }
-
-/** Routes of Argo's API that need events: 501 for now. */
-const NOT_YET = /^\/api\/v1\/(events|workflow-event-bindings)(\/|$)/;
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
@@ -138,16 +137,11 @@ function handler(
       const { route, params, pathKnown } = router.match(method, path);
       if (!route) {
         if (path.startsWith("/api/")) gate.authorize(req, "read");
-        if (NOT_YET.test(path))
-          throw new ApiError(
-            GRPC.Unimplemented,
-            `${path} is not served yet: see docs/server.md for the routes this server supports`,
-          );
         throw pathKnown
           ? new ApiError(GRPC.Unimplemented, "Method Not Allowed", 405)
           : new ApiError(GRPC.NotFound, "Not Found");
       }
-      gate.authorize(req, route.access);
+      if (route.access !== "signed") gate.authorize(req, route.access);
       const value = await route.handler({
         req,
         res,
@@ -211,6 +205,8 @@ export async function startServer(options: ServerOptions): Promise<SkiffServer> 
     ...archiveRoutes(store),
     ...registryRoutes({ store, onCronChange: () => void cron.scheduler?.poke() }),
     ...infoRoutes(mode),
+    ...eventRoutes({ config: options.config, store, runner, workspace: options.workspace ?? process.cwd() }),
+    ...webhookRoutes({ config: options.config, store, runner, log }),
   );
   const state = { closing: false };
   const handle = handler(router, gate, metrics, state, webUi(options, tls !== undefined, log));
