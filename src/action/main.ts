@@ -113,6 +113,7 @@ async function runAction(
     workspace,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    ...(inputs.serverUrl ? { serverUrl: inputs.serverUrl } : {}),
     limits: { ...limitsFromEnv(env), groupThreshold: inputs.groupThreshold },
     finishTimeoutMs: Number(env.SKIFF_GITHUB_FLUSH_TIMEOUT_MS) || 5 * 60_000,
     onFallback: (e) => {
