@@ -103,6 +103,7 @@ async function runAction(
     clock,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    ...(inputs.serverUrl ? { serverUrl: inputs.serverUrl } : {}),
     reportingNotes: () => checks.reportingNotes(),
   });
   const checks = createGitHubChecksReporter({

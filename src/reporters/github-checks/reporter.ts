@@ -803,6 +803,7 @@ class ChecksReporter implements GitHubChecksReporter {
       secrets: this.secrets,
       now: this.options.clock.now(),
       ...(this.options.jobUrl ? { jobUrl: this.options.jobUrl } : {}),
+      ...(this.options.serverUrl ? { serverUrl: this.options.serverUrl } : {}),
     };
   }
 

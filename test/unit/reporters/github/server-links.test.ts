@@ -1,5 +1,7 @@
 // Links from GitHub check runs to the workflow's page in the web UI of `skiff server` (`server-url`).
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../../../runtime/testing/fake-clock.js";
+import { renderJobSummary } from "../../../../src/reporters/job-summary/summary.js";
 import { parseServerUrl } from "../../../../src/action/inputs.js";
 import { workflowUiUrl } from "../../../../src/reporters/links.js";
 import { CI_TEXT, compilePipeline, reporterOnMemory, WorkflowSim } from "./sim.js";
@@ -32,6 +34,26 @@ describe("links to the web UI", () => {
     sim.finish("Succeeded");
     await reporter.flush();
     expect(github.byName("ci")?.details_url).toBeUndefined();
+  });
+
+  it("links each step of the job summary to its node in the UI", () => {
+    const clock = new FakeClock({ start: Date.UTC(2026, 0, 1) });
+    const compiled = compilePipeline(CI_TEXT);
+    const sim = new WorkflowSim(compiled, () => {}, clock);
+    sim.start();
+    sim.node("lint", { phase: "Succeeded" });
+    const wf = sim.finish("Succeeded");
+    const lint = Object.values(wf.status?.nodes ?? {}).find((n) => n.displayName === "lint")!;
+    const base = `http://localhost:2746/workflows/${wf.metadata.namespace ?? "default"}/${wf.metadata.name}`;
+    const linked = renderJobSummary([{ pipeline: "ci", workflow: wf }], {
+      secrets: [],
+      now: clock.now(),
+      serverUrl: "http://localhost:2746",
+    });
+    expect(linked).toContain(`| [lint](${base}?nodeId=${lint.id}) |`);
+    const plain = renderJobSummary([{ pipeline: "ci", workflow: wf }], { secrets: [], now: clock.now() });
+    expect(plain).toContain("| lint |");
+    expect(plain).not.toContain("nodeId=");
   });
 
   it("builds the UI's URL with the namespace, the name and the node id escaped", () => {
