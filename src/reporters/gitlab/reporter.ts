@@ -400,7 +400,11 @@ class Reporter implements GitLabReporter {
     );
     await write(
       this.options.junitFile,
-      renderJUnit(this.collector.records, { secrets: this.secrets, workspace: this.options.workspace }),
+      renderJUnit(this.collector.records, {
+        secrets: this.secrets,
+        workspace: this.options.workspace,
+        ...(this.options.serverUrl ? { serverUrl: this.options.serverUrl } : {}),
+      }),
     );
   }
 }
