@@ -18,6 +18,8 @@ export interface ActionInputs {
   secrets: Record<string, string>;
   /** Loops with more items than this report as one check run; 0: never grouped. */
   groupThreshold: number;
+  /** `skiff server`'s URL: check runs link to each workflow's page in its web UI; undefined: no links. */
+  serverUrl?: string;
 }
 
 const EXECUTORS = ["auto", "host", "docker", "kubernetes"] as const;
@@ -75,6 +77,24 @@ export function parseCount(input: string, value: string, fallback: number): numb
   return Number(text);
 }
 
+/** The `server-url` input: an http(s) URL, or empty for none. */
+export function parseServerUrl(value: string): string | undefined {
+  const text = value.trim();
+  if (text === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new SkiffError(
+      GH_CODES["SKF-GH-004"],
+      `server-url must be an http(s) URL such as https://skiff.example.com, not ${JSON.stringify(value)}`,
+    );
+  return text.replace(/\/+$/, "");
+}
+
 /** Reads and checks every input. Throws SKF-GH-004 naming the first bad one. */
 export function readInputs(): ActionInputs {
   const failOnFailure = core.getInput("fail-on-failure").trim().toLowerCase();
@@ -83,6 +103,7 @@ export function readInputs(): ActionInputs {
       GH_CODES["SKF-GH-004"],
       `fail-on-failure must be true or false, not ${JSON.stringify(failOnFailure)}`,
     );
+  const serverUrl = parseServerUrl(core.getInput("server-url"));
   return {
     pipelines: core.getInput("pipelines") || ".skiff",
     executor: oneOf("executor", core.getInput("executor"), EXECUTORS, "auto"),
@@ -93,6 +114,7 @@ export function readInputs(): ActionInputs {
     config: core.getInput("config"),
     secrets: parsePairs(core.getInput("secrets"), "secrets"),
     groupThreshold: parseCount("group-threshold", core.getInput("group-threshold"), DEFAULT_GROUP_THRESHOLD),
+    ...(serverUrl ? { serverUrl } : {}),
   };
 }
 

@@ -103,6 +103,7 @@ async function runAction(
     clock,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    ...(inputs.serverUrl ? { serverUrl: inputs.serverUrl } : {}),
     reportingNotes: () => checks.reportingNotes(),
   });
   const checks = createGitHubChecksReporter({
@@ -113,6 +114,7 @@ async function runAction(
     workspace,
     secrets,
     ...(jobUrl ? { jobUrl } : {}),
+    ...(inputs.serverUrl ? { serverUrl: inputs.serverUrl } : {}),
     limits: { ...limitsFromEnv(env), groupThreshold: inputs.groupThreshold },
     finishTimeoutMs: Number(env.SKIFF_GITHUB_FLUSH_TIMEOUT_MS) || 5 * 60_000,
     onFallback: (e) => {

@@ -1,3 +1,4 @@
+import { workflowUiUrl } from "../links.js";
 import type { NodePhase, NodeStatus, Parameter, Workflow } from "../../../runtime/spec/types.js";
 import { formatDuration } from "../console/tree.js";
 import type { CheckConclusion } from "./client.js";
@@ -152,11 +153,21 @@ function byStart(a: NodeStatus, b: NodeStatus): number {
 }
 
 /** The status table of a workflow's steps. */
-export function statusTable(wf: Workflow, now: number, secrets: readonly string[] = []): string {
+export function statusTable(
+  wf: Workflow,
+  now: number,
+  secrets: readonly string[] = [],
+  serverUrl?: string,
+): string {
   const name = wf.metadata.name ?? "";
   const rows = leafSteps(wf).map((n) => {
     const message = n.message ? maskSecrets(n.message, secrets) : "";
-    return `| ${PHASE_MARKS[n.phase]} | ${cell(stepName(n, name))} | ${cell(n.phase)} | ${durationOf(n, now)} | ${cell(message)} |`;
+    // With a server URL each step links to its node in the web UI.
+    const url = workflowUiUrl(serverUrl, wf, n.id);
+    const step = url
+      ? `[${cell(stepName(n, name)).replace(/[[\]]/g, "\\$&")}](${url})`
+      : cell(stepName(n, name));
+    return `| ${PHASE_MARKS[n.phase]} | ${step} | ${cell(n.phase)} | ${durationOf(n, now)} | ${cell(message)} |`;
   });
   if (rows.length === 0) return "_No steps ran._\n";
   return ["| | Step | Phase | Duration | Message |", "|---|---|---|---|---|", ...rows].join("\n") + "\n";

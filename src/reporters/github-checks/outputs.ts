@@ -27,6 +27,8 @@ export interface RenderContext {
   now: number;
   /** A link to the job's log; check runs ignore `details_url` for Actions, so the link goes in the text. */
   jobUrl?: string;
+  /** `skiff server`'s URL: steps link to their node in its web UI. */
+  serverUrl?: string;
 }
 
 /** A step's log tail. */
@@ -162,7 +164,7 @@ export function renderWorkflowBody(
 ): { summary: string; graph: string } {
   const parts: string[] = [];
   if (wf.status?.message) parts.push(`**Message:** ${cell(maskSecrets(wf.status.message, ctx.secrets))}\n`);
-  parts.push(statusTable(wf, ctx.now, ctx.secrets));
+  parts.push(statusTable(wf, ctx.now, ctx.secrets, ctx.serverUrl));
   const params = parameterTable("Parameter", wf.spec.arguments?.parameters, ctx.secrets);
   if (params) parts.push(`### Parameters\n\n${params}`);
   const outputs = parameterTable("Output", wf.status?.outputs?.parameters, ctx.secrets);

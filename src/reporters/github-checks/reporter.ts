@@ -1,3 +1,4 @@
+import { workflowUiUrl } from "../links.js";
 import { SkiffError } from "../../../runtime/errors/index.js";
 import type { Clock, TimerHandle } from "../../../runtime/interfaces/clock.js";
 import type { ControllerEvent, ControllerEventListener } from "../../../runtime/interfaces/events.js";
@@ -102,6 +103,8 @@ export interface GitHubChecksReporterOptions {
   /** Values masked in every output (the action's secrets). */
   secrets?: readonly string[];
   jobUrl?: string;
+  /** `skiff server`'s (or Argo's) URL: check runs link to the workflow's page in its UI (`details_url`). */
+  serverUrl?: string;
   limits?: Partial<ReportingLimits>;
   /** Called once, when reporting gives up on GitHub and falls back to the job summary. */
   onFallback?: (error: SkiffError) => void;
@@ -198,6 +201,8 @@ interface Check {
   dropped: boolean;
   /** Keys of the annotations GitHub has (see {@link annotationKey}). */
   sent: Set<string>;
+  /** The UI page the check run links to, read when it is created (the workflow's name may come late). */
+  detailsUrl?: () => string | undefined;
   /** What it shows is final: the next write completes it. Cheap (no rendering). */
   done(): boolean;
   /** It shows a failure (only read once done). */
@@ -567,6 +572,7 @@ class ChecksReporter implements GitHubChecksReporter {
         };
       },
     });
+    state.check.detailsUrl = () => workflowUiUrl(this.options.serverUrl, state.workflow);
     this.markDirty(state.check);
   }
 
@@ -648,6 +654,7 @@ class ChecksReporter implements GitHubChecksReporter {
       },
     });
     if (!state.ended) check.holdUntil = this.options.clock.now() + this.limits.createDelayMs;
+    check.detailsUrl = () => workflowUiUrl(this.options.serverUrl, state.workflow, node.id);
     state.steps.set(node.id, check);
     this.markDirty(check);
   }
@@ -796,6 +803,7 @@ class ChecksReporter implements GitHubChecksReporter {
       secrets: this.secrets,
       now: this.options.clock.now(),
       ...(this.options.jobUrl ? { jobUrl: this.options.jobUrl } : {}),
+      ...(this.options.serverUrl ? { serverUrl: this.options.serverUrl } : {}),
     };
   }
 
@@ -958,10 +966,12 @@ class ChecksReporter implements GitHubChecksReporter {
         : { ...output, ...(batch.length > 0 ? { annotations: batch } : {}) },
     });
     if (check.id === undefined) {
+      const detailsUrl = check.detailsUrl?.();
       const { id } = await this.request(urgent, (degraded) =>
         this.options.client.createCheckRun({
           name: check.name,
           head_sha: this.options.headSha,
+          ...(detailsUrl ? { details_url: detailsUrl } : {}),
           ...withBatch(degraded),
         }),
       );

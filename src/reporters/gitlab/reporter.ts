@@ -1,3 +1,4 @@
+import { workflowUiUrl } from "../links.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SkiffError } from "../../../runtime/errors/index.js";
@@ -239,13 +240,7 @@ class Reporter implements GitLabReporter {
   }
 
   private workflowUrl(wf: Workflow, node?: NodeStatus): string | undefined {
-    if (this.options.serverUrl && wf.metadata.name) {
-      const base = this.options.serverUrl.replace(/\/+$/, "");
-      const ns = encodeURIComponent(wf.metadata.namespace ?? "default");
-      const url = `${base}/workflows/${ns}/${encodeURIComponent(wf.metadata.name)}`;
-      return node ? `${url}?nodeId=${encodeURIComponent(node.id)}` : url;
-    }
-    return this.options.jobUrl;
+    return workflowUiUrl(this.options.serverUrl, wf, node?.id) ?? this.options.jobUrl;
   }
 
   private setStatus(
@@ -400,7 +395,11 @@ class Reporter implements GitLabReporter {
     );
     await write(
       this.options.junitFile,
-      renderJUnit(this.collector.records, { secrets: this.secrets, workspace: this.options.workspace }),
+      renderJUnit(this.collector.records, {
+        secrets: this.secrets,
+        workspace: this.options.workspace,
+        ...(this.options.serverUrl ? { serverUrl: this.options.serverUrl } : {}),
+      }),
     );
   }
 }

@@ -12,6 +12,8 @@ export interface JobSummaryReporterOptions {
   /** Values masked in the summary. */
   secrets: readonly string[];
   jobUrl?: string;
+  /** `skiff server`'s URL: each step links to its node in the web UI. */
+  serverUrl?: string;
   /**
    * Read when the summary is written: what the check runs do not show one by one (grouped loops, steps left
    * without a check run), shown as notes.
@@ -69,6 +71,7 @@ export function createJobSummaryReporter(options: JobSummaryReporterOptions): Jo
         secrets: options.secrets,
         now: options.clock.now(),
         ...(options.jobUrl ? { jobUrl: options.jobUrl } : {}),
+        ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
         notes,
         info,
       });

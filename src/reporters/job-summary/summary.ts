@@ -22,6 +22,8 @@ export interface JobSummaryOptions {
   secrets: readonly string[];
   now: number;
   jobUrl?: string;
+  /** `skiff server`'s URL: each step links to its node in the web UI. */
+  serverUrl?: string;
   /** Shown at the top, e.g. that check runs could not be used. */
   notes?: readonly string[];
   /** Shown below the overview: how the check runs report (grouped loops, steps without their own check run). */
@@ -77,6 +79,7 @@ export function renderJobSummary(entries: readonly SummaryEntry[], options: JobS
       secrets: options.secrets,
       now: options.now,
       ...(options.jobUrl ? { jobUrl: options.jobUrl } : {}),
+      ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
     };
     const body = renderWorkflowBody(e.workflow, ctx);
     parts.push(`### ${workflowTitle(e.workflow, ctx)}\n\n${body.summary}\n${body.graph}`);

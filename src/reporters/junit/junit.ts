@@ -1,3 +1,4 @@
+import { workflowUiUrl } from "../links.js";
 import { hostname } from "node:os";
 import type { SkiffError } from "../../../runtime/errors/index.js";
 import { repoPath } from "../github-checks/annotations.js";
@@ -14,6 +15,8 @@ export interface JUnitRenderOptions {
   name?: string;
   /** The checkout: the file a rejected pipeline's problem names is shown relative to it. */
   workspace?: string;
+  /** `skiff server`'s URL: each testcase's `<system-out>` opens with its node's page in the web UI. */
+  serverUrl?: string;
 }
 
 interface Counts {
@@ -41,7 +44,7 @@ export function renderJUnit(records: readonly PipelineRecord[], options: JUnitRe
     const { xml, counts } =
       "error" in r
         ? rejectedSuite(r, id, host, secrets, options.workspace)
-        : workflowSuite(r, id, host, secrets);
+        : workflowSuite(r, id, host, secrets, options.serverUrl);
     suites.push(xml);
     total.tests += counts.tests;
     total.failures += counts.failures;
@@ -64,6 +67,7 @@ function workflowSuite(
   id: number,
   host: string,
   secrets: readonly string[],
+  serverUrl: string | undefined,
 ): { xml: string; counts: Counts } {
   const wf = r.workflow;
   const counts: Counts = { tests: r.steps.length, failures: 0, errors: 0, skipped: 0, time: 0 };
@@ -71,7 +75,7 @@ function workflowSuite(
     if (s.node.phase === "Failed") counts.failures++;
     else if (s.node.phase === "Error") counts.errors++;
     else if (s.node.phase === "Skipped" || s.node.phase === "Omitted") counts.skipped++;
-    return testcase(r.pipeline, s, secrets);
+    return testcase(r.pipeline, s, secrets, workflowUiUrl(serverUrl, wf, s.node.id));
   });
   counts.time = durationMs(wf.status?.startedAt, wf.status?.finishedAt);
   const properties = [
@@ -123,7 +127,7 @@ function rejectedSuite(
   return { xml, counts: { tests: 1, failures: 0, errors: 1, skipped: 0, time: 0 } };
 }
 
-function testcase(pipeline: string, s: StepRecord, secrets: readonly string[]): string {
+function testcase(pipeline: string, s: StepRecord, secrets: readonly string[], url?: string): string {
   const node = s.node;
   const head = `    <testcase${attrs({
     name: s.name,
@@ -147,9 +151,11 @@ function testcase(pipeline: string, s: StepRecord, secrets: readonly string[]): 
   } else if (node.phase === "Skipped" || node.phase === "Omitted") {
     inner.push(`      <skipped${attrs({ message })}/>`);
   }
-  if (s.logTail.length > 0) {
+  // The node's page in the web UI opens the output: the schema has no place for a testcase's properties.
+  const link = url ? `Web UI: ${url}\n` : "";
+  if (s.logTail.length > 0 || link) {
     const note = s.omitted > 0 ? `(${s.omitted} earlier lines not shown)\n` : "";
-    inner.push(`      <system-out>${text(note + s.logTail.join("\n"))}</system-out>`);
+    inner.push(`      <system-out>${text(link + note + s.logTail.join("\n"))}</system-out>`);
   }
   return inner.length === 0 ? `${head}/>` : [`${head}>`, ...inner, "    </testcase>"].join("\n");
 }

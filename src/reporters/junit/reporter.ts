@@ -13,6 +13,8 @@ export interface JUnitReporterOptions {
   secrets?: readonly string[];
   /** Log lines kept per step as `<system-out>` (default 100). */
   logTailLines?: number;
+  /** `skiff server`'s URL: each testcase's output links to its node in the web UI. */
+  serverUrl?: string;
   /** Told when the report cannot be written; the run goes on. */
   onError?: (error: Error) => void;
 }
@@ -37,6 +39,7 @@ export function createJUnitReporter(options: JUnitReporterOptions): JUnitReporte
     renderJUnit(collector.records, {
       workspace: options.workspace,
       ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
     });
   return {
     onEvent: (e) => collector.onEvent(e),

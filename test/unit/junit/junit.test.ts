@@ -54,6 +54,20 @@ describe("JUnit report", () => {
     expect(schemaErrors(renderJUnit([]))).toBe("");
   });
 
+  it("opens each testcase's system-out with its node in the web UI when a server URL is set", () => {
+    const collector = new RunCollector({ workspace: WORKSPACE, secrets: [SECRET] });
+    for (const e of failingRun()) collector.onEvent(e);
+    const xml = renderJUnit(collector.records, { workspace: WORKSPACE, serverUrl: "http://localhost:2746/" });
+    const record = collector.records[0] as { workflow: { metadata: { name: string; namespace?: string } } };
+    const { name, namespace = "default" } = record.workflow.metadata;
+    const urls = [...xml.matchAll(/<system-out>Web UI: (\S+)\n/g)].map((m) => m[1]);
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls)
+      expect(url).toMatch(new RegExp(`^http://localhost:2746/workflows/${namespace}/${name}\\?nodeId=`));
+    if (HAS_XMLLINT) expect(schemaErrors(xml)).toBe("");
+    expect(report()).not.toContain("Web UI:");
+  });
+
   it.runIf(!HAS_XMLLINT)("is not validated: xmllint (Debian's libxml2-utils) is not installed", () => {
     console.warn("xmllint is not installed: JUnit reports are not validated against the schema");
   });
