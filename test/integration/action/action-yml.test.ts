@@ -33,6 +33,7 @@ describe("action.yml", () => {
       "checks",
       "group-threshold",
       "fail-on-failure",
+      "server-url",
       "config",
     ]);
     expect(action.inputs["github-token"]!.default).toBe("${{ github.token }}");
