@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { CoreV1Api, KubeConfig, Log, PolicyV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
 import { SkiffError } from "../../errors/index.js";
 import { KUBE_CODES } from "./codes.js";
@@ -35,6 +38,14 @@ export function clientsOf(config: KubeConfig): KubeClients {
  */
 export function loadKubeConfig(options: { kubeconfig?: string; context?: string }): KubeConfig {
   const kc = new KubeConfig();
+  // With nothing to read, client-node's loadFromDefault falls back to http://localhost:8080, which every
+  // request would then fail against with a confusing message: say plainly that no cluster is configured.
+  if (!options.kubeconfig && !defaultConfigExists()) {
+    throw new SkiffError(
+      KUBE_CODES["SKF-KUBE-001"],
+      "no Kubernetes cluster is configured (no KUBECONFIG, ~/.kube/config or in-cluster service account)",
+    );
+  }
   try {
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
@@ -60,6 +71,16 @@ export function loadKubeConfig(options: { kubeconfig?: string; context?: string 
     );
   }
   return kc;
+}
+
+/** Whether kubectl's defaults name a config: KUBECONFIG, ~/.kube/config, or a pod's service account. */
+function defaultConfigExists(): boolean {
+  if (process.env.KUBECONFIG) return true;
+  if (existsSync(join(homedir(), ".kube", "config"))) return true;
+  return (
+    process.env.KUBERNETES_SERVICE_HOST !== undefined &&
+    existsSync("/var/run/secrets/kubernetes.io/serviceaccount/token")
+  );
 }
 
 /** The HTTP status of an API error (0 when there is none: the server did not answer). */

@@ -108,8 +108,9 @@ describe("a run continues on the executor it was started with", () => {
     const t = trial();
     await killedRun(t);
     const resumed = await skiff(t, "resume", "wait-go", "--executor", "kubernetes");
+    // No cluster is configured here: the override reaches the Kubernetes executor, which says so.
     expect(resumed.code).toBe(2);
-    expect(resumed.stderr).toMatch(/SKF-RUN-002 the kubernetes executor is not available/);
+    expect(resumed.stderr).toMatch(/SKF-KUBE-001 no Kubernetes cluster is configured/);
   }, 60_000);
 });
 
