@@ -291,6 +291,9 @@ export class KubePod implements Pod<KubeContainer> {
     const ended = (async (): Promise<ContainerExit> => {
       const s = await this.until(() => {
         if (this.deleted) return { kind: "gone" } as const;
+        // Deleted by someone else: its containers are killed on the way out, and Argo reports the pod as
+        // deleted (Error), not as the exit code the kill gave the container.
+        if (!this.stopping && this.current?.metadata?.deletionTimestamp) return { kind: "gone" } as const;
         const st = this.statusOf(c.name, init);
         if (st?.state?.terminated) return { kind: "status", status: st } as const;
         const p = this.current?.status;
