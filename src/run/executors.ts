@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDockerExecutor, dockerAvailable } from "../../runtime/executors/docker/index.js";
 import { bwrapStatus, createHostExecutor } from "../../runtime/executors/host/index.js";
-import { createKubernetesExecutor } from "../../runtime/executors/kubernetes/index.js";
 import type { ImageConfig } from "../../runtime/executors/shared/images.js";
 import { defineErrorCodes, SkiffError } from "../../runtime/errors/index.js";
 import type { Executor } from "../../runtime/interfaces/executor.js";
@@ -20,7 +19,7 @@ export async function executorKind(settings: Pick<ExecutorSettings, "executor">)
 export const EXECUTOR_CODES = defineErrorCodes({
   "SKF-RUN-002": {
     title: "Executor not available",
-    hint: "Use --executor host (the default when no Docker engine answers), or install and start the engine asked for.",
+    hint: "Use --executor host (the default when no Docker engine answers), or install and start the engine asked for; the Kubernetes executor needs Node.js 22.19 or later.",
   },
 });
 
@@ -96,6 +95,15 @@ export async function createExecutor(
       });
     case "kubernetes": {
       const k = settings.kubernetes ?? {};
+      // Loaded only when asked for: its client (@kubernetes/client-node and its undici) needs Node 22.19 or
+      // later, and the CLI and the action must start on Node 20 too.
+      const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+      if (major < 22 || (major === 22 && minor < 19))
+        throw new SkiffError(
+          "SKF-RUN-002",
+          `the kubernetes executor needs Node.js 22.19 or later (this is ${process.versions.node})`,
+        );
+      const { createKubernetesExecutor } = await import("../../runtime/executors/kubernetes/index.js");
       return createKubernetesExecutor({
         ...(k.kubeconfig ? { kubeconfig: k.kubeconfig } : {}),
         ...(k.context ? { context: k.context } : {}),
